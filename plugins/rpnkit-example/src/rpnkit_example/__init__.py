@@ -1,0 +1,1 @@
+"""Example rpnkit plugin package (see :mod:`rpnkit_example.plugin`)."""

@@ -1,0 +1,41 @@
+"""rpnkit: train Reconciled Polynomial Network models through a plugin registry.
+
+The public API is small: the registry (:func:`build`, :func:`get_registry`), the plugin
+markers (:data:`hookimpl`), programmatic plugin registration (:func:`register_plugin`) and,
+imported lazily so that ``import rpnkit`` does not import torch, the learner
+(:class:`BackwardLearner`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rpnkit.errors import RpnkitError
+from rpnkit.hookspecs import hookimpl, hookspec
+from rpnkit.plugins import register_plugin
+from rpnkit.registry import Registry, build, get_registry
+
+if TYPE_CHECKING:
+    from rpnkit.learner import BackwardLearner
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackwardLearner",
+    "Registry",
+    "RpnkitError",
+    "__version__",
+    "build",
+    "get_registry",
+    "hookimpl",
+    "hookspec",
+    "register_plugin",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BackwardLearner":
+        from rpnkit.learner import BackwardLearner
+
+        return BackwardLearner
+    raise AttributeError(f"module 'rpnkit' has no attribute {name!r}")

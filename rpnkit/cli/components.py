@@ -1,0 +1,147 @@
+"""``rpnkit list``, ``rpnkit show`` and ``rpnkit plugins``: browse the registry."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+from typing import Any
+
+from rpnkit.errors import ComponentNotFoundError, did_you_mean
+from rpnkit.registry import ComponentInfo, get_registry
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the browsing commands to the ``rpnkit`` subparsers."""
+    p = sub.add_parser(
+        "list",
+        help="list registered components",
+        description="List registered components: one table per group.",
+    )
+    p.add_argument("groups", nargs="*", metavar="GROUP", help="only these groups")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--plugin", metavar="NAME", help="only components of this plugin")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser(
+        "show",
+        help="show one component",
+        description="Show a component's target, plugin, signature and summary.",
+    )
+    p.add_argument("name", metavar="NAME", help="component name, alias or GROUP/NAME")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser(
+        "plugins",
+        help="list loaded plugins",
+        description="List loaded plugins with their distribution, and failed ones with the error.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_plugins)
+
+
+def _entry_dict(e: ComponentInfo) -> dict[str, Any]:
+    return {
+        "group": e.group,
+        "name": e.name,
+        "aliases": list(e.aliases),
+        "plugin": e.plugin,
+        "target": e.target_path,
+        "summary": e.summary,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print every component, grouped, as rich tables or JSON."""
+    registry = get_registry()
+    group_names = list(args.groups) or [g.name for g in registry.groups()]
+    if args.plugin is not None:
+        plugins = {e.plugin for e in registry.entries()}
+        if args.plugin not in plugins:
+            raise ComponentNotFoundError(
+                f"--plugin {args.plugin!r} registered no component"
+                f"{did_you_mean(args.plugin, plugins)}; see `rpnkit plugins`"
+            )
+    tables = {
+        registry.group_info(g).name: registry.entries(g, plugin=args.plugin) for g in group_names
+    }
+    if args.json:
+        print(json.dumps({g: [_entry_dict(e) for e in rows] for g, rows in tables.items()}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for group, rows in tables.items():
+        if not rows:
+            continue
+        info = registry.group_info(group)
+        table = Table(title=f"{info.name}: {info.summary}", title_justify="left")
+        table.add_column("name", style="bold cyan", no_wrap=True)
+        table.add_column("aliases", style="dim")
+        table.add_column("plugin", style="magenta", no_wrap=True)
+        table.add_column("summary")
+        for e in rows:
+            table.add_row(e.name, ", ".join(e.aliases), e.plugin, e.summary)
+        console.print(table)
+    return 0
+
+
+def _signature(obj: Any) -> str:
+    try:
+        return str(inspect.signature(obj))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print one component's target, plugin, signature and docstring summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    registry = get_registry()
+    found = registry.find(args.name)
+    if not found:
+        all_names = {n for e in registry.entries() for n in (e.name, *e.aliases)}
+        raise ComponentNotFoundError(
+            f"no component named {args.name!r}{did_you_mean(args.name, all_names)}; "
+            "run `rpnkit list` to see all"
+        )
+    console = Console()
+    for e in found:
+        obj = e.load()
+        doc = (inspect.getdoc(obj) or "").strip().split("\n\n", 1)[0].replace("\n", " ")
+        table = Table(show_header=False, title=f"{e.group}/{e.name}", title_justify="left")
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("target", e.target_path)
+        table.add_row("plugin", e.plugin)
+        table.add_row("aliases", ", ".join(e.aliases) or "-")
+        table.add_row("summary", e.summary or "-")
+        table.add_row("signature", f"{getattr(obj, '__name__', e.name)}{_signature(obj)}")
+        table.add_row("docstring", doc or "-")
+        console.print(table)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """Print loaded plugins (distribution, version) and failed ones (error)."""
+    from rpnkit.plugins import get_plugin_manager
+
+    get_registry()  # running the hooks can record failures too
+    records = list(get_plugin_manager().records.values())
+    if args.json:
+        print(json.dumps([vars(r) for r in records], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="rpnkit plugins", title_justify="left")
+    for column in ("name", "source", "module", "distribution", "status"):
+        table.add_column(column, no_wrap=column in ("name", "status"))
+    for r in records:
+        dist = f"{r.distribution} {r.version}" if r.distribution else "-"
+        status = "[green]loaded[/]" if r.status == "loaded" else f"[red]failed[/]: {r.error}"
+        table.add_row(r.name, r.source, r.module, dist, status)
+    Console().print(table)
+    return 0

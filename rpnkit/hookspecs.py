@@ -1,0 +1,95 @@
+"""Hook specifications of rpnkit, and the pluggy markers plugins use.
+
+A plugin is any module or object with functions marked ``@rpnkit.hookimpl`` whose names are
+hooks specified here. Third-party packages expose one through the ``rpnkit`` entry-point
+group; rpnkit's builtins (:mod:`rpnkit.builtin`) are registered the same way.
+
+Every hook is called with keyword arguments only.
+
+Examples
+--------
+A plugin module adding a loss::
+
+    from rpnkit import hookimpl
+
+    @hookimpl
+    def rpnkit_add_components(registry):
+        registry.register("loss", "focal", "my_pkg.losses:FocalLoss", summary="Focal loss")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from rpnkit.registry import Registry
+
+PROJECT_NAME = "rpnkit"
+
+#: Marker for hook specifications (used by rpnkit itself).
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Marker for hook implementations (used by plugins).
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def rpnkit_add_groups(registry: Registry) -> None:
+    """Declare component groups with ``registry.add_group(name, summary)``.
+
+    Called for every plugin before any ``rpnkit_add_components``, so a plugin may register
+    components in a group another plugin declares.
+
+    Parameters
+    ----------
+    registry
+        The registry being filled.
+    """
+
+
+@hookspec
+def rpnkit_add_components(registry: Registry) -> None:
+    """Register components with ``registry.register(group, name, target, ...)``.
+
+    Parameters
+    ----------
+    registry
+        The registry being filled.
+    """
+
+
+@hookspec
+def rpnkit_train_start(context: Any) -> None:
+    """Called once when :meth:`rpnkit.learner.BackwardLearner.train` starts.
+
+    Parameters
+    ----------
+    context
+        The :class:`rpnkit.learner.context.TrainContext` of the run (model, optimizer,
+        record, history, ...).
+    """
+
+
+@hookspec
+def rpnkit_epoch_end(context: Any) -> None:
+    """Called after every epoch, once its history row is complete.
+
+    Set ``context.should_stop = True`` to end training after this epoch.
+
+    Parameters
+    ----------
+    context
+        The :class:`rpnkit.learner.context.TrainContext` of the run.
+    """
+
+
+@hookspec
+def rpnkit_train_end(context: Any) -> None:
+    """Called once when training ends (normally or by an early stop).
+
+    Parameters
+    ----------
+    context
+        The :class:`rpnkit.learner.context.TrainContext` of the run.
+    """

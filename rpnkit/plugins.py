@@ -1,0 +1,244 @@
+"""The plugin manager: builtins first, then ``rpnkit`` entry points, each isolated.
+
+rpnkit's builtin components are plugins like any other: the modules listed in
+:data:`BUILTIN_PLUGINS` are registered under short names through the same hooks as
+third-party packages. Third-party plugins are found through the ``rpnkit`` entry-point group
+(``[project.entry-points.rpnkit]`` in their ``pyproject.toml``). A plugin that fails to import
+or raises in a hook is reported (a :class:`PluginWarning` and a ``failed`` record) and never
+stops the others; whatever it registered before failing is rolled back.
+
+Set ``RPNKIT_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point loading; plugins can still be
+registered programmatically with :meth:`PluginManager.register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pluggy
+
+from rpnkit import hookspecs
+
+if TYPE_CHECKING:
+    from rpnkit.registry import Registry
+
+__all__ = [
+    "AUTOLOAD_ENV",
+    "BUILTIN_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginManager",
+    "PluginRecord",
+    "PluginWarning",
+    "get_plugin_manager",
+    "register_plugin",
+]
+
+#: Builtin plugin modules, registered under the short name after ``rpnkit.builtin.``.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "rpnkit.builtin.torch_components",
+    "rpnkit.builtin.metrics",
+    "rpnkit.builtin.rpn",
+    "rpnkit.builtin.datasets",
+    "rpnkit.builtin.callbacks",
+)
+ENTRY_POINT_GROUP = "rpnkit"
+AUTOLOAD_ENV = "RPNKIT_DISABLE_PLUGIN_AUTOLOAD"
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load or raised in a hook; the others went on."""
+
+
+@dataclass
+class PluginRecord:
+    """What the manager knows about one plugin, for ``rpnkit plugins``.
+
+    Attributes
+    ----------
+    name
+        Registration name (entry-point name, or ``builtin.<module>``).
+    source
+        Where it came from: ``"builtin"``, ``"entry point"`` or ``"programmatic"``.
+    module
+        The module or object path.
+    distribution, version
+        The installed distribution that provides it, if any.
+    status
+        ``"loaded"`` or ``"failed"``.
+    error
+        One-line reason of a failure.
+    """
+
+    name: str
+    source: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    status: Literal["loaded", "failed"] = "loaded"
+    error: str | None = None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager for project ``rpnkit``, with isolated loading and records."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+
+    # -- loading ------------------------------------------------------------------------------
+    def _fail(self, record: PluginRecord, exc: BaseException, what: str) -> None:
+        record.status = "failed"
+        record.error = _one_line(exc)
+        self.records[record.name] = record
+        warnings.warn(
+            f"rpnkit plugin {record.name!r} {what}: {record.error}", PluginWarning, stacklevel=3
+        )
+
+    def add_plugin(self, plugin: Any, record: PluginRecord) -> bool:
+        """Register ``plugin`` under ``record.name``; record (not raise) a failure."""
+        if self.is_blocked(record.name) or self.has_plugin(record.name):
+            return False
+        try:
+            self.register(plugin, name=record.name)
+        except Exception as exc:
+            self._fail(record, exc, "was rejected")
+            return False
+        self.records[record.name] = record
+        return True
+
+    def load_builtins(self) -> None:
+        """Register :data:`BUILTIN_PLUGINS` (blocked names are skipped before import)."""
+        for module_name in BUILTIN_PLUGINS:
+            name = module_name.removeprefix("rpnkit.")
+            record = PluginRecord(name, "builtin", module_name)
+            if self.is_blocked(name):
+                continue
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as exc:
+                self._fail(record, exc, "failed to import")
+                continue
+            self.add_plugin(module, record)
+
+    def load_entry_points(self) -> int:
+        """Load plugins from the ``rpnkit`` entry-point group; return how many loaded."""
+        from importlib.metadata import entry_points
+
+        count = 0
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(ep, "dist", None)
+            record = PluginRecord(
+                ep.name,
+                "entry point",
+                ep.value,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                version=dist.version if dist is not None else None,
+            )
+            if self.is_blocked(ep.name) or self.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self._fail(record, exc, f"failed to import ({ep.value})")
+                continue
+            count += self.add_plugin(plugin, record)
+        return count
+
+    def load_all(self) -> None:
+        """Builtins, then entry points unless ``RPNKIT_DISABLE_PLUGIN_AUTOLOAD`` is set."""
+        self.load_builtins()
+        if os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in ("1", "true", "yes", "on"):
+            self.load_entry_points()
+
+    # -- registry -----------------------------------------------------------------------------
+    def populate(self, registry: Registry, only: set[str] | None = None) -> None:
+        """Fill ``registry`` by calling each plugin's registration hooks in turn.
+
+        Groups are declared by every plugin before any component is registered. Each call is
+        isolated: a plugin raising is recorded as failed and its registrations are undone.
+        ``only`` restricts the calls to the named plugins.
+        """
+        failed: set[str] = set()
+        for hook in (self.hook.rpnkit_add_groups, self.hook.rpnkit_add_components):
+            for impl in hook.get_hookimpls():
+                if impl.plugin_name in failed or (only is not None and impl.plugin_name not in only):
+                    continue
+                try:
+                    with registry.registering_as(impl.plugin_name):
+                        impl.function(registry=registry)
+                except Exception as exc:
+                    failed.add(impl.plugin_name)
+                    record = self.records.get(impl.plugin_name) or PluginRecord(
+                        impl.plugin_name, "programmatic", repr(impl.plugin)
+                    )
+                    self._fail(record, exc, f"raised in {hook.name}")
+
+
+_manager: PluginManager | None = None
+
+
+def register_plugin(plugin: Any, name: str | None = None) -> str:
+    """Register a plugin object or module programmatically.
+
+    Its registration hooks run at once if the default registry is already loaded.
+
+    Parameters
+    ----------
+    plugin
+        A module, class or object with ``@rpnkit.hookimpl`` functions.
+    name
+        Registration name; defaults to the module/object name.
+
+    Returns
+    -------
+    str
+        The name it was registered under.
+
+    Raises
+    ------
+    PluginError
+        If the name is taken or pluggy rejects the plugin's hooks.
+    """
+    from rpnkit.errors import PluginError
+    from rpnkit.registry import loaded_registry
+
+    manager = get_plugin_manager()
+    name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    if manager.has_plugin(name) or manager.is_blocked(name):
+        raise PluginError(f"plugin name {name!r} is already registered or blocked")
+    record = PluginRecord(name, "programmatic", getattr(plugin, "__name__", repr(plugin)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)
+        added = manager.add_plugin(plugin, record)
+    if not added:
+        raise PluginError(f"plugin {name!r} was rejected: {manager.records[name].error}")
+    registry = loaded_registry()
+    if registry is not None:
+        manager.populate(registry, only={name})
+    return name
+
+
+def get_plugin_manager() -> PluginManager:
+    """Return the process-wide plugin manager, loading plugins on first use."""
+    global _manager
+    if _manager is None:
+        manager = PluginManager()
+        manager.load_all()
+        _manager = manager
+    return _manager
+
+
+def reset_plugin_manager() -> None:
+    """Forget the process-wide manager so the next use reloads plugins."""
+    global _manager
+    _manager = None

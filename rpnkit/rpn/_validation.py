@@ -1,0 +1,91 @@
+"""Argument checks shared by the RPN components; each raises a one-line :class:`ConfigError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from rpnkit.errors import ConfigError
+from rpnkit.registry import build
+
+T = TypeVar("T")
+
+
+def positive_int(value: object, field: str) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise naming ``field``.
+
+    Parameters
+    ----------
+    value
+        The value to check (booleans are rejected).
+    field
+        Name of the argument, used in the error message.
+
+    Returns
+    -------
+    int
+        ``value`` itself.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not an integer >= 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{field}={value!r} is invalid; expected an integer >= 1")
+    return value
+
+
+def positive_float(value: object, field: str) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > 0")
+    return float(value)
+
+
+def interval(value: object, field: str) -> tuple[float, float]:
+    """Return ``value`` as ``(low, high)`` if it is a pair of numbers with ``low < high``."""
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise ConfigError(f"{field}={value!r} is invalid; expected a pair (low, high) with low < high")
+    return float(value[0]), float(value[1])
+
+
+def build_component(group: str, spec: Any, kind: type[T], field: str, **overrides: Any) -> T:
+    """Build ``spec`` through the registry group ``group`` and check it is a ``kind``.
+
+    Parameters
+    ----------
+    group
+        Registry group (``"expansion"``, ``"reconciliation"``, ``"remainder"``).
+    spec
+        A name, config dict, class or instance (see :func:`rpnkit.registry.build`).
+    kind
+        The base class the result must be an instance of.
+    field
+        Name of the configuration field, used in error messages.
+    **overrides
+        Keyword arguments for the constructor.
+
+    Returns
+    -------
+    object
+        The built component.
+
+    Raises
+    ------
+    ConfigError
+        If the result is not a ``kind``.
+    """
+    component = build(group, spec, **overrides)
+    if not isinstance(component, kind):
+        raise ConfigError(
+            f"{field}={spec!r} built a {type(component).__qualname__}; expected a "
+            f"{kind.__qualname__} (a name from `rpnkit list {group}`, a config dict or an instance)"
+        )
+    return component

@@ -1,0 +1,149 @@
+"""Processing steps: small tensor-to-tensor functions applied before or after an RPN stage.
+
+A processing specification is a list whose entries are
+
+* the name of a function in :mod:`torch.nn.functional` (``"relu"``, ``"layer_norm"``, ...),
+* an :class:`torch.nn.Module` instance (``torch.nn.Dropout(0.1)``), registered as a submodule so
+  that it is trained, moved by ``.to()`` and switched by ``.eval()``,
+* or any other callable mapping a tensor to a tensor.
+
+Functions that need a shape or a dimension are applied over the last (feature) dimension:
+``layer_norm`` normalises it without affine parameters (``eps=1e-5``), and ``softmax``,
+``log_softmax`` and ``softmin`` reduce over it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Union
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rpnkit.errors import ConfigError, did_you_mean
+
+__all__ = ["Functional", "ProcessingChain", "ProcessingSpec"]
+
+ProcessingSpec = Union[str, nn.Module, Callable[[Tensor], Tensor]]
+"""One processing step: a :mod:`torch.nn.functional` name, a module or a callable."""
+
+_LAST_DIM_REDUCTIONS = frozenset({"softmax", "log_softmax", "softmin"})
+
+
+def _functional_names() -> list[str]:
+    """Public function names of :mod:`torch.nn.functional`."""
+    return sorted(
+        name
+        for name, value in vars(F).items()
+        if not name.startswith("_") and callable(value) and not inspect.isclass(value)
+    )
+
+
+class Functional(nn.Module):
+    """A function of :mod:`torch.nn.functional`, or another plain callable, as a module.
+
+    Parameters
+    ----------
+    function
+        The callable to apply.
+    name
+        The :mod:`torch.nn.functional` name of ``function``, or ``None`` for other callables.
+        Named functions that need a normalised shape or a dimension get the last dimension.
+    """
+
+    def __init__(self, function: Callable[..., Tensor], name: str | None = None) -> None:
+        super().__init__()
+        self.function = function
+        self.name = name
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply the function to ``x``."""
+        if self.name == "layer_norm":
+            return F.layer_norm(x, x.shape[-1:])
+        if self.name in _LAST_DIM_REDUCTIONS:
+            return self.function(x, dim=-1)
+        return self.function(x)
+
+    def extra_repr(self) -> str:
+        """Name of the wrapped function."""
+        return self.name or getattr(self.function, "__qualname__", repr(self.function))
+
+
+def _to_module(spec: ProcessingSpec, field: str) -> nn.Module:
+    """Turn one processing specification into a module."""
+    if isinstance(spec, nn.Module):
+        return spec
+    if isinstance(spec, str):
+        function = getattr(F, spec, None)
+        if spec.startswith("_") or function is None or not callable(function):
+            raise ConfigError(
+                f"{field}: unknown function {spec!r}; expected a torch.nn.functional name such as "
+                f"'relu' or 'layer_norm'{did_you_mean(spec, _functional_names())}"
+            )
+        return Functional(function, spec)
+    if isinstance(spec, type):
+        raise ConfigError(
+            f"{field}: got the class {spec.__qualname__}; pass an instance such as "
+            f"{spec.__qualname__}(...) so that it is created once and registered"
+        )
+    if callable(spec):
+        name = getattr(spec, "__name__", None)
+        is_functional = name is not None and getattr(F, name, None) is spec
+        return Functional(spec, name if is_functional else None)
+    raise ConfigError(
+        f"{field}: {spec!r} is not a processing step; expected a torch.nn.functional name, "
+        "a torch.nn.Module or a callable"
+    )
+
+
+class ProcessingChain(nn.Module):
+    """An ordered list of processing steps applied one after the other.
+
+    Parameters
+    ----------
+    steps
+        Processing specifications (see the module documentation); ``None`` or an empty list
+        gives the identity. A single specification is accepted in place of a list.
+    field
+        Name of the configuration field the steps come from, used in error messages.
+
+    Raises
+    ------
+    ConfigError
+        If a name is not a :mod:`torch.nn.functional` function or an entry is not callable.
+    """
+
+    def __init__(
+        self,
+        steps: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
+        field: str = "process",
+    ) -> None:
+        super().__init__()
+        if steps is None:
+            specs: list[ProcessingSpec] = []
+        elif isinstance(steps, (str, nn.Module)) or not isinstance(steps, Sequence):
+            specs = [steps]  # type: ignore[list-item]
+        else:
+            specs = list(steps)
+        self.steps = nn.ModuleList(
+            _to_module(spec, f"{field}[{i}]") for i, spec in enumerate(specs)
+        )
+
+    def __len__(self) -> int:
+        """Number of steps."""
+        return len(self.steps)
+
+    def is_layer_norm(self) -> bool:
+        """Whether the chain is exactly one ``layer_norm`` over the last dimension."""
+        return (
+            len(self.steps) == 1
+            and isinstance(self.steps[0], Functional)
+            and self.steps[0].name == "layer_norm"
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply every step in order."""
+        for step in self.steps:
+            x = step(x)
+        return x

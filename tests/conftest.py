@@ -1,0 +1,52 @@
+"""Shared fixtures: real (temporary) distributions with ``rpnkit`` entry points."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def make_distribution(tmp_path: Path) -> Callable[..., Path]:
+    """Write an installed-looking distribution (``*.dist-info`` + modules) into a folder.
+
+    Put the returned folder on ``PYTHONPATH`` and ``importlib.metadata`` discovers its entry
+    points exactly as for a pip-installed package.
+    """
+
+    def make(name: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
+        site = tmp_path / f"site-{name}"
+        dist_info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+        dist_info.mkdir(parents=True)
+        (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        lines = ["[rpnkit]"] + [f"{k} = {v}" for k, v in entry_points.items()]
+        (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+        for module, source in modules.items():
+            (site / f"{module}.py").write_text(textwrap.dedent(source))
+        return site
+
+    return make
+
+
+def run_rpnkit(
+    *args: str, pythonpath: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m rpnkit ARGS`` in a fresh interpreter and capture its output."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    if pythonpath is not None:
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(pythonpath), full_env.get("PYTHONPATH", "")) if p
+        )
+    return subprocess.run(
+        [sys.executable, "-m", "rpnkit", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+    )

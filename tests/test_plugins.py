@@ -1,0 +1,143 @@
+"""Plugin discovery: builtins through the hooks, real entry points, isolation of failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from rpnkit import hookimpl, register_plugin
+from rpnkit.errors import PluginError
+from rpnkit.plugins import BUILTIN_PLUGINS, PluginManager, PluginWarning
+from rpnkit.registry import Registry, build, get_registry
+from tests.conftest import run_rpnkit
+
+GOOD_PLUGIN = """
+from rpnkit import hookimpl
+
+@hookimpl
+def rpnkit_add_components(registry):
+    registry.register("loss", "tmp_l1", "torch.nn:L1Loss", summary="temporary plugin loss")
+"""
+
+
+def test_builtins_register_through_the_same_hooks() -> None:
+    manager = PluginManager()
+    manager.load_builtins()
+    names = {r.name for r in manager.records.values() if r.source == "builtin"}
+    assert names == {m.removeprefix("rpnkit.") for m in BUILTIN_PLUGINS}
+    impls = {i.plugin_name for i in manager.hook.rpnkit_add_components.get_hookimpls()}
+    assert "builtin.torch_components" in impls
+
+
+def test_a_builtin_can_be_blocked_like_any_plugin() -> None:
+    manager = PluginManager()
+    manager.set_blocked("builtin.torch_components")
+    manager.load_builtins()
+    registry = Registry()
+    manager.populate(registry)
+    assert not registry.has_group("optimizer")
+
+
+def test_installed_example_plugin_is_discovered() -> None:
+    registry = get_registry()
+    assert registry.get_info("loss", "charbonnier").plugin == "example"
+    loss = build("loss", "charbonnier")
+    assert type(loss).__module__ == "rpnkit_example.losses"
+
+
+def test_entry_point_plugin_shows_in_list(
+    make_distribution: Callable[..., Path],
+) -> None:
+    site = make_distribution("tmp-good", {"good": "tmp_good_plugin"}, {"tmp_good_plugin": GOOD_PLUGIN})
+    result = run_rpnkit("list", "loss", "--json", pythonpath=site)
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)["loss"]}
+    assert rows["tmp_l1"]["plugin"] == "good"
+    assert rows["charbonnier"]["plugin"] == "example"
+
+
+def test_broken_plugins_are_reported_and_isolated(
+    make_distribution: Callable[..., Path],
+) -> None:
+    site = make_distribution(
+        "tmp-broken",
+        {"noimport": "tmp_missing_module", "raiser": "tmp_raiser", "good": "tmp_good_plugin"},
+        {
+            "tmp_good_plugin": GOOD_PLUGIN,
+            "tmp_raiser": """
+                from rpnkit import hookimpl
+
+                @hookimpl
+                def rpnkit_add_components(registry):
+                    registry.register("loss", "half_written", "torch.nn:L1Loss")
+                    raise RuntimeError("boom in hook")
+            """,
+        },
+    )
+    result = run_rpnkit("plugins", "--json", pythonpath=site)
+    assert result.returncode == 0, result.stderr
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    assert records["noimport"]["status"] == "failed"
+    assert "tmp_missing_module" in records["noimport"]["error"]
+    assert records["raiser"]["status"] == "failed"
+    assert "boom in hook" in records["raiser"]["error"]
+    assert records["good"]["status"] == "loaded"
+    assert records["good"]["distribution"] == "tmp-broken"
+    assert "warning: rpnkit plugin 'raiser' raised" in result.stderr
+
+    listed = run_rpnkit("list", "loss", "--json", pythonpath=site)
+    names = {row["name"] for row in json.loads(listed.stdout)["loss"]}
+    assert "tmp_l1" in names and "cross_entropy" in names
+    assert "half_written" not in names  # the failed hook's registrations were rolled back
+
+
+def test_autoload_can_be_disabled(make_distribution: Callable[..., Path]) -> None:
+    site = make_distribution("tmp-good", {"good": "tmp_good_plugin"}, {"tmp_good_plugin": GOOD_PLUGIN})
+    result = run_rpnkit(
+        "list", "loss", "--json", pythonpath=site, env={"RPNKIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    )
+    names = {row["name"] for row in json.loads(result.stdout)["loss"]}
+    assert "tmp_l1" not in names and "charbonnier" not in names
+    assert "cross_entropy" in names
+
+
+class _Programmatic:
+    @hookimpl
+    def rpnkit_add_components(self, registry: Registry) -> None:
+        registry.register("loss", "programmatic_huber", "torch.nn:HuberLoss")
+
+
+def test_programmatic_registration_reaches_a_loaded_registry() -> None:
+    registry = get_registry()
+    name = register_plugin(_Programmatic(), name="test-programmatic")
+    try:
+        assert registry.get_info("loss", "programmatic_huber").plugin == "test-programmatic"
+        with pytest.raises(PluginError, match="already registered"):
+            register_plugin(_Programmatic(), name="test-programmatic")
+    finally:
+        from rpnkit.plugins import get_plugin_manager
+
+        get_plugin_manager().unregister(name=name)
+
+
+def test_hookimpl_arguments_are_checked_against_the_spec() -> None:
+    class Bad:
+        @hookimpl
+        def rpnkit_add_components(self, registry: Registry, extra: int) -> None: ...
+
+    manager = PluginManager()
+    from rpnkit.plugins import PluginRecord
+
+    with pytest.warns(PluginWarning, match="'bad' was rejected"):
+        assert not manager.add_plugin(Bad(), PluginRecord("bad", "programmatic", "Bad"))
+    assert manager.records["bad"].status == "failed"
+    assert "extra" in (manager.records["bad"].error or "")
+
+
+def test_pluggy_project_name() -> None:
+    assert isinstance(hookimpl, pluggy.HookimplMarker)
+    assert hookimpl.project_name == "rpnkit"

@@ -1,0 +1,181 @@
+"""The registry: lookup, registration conflicts and the one build path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rpnkit.errors import (
+    ComponentNotFoundError,
+    ConfigError,
+    DuplicateComponentError,
+    GroupNotFoundError,
+)
+from rpnkit.registry import Registry, build, get_registry
+
+
+@pytest.fixture
+def registry() -> Registry:
+    reg = Registry()
+    reg.add_group("optimizer", "Optimizers")
+    with reg.registering_as("plugin_a"):
+        reg.register("optimizer", "adamw", "torch.optim:AdamW", aliases=("AdamW", "adam_w"))
+        reg.register("optimizer", "sgd", "torch.optim:SGD")
+    return reg
+
+
+@pytest.mark.parametrize("name", ["adamw", "AdamW", "ADAMW", "adam-w", " adam_w "])
+def test_lookup_is_case_insensitive_and_takes_aliases(registry: Registry, name: str) -> None:
+    info = registry.get_info("optimizer", name)
+    assert (info.name, info.plugin) == ("adamw", "plugin_a")
+
+
+def test_registered_dotted_path_resolves_to_the_entry(registry: Registry) -> None:
+    assert registry.get_info("optimizer", "torch.optim.AdamW").name == "adamw"
+    assert registry.get_info("optimizer", "torch.optim:AdamW").plugin == "plugin_a"
+
+
+def test_unregistered_importable_path_works(registry: Registry) -> None:
+    assert registry.get("optimizer", "torch.optim.RMSprop") is torch.optim.RMSprop
+
+
+def test_unknown_name_suggests_close_matches(registry: Registry) -> None:
+    with pytest.raises(LookupError) as excinfo:
+        registry.get_info("optimizer", "adamx")
+    message = str(excinfo.value)
+    assert isinstance(excinfo.value, ComponentNotFoundError)
+    assert "optimizer" in message and "'adamx'" in message and "did you mean 'adamw'" in message
+    assert "\n" not in message
+
+
+def test_unimportable_path_is_a_lookup_error(registry: Registry) -> None:
+    with pytest.raises(ComponentNotFoundError, match="torch.optim.Nope"):
+        registry.get_info("optimizer", "torch.optim.Nope")
+
+
+def test_unknown_group_suggests(registry: Registry) -> None:
+    with pytest.raises(GroupNotFoundError, match="did you mean 'optimizer'"):
+        registry.entries("optimiser")
+
+
+def test_same_name_from_two_plugins_names_both(registry: Registry) -> None:
+    with (
+        registry.registering_as("plugin_b"),
+        pytest.raises(DuplicateComponentError, match="plugin_a.*plugin_b"),
+    ):
+        registry.register("optimizer", "adamw", "torch.optim:Adam")
+
+
+def test_alias_clash_is_a_duplicate(registry: Registry) -> None:
+    with pytest.raises(DuplicateComponentError, match="'adam_w'"):
+        registry.register("optimizer", "other", "torch.optim:Adam", aliases=("adam_w",))
+
+
+def test_override_replaces_explicitly(registry: Registry) -> None:
+    with registry.registering_as("plugin_b"):
+        registry.register("optimizer", "adamw", "torch.optim:Adam", override=True)
+    info = registry.get_info("optimizer", "adamw")
+    assert (info.target, info.plugin) == ("torch.optim:Adam", "plugin_b")
+    with pytest.raises(ComponentNotFoundError):
+        registry.get_info("optimizer", "adam_w")  # the old entry's aliases went with it
+
+
+def test_failed_registration_block_rolls_back(registry: Registry) -> None:
+    with pytest.raises(RuntimeError), registry.registering_as("plugin_c"):
+        registry.register("optimizer", "rmsprop", "torch.optim:RMSprop")
+        raise RuntimeError("plugin bug")
+    assert "rmsprop" not in registry.names("optimizer")
+
+
+def test_new_groups_need_no_registry_change(registry: Registry) -> None:
+    registry.add_group("activation", "Activation functions")
+    registry.register("activation", "relu", torch.nn.ReLU)
+    assert isinstance(registry.build("activation", "relu"), torch.nn.ReLU)
+    assert registry.get_info("activation", "relu").summary  # taken from the docstring
+
+
+def test_names_must_be_snake_case(registry: Registry) -> None:
+    with pytest.raises(ConfigError, match="snake case"):
+        registry.register("optimizer", "Bad Name!", "torch.optim:SGD")
+
+
+def test_listing_filters(registry: Registry) -> None:
+    assert [e.name for e in registry.entries("optimizer", pattern="adam*")] == ["adamw"]
+    assert registry.entries(plugin="nobody") == []
+
+
+# -- build: one path for every form -------------------------------------------------------
+def _model() -> torch.nn.Module:
+    return torch.nn.Linear(3, 2)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "adamw",
+        "torch.optim.AdamW",
+        torch.optim.AdamW,
+        {"name": "adamw", "parameters": {"lr": 0.01}},
+        {"optimizer_class": "torch.optim.AdamW", "optimizer_parameters": {"lr": 0.01}},
+        {"optimizer_class": "adamw", "optimizer_parameters": {"lr": 0.01}},
+    ],
+)
+def test_build_every_form(spec: object) -> None:
+    optimizer = build("optimizer", spec, params=_model().parameters(), lr=0.01)
+    assert type(optimizer) is torch.optim.AdamW
+    assert optimizer.param_groups[0]["lr"] == 0.01
+
+
+def test_build_returns_instances_as_they_are() -> None:
+    loss = torch.nn.MSELoss()
+    assert build("loss", loss) is loss
+
+
+def test_overrides_win_over_config_parameters() -> None:
+    opt = build("optimizer", {"name": "sgd", "parameters": {"lr": 1.0}}, params=_model().parameters(), lr=0.5)
+    assert opt.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("group", "spec", "kwargs"),
+    [
+        ("loss", {"loss_class": "torch.nn.CrossEntropyLoss", "loss_parameters": {"reduction": "sum"}}, {}),
+        ("lr_scheduler", {"lr_scheduler_class": "torch.optim.lr_scheduler.ExponentialLR",
+                          "lr_scheduler_parameters": {"gamma": 0.9}}, "optimizer"),
+    ],
+)  # fmt: skip
+def test_tinybig_configs_for_other_groups(group: str, spec: dict, kwargs: object) -> None:
+    extra = {}
+    if kwargs == "optimizer":
+        extra = {"optimizer": torch.optim.SGD(_model().parameters(), lr=1.0)}
+    obj = build(group, spec, **extra)
+    assert type(obj).__name__ == spec[f"{group}_class"].rsplit(".", 1)[1]
+
+
+def test_unknown_parameter_is_one_line_with_suggestion() -> None:
+    with pytest.raises(ConfigError, match=r"optimizer 'adamw' has no parameter 'lrr' \(did you mean 'lr'\?\)"):
+        build("optimizer", "adamw", params=_model().parameters(), lrr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"parameters": {}}, "needs exactly one of 'name'"),
+        ({"name": "adamw", "paramters": {}}, r"unknown key\(s\) \['paramters'\]"),
+        ({"name": "adamw", "parameters": [1]}, "must be a mapping"),
+    ],
+)
+def test_malformed_configs(spec: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build("optimizer", spec, params=_model().parameters())
+
+
+def test_parameters_for_an_instance_are_refused() -> None:
+    loss = torch.nn.MSELoss()
+    with pytest.raises(ConfigError, match="already built"):
+        build("loss", {"name": loss, "parameters": {"reduction": "sum"}})
+
+
+def test_default_registry_has_the_core_groups() -> None:
+    groups = {g.name for g in get_registry().groups()}
+    assert {"loss", "optimizer", "lr_scheduler", "metric"} <= groups
