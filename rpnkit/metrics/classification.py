@@ -250,10 +250,9 @@ class PerClassMetric(Metric):
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
             raise ConfigError(
-                f"{argument} holds class index {low if low < 0 else high} but "
-                f"{type(self).__name__}(average={self.average!r}, num_classes="
-                f"{self.num_classes}) counts classes 0..{classes - 1}; set num_classes to cover "
-                "every label"
+                f"{argument} holds class index {low if low < 0 else high}, outside the classes "
+                f"0..{classes - 1} that {type(self).__name__}(average={self.average!r}, "
+                f"num_classes={self.num_classes}) counts"
             )
 
 

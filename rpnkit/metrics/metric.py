@@ -229,8 +229,11 @@ class Metric(ABC):
         """Replace every state by its reduction over all processes of ``group``.
 
         A no-op unless :mod:`torch.distributed` is initialised with more than one process.
-        Every process of the group must call it. States sized lazily by the data may differ in
-        length between processes; they are padded with the reduction's identity first.
+        Every process of the group must call it; it communicates and waits, so call it once per
+        epoch, not per batch. States sized lazily by the data may differ in length between
+        processes; they are padded with the reduction's identity first. With the NCCL backend
+        the states must be on the process's GPU: call :meth:`to` first if a process may have
+        seen no batch.
 
         Parameters
         ----------
@@ -251,7 +254,7 @@ class Metric(ABC):
             if state.ndim:
                 state = _pad_rows(state, length, _identity(reduce, state.dtype))
             reduced = state.clone()
-            dist.all_reduce(reduced, op=_REDUCE_OPS[reduce], group=group)
+            dist.all_reduce(reduced, op=getattr(dist.ReduceOp, reduce.upper()), group=group)
             setattr(self, name, reduced)
 
     @contextmanager
@@ -304,14 +307,12 @@ class Metric(ABC):
             setattr(self, name, _pad_rows(getattr(self, name), length, 0))
 
     def _placed(self, tensor: Tensor) -> Tensor:
+        """``tensor`` on the states' device, float64 becoming :attr:`_float_dtype`."""
         if self._device is None:
             return tensor
         if tensor.dtype == torch.float64:
             return tensor.to(self._device, self._float_dtype)
         return tensor.to(self._device)
-
-
-_REDUCE_OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}
 
 
 def _identity(reduce: Reduction, dtype: torch.dtype) -> float | int:

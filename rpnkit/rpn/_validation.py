@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from rpnkit.errors import ConfigError
 from rpnkit.registry import build
-
-T = TypeVar("T")
 
 
 def positive_int(value: object, field: str) -> int:
@@ -38,7 +36,11 @@ def positive_int(value: object, field: str) -> int:
 
 def positive_float(value: object, field: str) -> float:
     """Return ``value`` as a float if it is a finite number > 0, else raise naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
         raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > 0")
     return float(value)
 
@@ -52,11 +54,13 @@ def interval(value: object, field: str) -> tuple[float, float]:
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         or not value[0] < value[1]
     ):
-        raise ConfigError(f"{field}={value!r} is invalid; expected a pair (low, high) with low < high")
+        raise ConfigError(
+            f"{field}={value!r} is invalid; expected a pair (low, high) with low < high"
+        )
     return float(value[0]), float(value[1])
 
 
-def build_component(group: str, spec: Any, kind: type[T], field: str, **overrides: Any) -> T:
+def build_component(group: str, spec: Any, kind: type, field: str, **overrides: Any) -> Any:
     """Build ``spec`` through the registry group ``group`` and check it is a ``kind``.
 
     Parameters

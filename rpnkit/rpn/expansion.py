@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +31,7 @@ from rpnkit.rpn._validation import build_component, interval, positive_float, po
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
 
 __all__ = [
+    "BSplineExpansion",
     "ChebyshevExpansion",
     "Expansion",
     "ExtendedExpansion",
@@ -44,7 +45,6 @@ __all__ = [
     "OrthogonalPolynomialExpansion",
     "TaylorExpansion",
     "TrigonometricExpansion",
-    "BSplineExpansion",
 ]
 
 Processing = ProcessingSpec | Sequence[ProcessingSpec] | None
@@ -456,8 +456,10 @@ class ExtendedExpansion(Expansion):
         postprocess: Processing = None,
     ) -> None:
         super().__init__(preprocess=preprocess, postprocess=postprocess)
-        if isinstance(expansions, (str, bytes)) or not isinstance(expansions, Sequence) or not (
-            expansions
+        if (
+            isinstance(expansions, (str, bytes))
+            or not isinstance(expansions, Sequence)
+            or not (expansions)
         ):
             raise ConfigError(
                 f"extended expansion expansions={expansions!r} is invalid; expected a non-empty "
@@ -468,22 +470,26 @@ class ExtendedExpansion(Expansion):
             for i, spec in enumerate(expansions)
         )
 
+    def parts(self) -> list[Expansion]:
+        """The concatenated expansions, in order."""
+        return [cast(Expansion, expansion) for expansion in self.expansions]
+
     def calculate_D(self, m: int) -> int:
         """Return the sum of the parts' output sizes."""
-        return sum(expansion.calculate_D(m) for expansion in self.expansions)
+        return sum(expansion.calculate_D(m) for expansion in self.parts())
 
     def expand(self, x: Tensor) -> Tensor:
         """Return the concatenated expansions."""
-        return torch.cat([expansion(x) for expansion in self.expansions], dim=-1)
+        return torch.cat([expansion(x) for expansion in self.parts()], dim=-1)
 
     def project(self, x: Tensor, weight: Tensor) -> Tensor:
         """Return ``κ(x) @ weightᵀ`` as the sum of every part's projection."""
         if len(self.postprocess):
             return super().project(x, weight)
         x = self.preprocess(x)
-        sizes = [expansion.calculate_D(x.shape[-1]) for expansion in self.expansions]
-        parts = weight.split(sizes, dim=-1)
-        out = self.expansions[0].project(x, parts[0])
-        for expansion, part in zip(self.expansions[1:], parts[1:], strict=True):
-            out = out + expansion.project(x, part)
+        parts = self.parts()
+        weights = weight.split([part.calculate_D(x.shape[-1]) for part in parts], dim=-1)
+        out = parts[0].project(x, weights[0])
+        for part, part_weight in zip(parts[1:], weights[1:], strict=True):
+            out = out + part.project(x, part_weight)
         return out

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Union
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -25,7 +24,7 @@ from rpnkit.errors import ConfigError, did_you_mean
 
 __all__ = ["Functional", "ProcessingChain", "ProcessingSpec"]
 
-ProcessingSpec = Union[str, nn.Module, Callable[[Tensor], Tensor]]
+ProcessingSpec = str | nn.Module | Callable[[Tensor], Tensor]
 """One processing step: a :mod:`torch.nn.functional` name, a module or a callable."""
 
 _LAST_DIM_REDUCTIONS = frozenset({"softmax", "log_softmax", "softmin"})
@@ -67,7 +66,7 @@ class Functional(nn.Module):
 
     def extra_repr(self) -> str:
         """Name of the wrapped function."""
-        return self.name or getattr(self.function, "__qualname__", repr(self.function))
+        return self.name or str(getattr(self.function, "__qualname__", repr(self.function)))
 
 
 def _to_module(spec: ProcessingSpec, field: str) -> nn.Module:
@@ -97,7 +96,7 @@ def _to_module(spec: ProcessingSpec, field: str) -> nn.Module:
     )
 
 
-class ProcessingChain(nn.Module):
+class ProcessingChain(nn.Sequential):
     """An ordered list of processing steps applied one after the other.
 
     Parameters
@@ -119,31 +118,14 @@ class ProcessingChain(nn.Module):
         steps: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
         field: str = "process",
     ) -> None:
-        super().__init__()
         if steps is None:
             specs: list[ProcessingSpec] = []
         elif isinstance(steps, (str, nn.Module)) or not isinstance(steps, Sequence):
-            specs = [steps]  # type: ignore[list-item]
+            specs = [steps]
         else:
             specs = list(steps)
-        self.steps = nn.ModuleList(
-            _to_module(spec, f"{field}[{i}]") for i, spec in enumerate(specs)
-        )
-
-    def __len__(self) -> int:
-        """Number of steps."""
-        return len(self.steps)
+        super().__init__(*(_to_module(spec, f"{field}[{i}]") for i, spec in enumerate(specs)))
 
     def is_layer_norm(self) -> bool:
         """Whether the chain is exactly one ``layer_norm`` over the last dimension."""
-        return (
-            len(self.steps) == 1
-            and isinstance(self.steps[0], Functional)
-            and self.steps[0].name == "layer_norm"
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply every step in order."""
-        for step in self.steps:
-            x = step(x)
-        return x
+        return len(self) == 1 and isinstance(self[0], Functional) and self[0].name == "layer_norm"

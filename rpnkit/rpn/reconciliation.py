@@ -188,7 +188,13 @@ class HypercomplexReconciliation(Reconciliation):
     _label = "hm"
 
     def __init__(
-        self, n: int, D: int, p: int | None = None, q: int | None = None, *, enable_bias: bool = False
+        self,
+        n: int,
+        D: int,
+        p: int | None = None,
+        q: int | None = None,
+        *,
+        enable_bias: bool = False,
     ) -> None:
         super().__init__(n, D, enable_bias=enable_bias)
         self.p = _divisor(p, self.n, f"{self._label} reconciliation p", "n")

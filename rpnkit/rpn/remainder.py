@@ -6,6 +6,7 @@ built for one head shape ``(m, n)``; its parameters, if any, are its own.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import torch
@@ -20,7 +21,7 @@ __all__ = ["IdentityRemainder", "LinearRemainder", "Remainder", "ZeroRemainder"]
 Activation = ProcessingSpec | Sequence[ProcessingSpec] | None
 
 
-class Remainder(nn.Module):
+class Remainder(nn.Module, ABC):
     """Base class of remainder functions π for a head mapping ``m`` to ``n`` features.
 
     Parameters
@@ -39,9 +40,9 @@ class Remainder(nn.Module):
     def reset_parameters(self) -> None:
         """Re-initialise the parameters (none by default)."""
 
+    @abstractmethod
     def forward(self, x: Tensor) -> Tensor:
         """Return ``π(x)`` of shape ``(..., n)`` for ``x`` of shape ``(..., m)``."""
-        raise NotImplementedError
 
     def extra_repr(self) -> str:
         """Input and output sizes."""

@@ -1,0 +1,351 @@
+"""Run configurations: load YAML, apply ``--set`` overrides, normalise, validate.
+
+A run config has these top-level sections::
+
+    seed: 0                      # int; seeds python, numpy and torch
+    device: cpu                  # cpu | cuda | cuda:N | mps | auto
+    strategy: auto               # auto | single (force one process even under torchrun)
+    data:    {name: digits, parameters: {batch_size: 64}}
+    model:   {name: rpn, parameters: {layers: [...]}}
+    learner: {n_epochs: 20, loss: cross_entropy, optimizer: {name: adamw, parameters: {lr: 3e-3}},
+              lr_scheduler: ..., <other BackwardLearner options>, <train options>}
+    metric:  accuracy            # a name, a {name, parameters} mapping, or a list of them
+    output:  {dir: runs/digits, save_model: true, checkpoints: false}
+
+Components (``data``, ``model``, ``loss``, ``optimizer``, ``lr_scheduler``, ``metric``) are
+given like everywhere else in rpnkit: a registry name or a ``{name, parameters}`` mapping.
+tinybig-style files (a ``configurations:`` root) are translated by :mod:`rpnkit.tinybig`.
+
+Every mistake is a :class:`~rpnkit.errors.ConfigError` with a one-line message naming the field
+(``learner.n_epochs``), the value and what would be valid.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rpnkit.errors import ConfigError, did_you_mean
+
+__all__ = [
+    "LEARNER_TRAIN_OPTIONS",
+    "SECTIONS",
+    "RunConfig",
+    "apply_overrides",
+    "load_config",
+    "load_yaml",
+    "normalize_config",
+]
+
+SECTIONS: tuple[str, ...] = (
+    "seed",
+    "device",
+    "strategy",
+    "data",
+    "model",
+    "learner",
+    "metric",
+    "output",
+)
+#: Keys of the ``learner`` section that go to ``BackwardLearner.train`` rather than ``__init__``.
+LEARNER_TRAIN_OPTIONS: tuple[str, ...] = ("display_step", "test_check", "disable_tqdm")
+_COMPONENT_KEYS = ("loss", "optimizer", "lr_scheduler")
+_OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite")
+_STRATEGIES = ("auto", "single", "ddp")
+
+
+@dataclass
+class RunConfig:
+    """A normalised run configuration (see the module docstring for the file format).
+
+    Attributes
+    ----------
+    seed
+        Random seed, or ``None`` to leave the generators alone.
+    device
+        Device string for training.
+    strategy
+        ``"auto"`` (DDP when launched by torchrun), ``"single"`` or ``"ddp"``.
+    data, model
+        Component specs ``{"name": str, "parameters": dict}``.
+    loss, optimizer, lr_scheduler
+        Component specs, or ``None`` for the learner's default.
+    learner
+        Other ``BackwardLearner`` keyword arguments (``n_epochs``, ``grad_clip_norm``, ...).
+    train
+        ``BackwardLearner.train`` options (``display_step``, ``test_check``, ``disable_tqdm``).
+    metrics
+        Metric specs; the first is the headline score.
+    output
+        ``dir`` (path or ``None``), ``save_model``, ``checkpoints``, ``overwrite``.
+    source
+        The file it was read from, if any.
+    """
+
+    seed: int | None = 0
+    device: str = "cpu"
+    strategy: str = "auto"
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    loss: dict[str, Any] | None = None
+    optimizer: dict[str, Any] | None = None
+    lr_scheduler: dict[str, Any] | None = None
+    learner: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    output: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config in rpnkit's file form (what ``rpnkit train`` saves)."""
+        learner = dict(self.learner)
+        for key in _COMPONENT_KEYS:
+            spec = getattr(self, key)
+            if spec is not None:
+                learner[key] = spec
+        learner.update(self.train)
+        return {
+            "seed": self.seed,
+            "device": self.device,
+            "strategy": self.strategy,
+            "data": self.data,
+            "model": self.model,
+            "learner": learner,
+            "metric": self.metrics,
+            "output": self.output,
+        }
+
+
+# -- loading ---------------------------------------------------------------------------------
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping from ``path``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML (with line and column) or is not a mapping.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{path}: malformed YAML at {where}: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of sections, got {type(data).__name__}"
+        )
+    return data
+
+
+def _parse_assignment(assignment: str) -> tuple[list[str], Any]:
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r} must look like KEY.PATH=VALUE")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(raw: dict[str, Any], assignments: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with ``KEY.PATH=VALUE`` assignments applied.
+
+    Values are parsed as YAML (``3`` is an int, ``[1, 2]`` a list, ``null`` is None). List
+    items are addressed by index (``model.parameters.layers.0.n=32``); missing mappings are
+    created.
+    """
+    out = copy.deepcopy(raw)
+    for assignment in assignments:
+        path, value = _parse_assignment(assignment)
+        node: Any = out
+        for depth, part in enumerate(path[:-1]):
+            where = ".".join(path[: depth + 1])
+            if isinstance(node, list):
+                node = node[_index(part, node, where)]
+            elif isinstance(node, dict):
+                if not isinstance(node.get(part), dict | list):
+                    node[part] = {}
+                node = node[part]
+            else:
+                raise ConfigError(f"--set {assignment!r}: {where} is not a mapping or list")
+        last = path[-1]
+        if isinstance(node, list):
+            node[_index(last, node, ".".join(path))] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(f"--set {assignment!r}: {'.'.join(path[:-1])} is not a mapping")
+    return out
+
+
+def _index(part: str, items: list[Any], where: str) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise ConfigError(
+            f"--set: {where} needs a list index from 0 to {len(items) - 1}, got {part!r}"
+        )
+    return int(part)
+
+
+# -- normalising -----------------------------------------------------------------------------
+def component_spec(value: Any, where: str) -> dict[str, Any]:
+    """Normalise a component given as a name or ``{name, parameters}`` mapping.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``where`` when the value has another shape.
+    """
+    if isinstance(value, str) and value.strip():
+        return {"name": value.strip(), "parameters": {}}
+    if isinstance(value, Mapping):
+        unknown = sorted(str(k) for k in value if k not in ("name", "parameters"))
+        if unknown:
+            hint = did_you_mean(unknown[0], ("name", "parameters"))
+            raise ConfigError(
+                f"{where} has unknown key {unknown[0]!r}{hint}; valid keys: name, parameters"
+            )
+        name = value.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name must be a component name, got {name!r}")
+        params = value.get("parameters") or {}
+        if not isinstance(params, Mapping):
+            raise ConfigError(
+                f"{where}.parameters must be a mapping, got {type(params).__name__} {params!r}"
+            )
+        return {"name": name.strip(), "parameters": dict(params)}
+    raise ConfigError(
+        f"{where} must be a component name or a mapping with 'name' and 'parameters', "
+        f"got {type(value).__name__} {value!r}"
+    )
+
+
+def _check_keys(section: Mapping[str, Any], valid: Sequence[str], where: str) -> None:
+    for key in section:
+        if key not in valid:
+            raise ConfigError(
+                f"unknown key {where}{key!s}{did_you_mean(str(key), valid)}; "
+                f"valid keys: {', '.join(valid)}"
+            )
+
+
+def _mapping(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"section {key!r} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunConfig:
+    """Check the shape of a raw config and return a :class:`RunConfig`.
+
+    This checks sections, keys and types; names and parameters are checked by building the
+    components (:func:`rpnkit.runner.check_config`).
+
+    Raises
+    ------
+    ConfigError
+        For the first problem found.
+    """
+    if "configurations" in raw:
+        from rpnkit.tinybig import translate_tinybig
+
+        raw = translate_tinybig(raw)
+    _check_keys(raw, SECTIONS, "")
+    config = RunConfig(source=source)
+
+    seed = raw.get("seed", 0)
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError(f"seed must be an integer or null, got {seed!r}")
+    config.seed = seed
+    device = raw.get("device", "cpu")
+    if not isinstance(device, str):
+        raise ConfigError(f"device must be a string such as 'cpu', 'cuda:0' or 'auto', got {device!r}")
+    config.device = device
+    strategy = raw.get("strategy", "auto")
+    if strategy not in _STRATEGIES:
+        raise ConfigError(
+            f"strategy={strategy!r} is not valid{did_you_mean(str(strategy), _STRATEGIES)}; "
+            f"valid: {', '.join(_STRATEGIES)}"
+        )
+    config.strategy = strategy
+
+    if "data" not in raw:
+        raise ConfigError("section 'data' is missing; e.g. data: {name: digits}")
+    config.data = component_spec(raw["data"], "data")
+    if "model" not in raw:
+        raise ConfigError("section 'model' is missing; e.g. model: {name: rpn, parameters: ...}")
+    config.model = component_spec(raw["model"], "model")
+
+    learner = _mapping(raw, "learner")
+    for key in _COMPONENT_KEYS:
+        if learner.get(key) is not None:
+            setattr(config, key, component_spec(learner.pop(key), f"learner.{key}"))
+        else:
+            learner.pop(key, None)
+    config.train = {k: learner.pop(k) for k in LEARNER_TRAIN_OPTIONS if k in learner}
+    n_epochs = learner.get("n_epochs", 100)
+    if not isinstance(n_epochs, int) or isinstance(n_epochs, bool) or n_epochs < 1:
+        raise ConfigError(f"learner.n_epochs must be an integer >= 1, got {n_epochs!r}")
+    config.learner = learner
+
+    metric = raw.get("metric")
+    items = [] if metric is None else metric if isinstance(metric, list) else [metric]
+    config.metrics = [component_spec(m, f"metric[{i}]") for i, m in enumerate(items)]
+
+    output = _mapping(raw, "output")
+    _check_keys(output, _OUTPUT_KEYS, "output.")
+    out_dir = output.get("dir")
+    if out_dir is not None and not isinstance(out_dir, str):
+        raise ConfigError(f"output.dir must be a path string or null, got {out_dir!r}")
+    for flag, default in (("save_model", True), ("checkpoints", False), ("overwrite", False)):
+        value = output.get(flag, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"output.{flag} must be true or false, got {value!r}")
+        output[flag] = value
+    output["dir"] = out_dir
+    config.output = output
+    return config
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
+    """Load, override and normalise the config file at ``path``.
+
+    Parameters
+    ----------
+    path
+        A YAML file in rpnkit or tinybig form.
+    overrides
+        ``KEY.PATH=VALUE`` assignments applied before normalising (tinybig files are
+        translated first, so overrides always use rpnkit's section names).
+
+    Returns
+    -------
+    RunConfig
+        The normalised config.
+    """
+    path = Path(path)
+    raw = load_yaml(path)
+    if "configurations" in raw:
+        from rpnkit.tinybig import translate_tinybig
+
+        raw = translate_tinybig(raw)
+    return normalize_config(apply_overrides(raw, overrides), source=path)

@@ -1,0 +1,161 @@
+"""The RPN model: a stack of :class:`RPNLayer` modules, and :func:`build_model` from configs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import torch
+from torch import Tensor, nn
+
+from rpnkit.errors import ConfigError, did_you_mean
+from rpnkit.rpn.layer import RPNLayer
+
+__all__ = ["LAYER_KEYS", "RPN", "build_model"]
+
+#: Keys of a layer config; ``m`` and ``n`` are required, the rest default as in
+#: :class:`RPNLayer`.
+LAYER_KEYS = (
+    "m",
+    "n",
+    "expansion",
+    "reconciliation",
+    "remainder",
+    "channels",
+    "postprocess",
+    "output_process",
+    "width",
+    "fusion",
+)
+
+
+class RPN(nn.Module):
+    """A Reconciled Polynomial Network: ``x_{i+1} = layer_i(x_i)``.
+
+    Nothing is inserted between layers; non-linearity comes from the expansions and the
+    processing steps.
+
+    Parameters
+    ----------
+    layers
+        The layers, in order; each one's ``m`` must equal the previous one's output size.
+
+    Raises
+    ------
+    ConfigError
+        If there are no layers or two neighbours do not chain.
+    """
+
+    def __init__(self, layers: Sequence[RPNLayer]) -> None:
+        super().__init__()
+        if not layers:
+            raise ConfigError("model.layers is empty; expected at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, RPNLayer):
+                raise ConfigError(
+                    f"model.layers[{i}] is a {type(layer).__qualname__}; expected an RPNLayer "
+                    "(use rpnkit.rpn.build_model for layer configs)"
+                )
+            if i:
+                _check_chain(i, layer.m, layers[i - 1])
+        self.layers = nn.ModuleList(layers)
+
+    @property
+    def in_features(self) -> int:
+        """Input size of the first layer."""
+        return cast(RPNLayer, self.layers[0]).m
+
+    @property
+    def out_features(self) -> int:
+        """Output size of the last layer."""
+        return cast(RPNLayer, self.layers[-1]).out_features
+
+    def forward(self, x: Tensor, device: torch.device | str | None = None) -> Tensor:
+        """Return the network output for ``x`` of shape ``(..., m)``.
+
+        Parameters
+        ----------
+        x
+            Input batch.
+        device
+            If given, ``x`` is moved there first (a no-op when it is already there).
+        """
+        if device is not None:
+            x = x.to(device)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def _check_chain(i: int, m: int, previous: RPNLayer) -> None:
+    """Raise if layer ``i`` (input size ``m``) does not take the previous layer's output."""
+    if m == previous.out_features:
+        return
+    source = f"model.layers[{i - 1}].n={previous.n}"
+    if previous.out_features != previous.n:
+        source = (
+            f"model.layers[{i - 1}] output size {previous.out_features} "
+            f"(n={previous.n} x width={previous.width}, fusion='concat')"
+        )
+    raise ConfigError(f"model.layers[{i}].m={m} does not match {source}")
+
+
+def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
+    """Build an :class:`RPN` from layer configs (or layers).
+
+    Parameters
+    ----------
+    layers
+        One entry per layer: an :class:`RPNLayer`, or a mapping with the keys
+        :data:`LAYER_KEYS`, for example::
+
+            {"m": 64, "n": 32, "expansion": "taylor",
+             "reconciliation": {"name": "low_rank", "parameters": {"r": 2}},
+             "remainder": "linear", "width": 1, "channels": 1, "postprocess": ["layer_norm"]}
+
+        Components are resolved through :func:`rpnkit.registry.build`, so plugin components
+        work by name.
+
+    Returns
+    -------
+    RPN
+        The model, initialised (deterministic under :func:`torch.manual_seed`).
+
+    Raises
+    ------
+    ConfigError
+        For a malformed layer config, invalid component options (the message names the
+        layer), or layers whose sizes do not chain, e.g.
+        ``model.layers[1].m=32 does not match model.layers[0].n=64``.
+    """
+    if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
+        raise ConfigError(f"model.layers={layers!r} is invalid; expected a list of layer configs")
+    built = []
+    for i, config in enumerate(layers):
+        if isinstance(config, RPNLayer):
+            built.append(config)
+            continue
+        _check_layer_config(i, config)
+        try:
+            built.append(RPNLayer(**config))
+        except ConfigError as exc:
+            raise ConfigError(f"model.layers[{i}]: {exc}") from exc
+    return RPN(built)
+
+
+def _check_layer_config(i: int, config: Any) -> None:
+    """Raise if a layer config is not a mapping with known keys, ``m`` and ``n`` among them."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"model.layers[{i}] is a {type(config).__qualname__}; expected a mapping with keys "
+            f"{', '.join(LAYER_KEYS)}"
+        )
+    for key in config:
+        if key not in LAYER_KEYS:
+            raise ConfigError(
+                f"model.layers[{i}] has unknown key {key!r}{did_you_mean(str(key), LAYER_KEYS)}; "
+                f"valid keys: {', '.join(LAYER_KEYS)}"
+            )
+    missing = [key for key in ("m", "n") if key not in config]
+    if missing:
+        raise ConfigError(f"model.layers[{i}] is missing the required key(s) {missing}")

@@ -1,0 +1,148 @@
+"""Config loading, overrides, normalisation and the tinybig translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rpnkit.config import apply_overrides, load_config, load_yaml, normalize_config
+from rpnkit.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+MINIMAL = {"data": "iris", "model": {"name": "rpn", "parameters": {"layers": []}}}
+
+
+@pytest.mark.parametrize("name", ["digits", "iris", "function_fit", "tinybig_iris"])
+def test_shipped_configs_load(name: str) -> None:
+    config = load_config(CONFIGS / f"{name}.yaml")
+    assert config.model["name"] == "rpn"
+    assert config.learner["n_epochs"] >= 1
+    assert config.metrics
+
+
+def test_component_shorthands_normalise() -> None:
+    config = normalize_config({**MINIMAL, "learner": {"loss": "mse", "n_epochs": 2}, "metric": "r2"})
+    assert config.data == {"name": "iris", "parameters": {}}
+    assert config.loss == {"name": "mse", "parameters": {}}
+    assert config.metrics == [{"name": "r2", "parameters": {}}]
+    assert config.output == {"dir": None, "save_model": True, "checkpoints": False, "overwrite": False}
+
+
+def test_train_options_are_split_from_learner_options() -> None:
+    config = normalize_config({**MINIMAL, "learner": {"n_epochs": 2, "display_step": 5}})
+    assert config.train == {"display_step": 5}
+    assert config.learner == {"n_epochs": 2}
+
+
+def test_overrides_parse_yaml_values_and_index_lists() -> None:
+    raw = load_yaml(CONFIGS / "digits.yaml")
+    out = apply_overrides(
+        raw, ["learner.n_epochs=3", "model.parameters.layers.0.n=32", "output.dir=null", "new.key=[1, 2]"]
+    )
+    assert out["learner"]["n_epochs"] == 3
+    assert out["model"]["parameters"]["layers"][0]["n"] == 32
+    assert out["output"]["dir"] is None
+    assert out["new"] == {"key": [1, 2]}
+    assert raw["learner"]["n_epochs"] == 15  # the input is not modified
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({**MINIMAL, "lerner": {}}, "unknown key lerner (did you mean 'learner'?)"),
+        ({**MINIMAL, "learner": {"n_epochs": 0}}, "learner.n_epochs must be an integer >= 1, got 0"),
+        ({**MINIMAL, "seed": "x"}, "seed must be an integer or null, got 'x'"),
+        ({**MINIMAL, "output": {"dri": "x"}}, "unknown key output.dri (did you mean 'dir'?)"),
+        ({**MINIMAL, "output": {"save_model": "yes"}}, "output.save_model must be true or false"),
+        ({**MINIMAL, "learner": {"optimizer": {"name": "adamw", "params": {}}}},
+         "learner.optimizer has unknown key 'params' (did you mean 'parameters'?)"),
+        ({**MINIMAL, "metric": [3]}, "metric[0] must be a component name"),
+        ({"model": MINIMAL["model"]}, "section 'data' is missing"),
+        ({**MINIMAL, "strategy": "dp"}, "strategy='dp' is not valid"),
+    ],
+)  # fmt: skip
+def test_bad_configs_are_one_line_errors(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        normalize_config(raw)
+    assert message in str(excinfo.value)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_malformed_yaml_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("data: digits\nmodel: {name: rpn\nlearner: {}\n")
+    with pytest.raises(ConfigError, match=r"malformed YAML at line \d+, column \d+"):
+        load_yaml(path)
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_yaml(tmp_path / "missing.yaml")
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_yaml(path)
+
+
+def test_bad_override_syntax() -> None:
+    with pytest.raises(ConfigError, match="must look like KEY.PATH=VALUE"):
+        apply_overrides({}, ["learner.n_epochs"])
+    with pytest.raises(ConfigError, match="list index from 0 to 0"):
+        apply_overrides({"a": [1]}, ["a.3=2"])
+
+
+# -- tinybig ----------------------------------------------------------------------------------
+def test_tinybig_config_maps_onto_rpnkit_components() -> None:
+    config = load_config(CONFIGS / "tinybig_iris.yaml")
+    assert config.seed == 1234
+    assert config.data == {"name": "iris", "parameters": {"batch_size": 16, "test_batch_size": 16}}
+    (layer,) = config.model["parameters"]["layers"]
+    assert layer["expansion"] == {"name": "taylor", "parameters": {"d": 2}}
+    assert layer["reconciliation"] == {"name": "low_rank", "parameters": {"r": 2}}
+    assert layer["remainder"]["name"] == "linear"
+    assert config.optimizer == {
+        "name": "torch.optim.AdamW",
+        "parameters": {"lr": 0.01, "weight_decay": 0.0001},
+    }
+    assert config.lr_scheduler is not None and config.lr_scheduler["name"].endswith("ExponentialLR")
+    assert config.metrics == [{"name": "accuracy", "parameters": {}}]
+
+
+def test_tinybig_overrides_use_rpnkit_sections() -> None:
+    config = load_config(CONFIGS / "tinybig_iris.yaml", ["learner.n_epochs=2"])
+    assert config.learner["n_epochs"] == 2
+
+
+def _tinybig_with(old: str, new: str) -> dict:
+    import yaml
+
+    text = (CONFIGS / "tinybig_iris.yaml").read_text().replace(old, new)
+    return yaml.safe_load(text)
+
+
+def test_unmappable_tinybig_class_is_named() -> None:
+    raw = _tinybig_with("tinybig.expansion.taylor_expansion", "tinybig.expansion.wavelet_expansion")
+    with pytest.raises(ConfigError) as excinfo:
+        normalize_config(raw)
+    message = str(excinfo.value)
+    assert "'tinybig.expansion.wavelet_expansion' has no rpnkit expansion equivalent" in message
+    assert "\n" not in message
+
+
+def test_unmappable_tinybig_dataset_is_named() -> None:
+    raw = _tinybig_with("tinybig.data.iris", "tinybig.data.mnist")
+    with pytest.raises(ConfigError, match="'tinybig.data.mnist' has no rpnkit dataset equivalent"):
+        normalize_config(raw)
+
+
+def test_tinybig_processing_functions_map_to_names() -> None:
+    raw = _tinybig_with(
+        "                      d: 2\n",
+        "                      d: 2\n"
+        "                      postprocess_function_configs:\n"
+        "                        - function_class: torch.nn.LayerNorm\n",
+    )
+    layer = normalize_config(raw).model["parameters"]["layers"][0]
+    assert layer["postprocess"] == ["layer_norm"]
