@@ -278,7 +278,9 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     config.seed = seed
     device = raw.get("device", "cpu")
     if not isinstance(device, str):
-        raise ConfigError(f"device must be a string such as 'cpu', 'cuda:0' or 'auto', got {device!r}")
+        raise ConfigError(
+            f"device must be a string such as 'cpu', 'cuda:0' or 'auto', got {device!r}"
+        )
     config.device = device
     strategy = raw.get("strategy", "auto")
     if strategy not in _STRATEGIES:

@@ -171,7 +171,9 @@ class PluginManager(pluggy.PluginManager):
         failed: set[str] = set()
         for hook in (self.hook.rpnkit_add_groups, self.hook.rpnkit_add_components):
             for impl in hook.get_hookimpls():
-                if impl.plugin_name in failed or (only is not None and impl.plugin_name not in only):
+                if impl.plugin_name in failed or (
+                    only is not None and impl.plugin_name not in only
+                ):
                     continue
                 try:
                     with registry.registering_as(impl.plugin_name):

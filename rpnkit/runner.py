@@ -153,8 +153,7 @@ def _check_model_fits_data(model: Any, data: Any) -> None:
     last = getattr(model, "out_features", None)
     if out_features is not None and last is not None and last != out_features:
         raise ConfigError(
-            f"the last layer gives n={last} outputs but dataset {data.name!r} needs "
-            f"{out_features}"
+            f"the last layer gives n={last} outputs but dataset {data.name!r} needs {out_features}"
         )
 
 
@@ -205,9 +204,7 @@ def _jsonable(value: Any) -> Any:
     return tolist() if callable(tolist) else str(value)
 
 
-def write_outputs(
-    out_dir: Path, config: RunConfig, record: dict[str, Any], model: Any
-) -> None:
+def write_outputs(out_dir: Path, config: RunConfig, record: dict[str, Any], model: Any) -> None:
     """Write history (JSON + CSV), the resolved config and the model weights."""
     import torch
 

@@ -233,9 +233,7 @@ def translate_tinybig(raw: Mapping[str, Any]) -> dict[str, Any]:
     """
     extra = sorted(k for k in raw if k != "configurations")
     if extra:
-        raise ConfigError(
-            f"a tinybig config has only a 'configurations' root; found also {extra}"
-        )
+        raise ConfigError(f"a tinybig config has only a 'configurations' root; found also {extra}")
     conf = raw["configurations"]
     if not isinstance(conf, Mapping):
         raise ConfigError("configurations must be a mapping of *_configs sections")

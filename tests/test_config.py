@@ -23,11 +23,18 @@ def test_shipped_configs_load(name: str) -> None:
 
 
 def test_component_shorthands_normalise() -> None:
-    config = normalize_config({**MINIMAL, "learner": {"loss": "mse", "n_epochs": 2}, "metric": "r2"})
+    config = normalize_config(
+        {**MINIMAL, "learner": {"loss": "mse", "n_epochs": 2}, "metric": "r2"}
+    )
     assert config.data == {"name": "iris", "parameters": {}}
     assert config.loss == {"name": "mse", "parameters": {}}
     assert config.metrics == [{"name": "r2", "parameters": {}}]
-    assert config.output == {"dir": None, "save_model": True, "checkpoints": False, "overwrite": False}
+    assert config.output == {
+        "dir": None,
+        "save_model": True,
+        "checkpoints": False,
+        "overwrite": False,
+    }
 
 
 def test_train_options_are_split_from_learner_options() -> None:
@@ -39,7 +46,13 @@ def test_train_options_are_split_from_learner_options() -> None:
 def test_overrides_parse_yaml_values_and_index_lists() -> None:
     raw = load_yaml(CONFIGS / "digits.yaml")
     out = apply_overrides(
-        raw, ["learner.n_epochs=3", "model.parameters.layers.0.n=32", "output.dir=null", "new.key=[1, 2]"]
+        raw,
+        [
+            "learner.n_epochs=3",
+            "model.parameters.layers.0.n=32",
+            "output.dir=null",
+            "new.key=[1, 2]",
+        ],
     )
     assert out["learner"]["n_epochs"] == 3
     assert out["model"]["parameters"]["layers"][0]["n"] == 32
@@ -87,7 +100,7 @@ def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
 
 
 def test_bad_override_syntax() -> None:
-    with pytest.raises(ConfigError, match="must look like KEY.PATH=VALUE"):
+    with pytest.raises(ConfigError, match=r"must look like KEY\.PATH=VALUE"):
         apply_overrides({}, ["learner.n_epochs"])
     with pytest.raises(ConfigError, match="list index from 0 to 0"):
         apply_overrides({"a": [1]}, ["a.3=2"])
@@ -133,7 +146,7 @@ def test_unmappable_tinybig_class_is_named() -> None:
 
 def test_unmappable_tinybig_dataset_is_named() -> None:
     raw = _tinybig_with("tinybig.data.iris", "tinybig.data.mnist")
-    with pytest.raises(ConfigError, match="'tinybig.data.mnist' has no rpnkit dataset equivalent"):
+    with pytest.raises(ConfigError, match=r"'tinybig\.data\.mnist' has no rpnkit dataset equivalent"):
         normalize_config(raw)
 
 

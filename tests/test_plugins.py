@@ -52,7 +52,9 @@ def test_installed_example_plugin_is_discovered() -> None:
 def test_entry_point_plugin_shows_in_list(
     make_distribution: Callable[..., Path],
 ) -> None:
-    site = make_distribution("tmp-good", {"good": "tmp_good_plugin"}, {"tmp_good_plugin": GOOD_PLUGIN})
+    site = make_distribution(
+        "tmp-good", {"good": "tmp_good_plugin"}, {"tmp_good_plugin": GOOD_PLUGIN}
+    )
     result = run_rpnkit("list", "loss", "--json", pythonpath=site)
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)["loss"]}
@@ -96,7 +98,9 @@ def test_broken_plugins_are_reported_and_isolated(
 
 
 def test_autoload_can_be_disabled(make_distribution: Callable[..., Path]) -> None:
-    site = make_distribution("tmp-good", {"good": "tmp_good_plugin"}, {"tmp_good_plugin": GOOD_PLUGIN})
+    site = make_distribution(
+        "tmp-good", {"good": "tmp_good_plugin"}, {"tmp_good_plugin": GOOD_PLUGIN}
+    )
     result = run_rpnkit(
         "list", "loss", "--json", pythonpath=site, env={"RPNKIT_DISABLE_PLUGIN_AUTOLOAD": "1"}
     )

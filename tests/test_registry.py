@@ -49,7 +49,7 @@ def test_unknown_name_suggests_close_matches(registry: Registry) -> None:
 
 
 def test_unimportable_path_is_a_lookup_error(registry: Registry) -> None:
-    with pytest.raises(ComponentNotFoundError, match="torch.optim.Nope"):
+    with pytest.raises(ComponentNotFoundError, match=r"torch\.optim\.Nope"):
         registry.get_info("optimizer", "torch.optim.Nope")
 
 
@@ -61,7 +61,7 @@ def test_unknown_group_suggests(registry: Registry) -> None:
 def test_same_name_from_two_plugins_names_both(registry: Registry) -> None:
     with (
         registry.registering_as("plugin_b"),
-        pytest.raises(DuplicateComponentError, match="plugin_a.*plugin_b"),
+        pytest.raises(DuplicateComponentError, match=r"plugin_a.*plugin_b"),
     ):
         registry.register("optimizer", "adamw", "torch.optim:Adam")
 
@@ -132,7 +132,12 @@ def test_build_returns_instances_as_they_are() -> None:
 
 
 def test_overrides_win_over_config_parameters() -> None:
-    opt = build("optimizer", {"name": "sgd", "parameters": {"lr": 1.0}}, params=_model().parameters(), lr=0.5)
+    opt = build(
+        "optimizer",
+        {"name": "sgd", "parameters": {"lr": 1.0}},
+        params=_model().parameters(),
+        lr=0.5,
+    )
     assert opt.param_groups[0]["lr"] == 0.5
 
 
@@ -153,7 +158,9 @@ def test_tinybig_configs_for_other_groups(group: str, spec: dict, kwargs: object
 
 
 def test_unknown_parameter_is_one_line_with_suggestion() -> None:
-    with pytest.raises(ConfigError, match=r"optimizer 'adamw' has no parameter 'lrr' \(did you mean 'lr'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"optimizer 'adamw' has no parameter 'lrr' \(did you mean 'lr'\?\)"
+    ):
         build("optimizer", "adamw", params=_model().parameters(), lrr=0.1)
 
 

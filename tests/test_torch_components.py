@@ -16,7 +16,9 @@ def _classes(module: object, keep: object) -> set[str]:
 
 
 def test_losses_match_torch() -> None:
-    in_torch = _classes(torch.nn, lambda n, o: n.endswith("Loss") and issubclass(o, torch.nn.Module))
+    in_torch = _classes(
+        torch.nn, lambda n, o: n.endswith("Loss") and issubclass(o, torch.nn.Module)
+    )
     assert {row[1] for row in tc.LOSSES} == in_torch
 
 
@@ -32,10 +34,12 @@ def test_lr_schedulers_match_torch() -> None:
     module = torch.optim.lr_scheduler
     in_torch = _classes(
         module,
-        lambda n, o: not n.startswith("_")
-        and o.__module__ == module.__name__
-        and (issubclass(o, module.LRScheduler) or o is module.ReduceLROnPlateau)
-        and o is not module.LRScheduler,
+        lambda n, o: (
+            not n.startswith("_")
+            and o.__module__ == module.__name__
+            and (issubclass(o, module.LRScheduler) or o is module.ReduceLROnPlateau)
+            and o is not module.LRScheduler
+        ),
     )
     assert {row[1] for row in tc.LR_SCHEDULERS} == in_torch
 

@@ -66,7 +66,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         registry.group_info(g).name: registry.entries(g, plugin=args.plugin) for g in group_names
     }
     if args.json:
-        print(json.dumps({g: [_entry_dict(e) for e in rows] for g, rows in tables.items()}, indent=2))
+        print(
+            json.dumps({g: [_entry_dict(e) for e in rows] for g, rows in tables.items()}, indent=2)
+        )
         return 0
     from rich.console import Console
     from rich.table import Table

@@ -39,7 +39,9 @@ def read_history(path: str | Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise ConfigError(f"HISTORY {str(path)!r} cannot be read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"HISTORY {str(path)!r} is not JSON: {exc.msg} (line {exc.lineno})") from None
+        raise ConfigError(
+            f"HISTORY {str(path)!r} is not JSON: {exc.msg} (line {exc.lineno})"
+        ) from None
     rows = data.get("history") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
         raise ConfigError(f"HISTORY {str(path)!r} has no per-epoch 'history' rows")

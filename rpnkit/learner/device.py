@@ -9,16 +9,24 @@ needed; mixed precision runs on CUDA only and is ignored, with a warning, elsewh
 from __future__ import annotations
 
 import contextlib
+from contextlib import AbstractContextManager
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ContextManager, Literal, get_args
+from typing import Literal, get_args
 
 import torch
 
 from rpnkit.errors import ConfigError, did_you_mean
 
-__all__ = ["DEVICE_TYPES", "PRECISIONS", "MixedPrecision", "Precision", "resolve_device"]
+__all__ = [
+    "DEVICE_TYPES",
+    "PRECISIONS",
+    "MixedPrecision",
+    "Precision",
+    "check_precision",
+    "resolve_device",
+]
 
 #: Mixed-precision modes: bfloat16 autocast, or float16 autocast with gradient scaling.
 Precision = Literal["bf16", "fp16"]
@@ -158,7 +166,7 @@ class MixedPrecision:
         """Whether gradients need scaling (float16 underflows without it; bfloat16 does not)."""
         return self.dtype is torch.float16
 
-    def autocast_factory(self) -> Callable[[], ContextManager[object]]:
+    def autocast_factory(self) -> Callable[[], AbstractContextManager[object]]:
         """Return a zero-argument callable giving the context a forward pass runs in.
 
         Full precision gets a shared :func:`contextlib.nullcontext`, so the training loop pays
