@@ -102,7 +102,7 @@ def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: 
     # those made inside operators.
     events = sorted(
         (e.start_ns(), e.nbytes())
-        for e in prof.profiler.kineto_results.events()  # type: ignore[union-attr]
+        for e in prof.profiler.kineto_results.events()
         if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU
     )
     running = peak = 0

@@ -50,10 +50,15 @@ TINYBIG_CLASSES: dict[str, tuple[str, str]] = {
 }
 _LEARNERS = ("tinybig.learner.backward_learner",)
 #: Bookkeeping parameters of tinybig classes that have no meaning in rpnkit.
-_IGNORED = frozenset({"name", "device", "require_parameters", "l", "depth", "depth_alloc"})
+_IGNORED = frozenset({"name", "device", "require_parameters"})
+#: tinybig parameter names that rpnkit spells differently, per group.
+_PARAM_RENAMES: dict[str, dict[str, str]] = {
+    "dataset": {"train_batch_size": "batch_size"},
+    "reconciliation": {"hidden_dim": "h"},
+    "remainder": {"activation_functions": "activation"},
+}
 _FUSIONS = {"average": "mean", "mean": "mean", "sum": "sum", "summation": "sum",
             "concatenation": "concat", "concat": "concat"}  # fmt: skip
-_DATA_RENAMES = {"train_batch_size": "batch_size", "test_batch_size": "test_batch_size"}
 
 
 def _class_and_params(section: Any, prefix: str, where: str) -> tuple[str, dict[str, Any]]:
@@ -84,7 +89,8 @@ def _map(cls: str, group: str, where: str) -> str:
 
 def _component(section: Any, prefix: str, group: str, where: str) -> dict[str, Any]:
     cls, params = _class_and_params(section, prefix, where)
-    params = {k: v for k, v in params.items() if k not in _IGNORED}
+    renames = _PARAM_RENAMES.get(group, {})
+    params = {renames.get(k, k): v for k, v in params.items() if k not in _IGNORED}
     return {"name": _map(cls, group, where), "parameters": params}
 
 
@@ -205,9 +211,7 @@ def _learner(section: Any) -> dict[str, Any]:
 
 
 def _data(section: Any) -> dict[str, Any]:
-    spec = _component(section, "data", "dataset", "data_configs")
-    spec["parameters"] = {_DATA_RENAMES.get(k, k): v for k, v in spec["parameters"].items()}
-    return spec
+    return _component(section, "data", "dataset", "data_configs")
 
 
 def translate_tinybig(raw: Mapping[str, Any]) -> dict[str, Any]:

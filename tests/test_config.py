@@ -146,7 +146,9 @@ def test_unmappable_tinybig_class_is_named() -> None:
 
 def test_unmappable_tinybig_dataset_is_named() -> None:
     raw = _tinybig_with("tinybig.data.iris", "tinybig.data.mnist")
-    with pytest.raises(ConfigError, match=r"'tinybig\.data\.mnist' has no rpnkit dataset equivalent"):
+    with pytest.raises(
+        ConfigError, match=r"'tinybig\.data\.mnist' has no rpnkit dataset equivalent"
+    ):
         normalize_config(raw)
 
 

@@ -31,6 +31,12 @@ METRICS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 
 
 @hookimpl
+def rpnkit_add_groups(registry: Registry) -> None:
+    """Declare the ``metric`` group."""
+    registry.add_group("metric", "Streaming evaluation metrics (update / compute / reset)")
+
+
+@hookimpl
 def rpnkit_add_components(registry: Registry) -> None:
     """Register the classification and regression metrics by name."""
     for name, target, aliases, summary in METRICS:

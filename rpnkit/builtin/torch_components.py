@@ -93,7 +93,6 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("loss", "Loss functions (torch.nn.Module criteria)"),
     ("optimizer", "Optimizers, built from a model's parameters"),
     ("lr_scheduler", "Learning-rate schedulers, built from an optimizer"),
-    ("metric", "Streaming evaluation metrics (update / compute / reset)"),
 )
 
 

@@ -89,7 +89,8 @@ def build_component(group: str, spec: Any, kind: type, field: str, **overrides: 
     component = build(group, spec, **overrides)
     if not isinstance(component, kind):
         raise ConfigError(
-            f"{field}={spec!r} built a {type(component).__qualname__}; expected a "
-            f"{kind.__qualname__} (a name from `rpnkit list {group}`, a config dict or an instance)"
+            f"{field}={spec!r} built a {type(component).__qualname__}, which is not a "
+            f"{kind.__qualname__}; expected a name from `rpnkit list {group}`, a config dict or "
+            "an instance"
         )
     return component

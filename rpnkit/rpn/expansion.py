@@ -124,11 +124,13 @@ class TaylorExpansion(Expansion):
     For ``d = 2``, :meth:`project` never forms the ``b × D`` expansion: with the weight split
     into ``W1 = W[:, :m]`` and ``W2 = W[:, m:].view(r, m, m)``,
     ``κ(x) Wᵀ = x W1ᵀ + einsum('bi,kij,bj->bk', x, W2, x)``, which takes ``O(b r m²)`` flops and
-    ``O(b r m)`` memory. A ``layer_norm`` postprocess is handled exactly by its ``O(m)``
-    statistics: with ``S1 = Σ x_i`` and ``S2 = Σ x_i²`` the mean of ``κ(x)`` is
-    ``(S1 + S1²)/D`` and its mean square ``(S2 + S2²)/D``, and
-    ``LN(κ) Wᵀ = (κ Wᵀ - μ (W 1_D)ᵀ) / σ``. Other postprocessing falls back to the
-    materialising product.
+    ``O(b r m)`` memory. A ``layer_norm`` postprocess is handled exactly through
+    ``LN(κ) Wᵀ = (κ Wᵀ - μ (W 1_D)ᵀ) / σ`` with ``O(m)`` statistics of ``κ(x)``. With
+    ``x̄`` the mean of ``x`` and ``C2 = Σ (x_i - x̄)²``, the mean is
+    ``μ = x̄ (1 + m x̄) / (m + 1)`` and the sum of squared deviations is
+    ``C2 + C2² + 2 m x̄² C2 + m² x̄² (1 - x̄)² / (m + 1)`` (within-block plus between-block
+    terms); every term is non-negative, so there is none of the cancellation of
+    ``E[κ²] - μ²``. Other postprocessing falls back to the materialising product.
 
     Parameters
     ----------
@@ -165,17 +167,20 @@ class TaylorExpansion(Expansion):
         m = x.shape[-1]
         linear = weight[..., :m]
         quadratic = weight[..., m:].unflatten(-1, (m, m))
-        # inner[..., k, b, i] = Σ_j W2[k, i, j] x_j + W1[k, i]; out[..., b, k] = Σ_i x_i inner
-        inner = torch.matmul(x, quadratic.transpose(-1, -2)) + linear.unsqueeze(-2)
-        out = (inner * x).sum(-1).transpose(-1, -2)
+        # inner[..., k, i, b] = Σ_j W2[k, i, j] x_bj + W1[k, i]; out[..., b, k] = Σ_i x_bi inner
+        inner = torch.matmul(quadratic, x.T) + linear.unsqueeze(-1)
+        out = (inner * x.T).sum(-2).transpose(-1, -2)
         if not layer_norm:
             return out
-        size = m + m * m
-        s1 = x.sum(-1, keepdim=True)
-        s2 = (x * x).sum(-1, keepdim=True)
-        mean = (s1 + s1 * s1) / size
-        var = ((s2 + s2 * s2) / size - mean * mean).clamp_min(0.0)
-        return (out - mean * weight.sum(-1).unsqueeze(-2)) * torch.rsqrt(var + _LAYER_NORM_EPS)
+        # Statistics of κ(x) from O(m) sums of the centred input (see the class docstring).
+        x_mean = x.mean(-1, keepdim=True)
+        centred = x - x_mean
+        c2 = (centred * centred).sum(-1, keepdim=True)
+        mean = x_mean * (1 + m * x_mean) / (m + 1)
+        spread = x_mean * (1 - x_mean)
+        squares = c2 * (1 + c2 + 2 * m * x_mean * x_mean) + m * m * spread * spread / (m + 1)
+        scale = torch.rsqrt(squares / (m + m * m) + _LAYER_NORM_EPS)
+        return (out - mean * weight.sum(-1).unsqueeze(-2)) * scale
 
 
 class FourierExpansion(Expansion):

@@ -8,7 +8,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from rpnkit.errors import ConfigError, did_you_mean
+from rpnkit.errors import ConfigError, RpnkitError, did_you_mean
 from rpnkit.rpn.layer import RPNLayer
 
 __all__ = ["LAYER_KEYS", "RPN", "build_model"]
@@ -124,9 +124,12 @@ def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
     Raises
     ------
     ConfigError
-        For a malformed layer config, invalid component options (the message names the
-        layer), or layers whose sizes do not chain, e.g.
-        ``model.layers[1].m=32 does not match model.layers[0].n=64``.
+        For a malformed layer config, invalid component options, or layers whose sizes do
+        not chain, e.g. ``model.layers[1].m=32 does not match model.layers[0].n=64``.
+    ComponentNotFoundError
+        For an unknown component name.
+
+    Every message starts with the layer it is about (``model.layers[i]``).
     """
     if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
         raise ConfigError(f"model.layers={layers!r} is invalid; expected a list of layer configs")
@@ -138,8 +141,8 @@ def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
         _check_layer_config(i, config)
         try:
             built.append(RPNLayer(**config))
-        except ConfigError as exc:
-            raise ConfigError(f"model.layers[{i}]: {exc}") from exc
+        except RpnkitError as exc:
+            raise type(exc)(f"model.layers[{i}]: {exc}") from exc
     return RPN(built)
 
 

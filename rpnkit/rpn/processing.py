@@ -75,7 +75,12 @@ def _to_module(spec: ProcessingSpec, field: str) -> nn.Module:
         return spec
     if isinstance(spec, str):
         function = getattr(F, spec, None)
-        if spec.startswith("_") or function is None or not callable(function):
+        if (
+            spec.startswith("_")
+            or not callable(function)
+            or inspect.isclass(function)
+            or inspect.ismodule(function)
+        ):
             raise ConfigError(
                 f"{field}: unknown function {spec!r}; expected a torch.nn.functional name such as "
                 f"'relu' or 'layer_norm'{did_you_mean(spec, _functional_names())}"

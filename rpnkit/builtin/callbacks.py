@@ -1,0 +1,169 @@
+"""Builtin plugin: early stopping and checkpointing on the training-event hooks.
+
+The module registers no hooks of its own. Its classes are plugins with per-run settings: the
+learner builds them from its ``early_stopping=`` and ``checkpoint_dir=`` arguments and
+registers the instances with the plugin manager for the duration of one
+:meth:`~rpnkit.learner.BackwardLearner.train` call. An instance can also be registered for
+every run with :func:`rpnkit.register_plugin`; its state is reset when a run starts.
+
+Importing this module does not import torch: the checkpoint code is imported when a
+:class:`Checkpointer` first saves.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rpnkit.errors import ConfigError
+from rpnkit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from rpnkit.learner.context import Mode, TrainContext
+    from rpnkit.learner.record import HistoryRow
+
+__all__ = ["Checkpointer", "EarlyStopping"]
+
+
+class EarlyStopping:
+    """Stop training when a history column has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    patience
+        Epochs without improvement after which training stops.
+    monitor
+        The history column to watch (``"test_loss"``, ``"test_score"``, ``"train_f1"``, ...);
+        ``None`` watches the learner's ``monitor``.
+    min_delta
+        The least change that counts as an improvement.
+    mode
+        ``"min"`` or ``"max"``; ``None`` infers it: losses go down, scores follow their
+        metric's ``higher_is_better``.
+
+    Attributes
+    ----------
+    best
+        The best value seen in this run (``None`` before the first epoch).
+    best_epoch
+        The epoch it was seen at.
+    wait
+        Epochs since the last improvement.
+
+    Raises
+    ------
+    ConfigError
+        If ``patience`` is not a positive integer, ``min_delta`` is negative, or ``mode`` is
+        unknown; when a run starts, if ``monitor`` is not a history column of that run.
+    """
+
+    def __init__(
+        self,
+        patience: int = 10,
+        monitor: str | None = None,
+        min_delta: float = 0.0,
+        mode: Mode | None = None,
+    ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ConfigError(
+                f"early_stopping patience={patience!r} is not valid; expected an integer >= 1"
+            )
+        if not isinstance(min_delta, (int, float)) or min_delta < 0:
+            raise ConfigError(
+                f"early_stopping min_delta={min_delta!r} is not valid; expected a number >= 0"
+            )
+        if mode not in (None, "min", "max"):
+            raise ConfigError(
+                f"early_stopping mode={mode!r} is not valid; expected 'min', 'max' or None"
+            )
+        self.patience = patience
+        self.monitor = monitor
+        self.min_delta = float(min_delta)
+        self.mode = mode
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self._key = ""
+        self._direction: Mode = "min"
+
+    def __repr__(self) -> str:
+        return (
+            f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r}, "
+            f"min_delta={self.min_delta}, mode={self.mode!r})"
+        )
+
+    @hookimpl
+    def rpnkit_train_start(self, context: TrainContext) -> None:
+        """Resolve the monitored column and replay the history of a resumed run."""
+        self._key = context.check_key(self.monitor or context.monitor, "early_stopping monitor")
+        self._direction = self.mode or context.mode(self._key)
+        self.best, self.best_epoch, self.wait = None, None, 0
+        for row in context.history:
+            self._observe(row)
+
+    @hookimpl(tryfirst=True)
+    def rpnkit_epoch_end(self, context: TrainContext) -> None:
+        """Ask to stop once the column has not improved for ``patience`` epochs."""
+        if self._observe(context.history[-1]):
+            best = (
+                "never finite"
+                if self.best is None
+                else f"best {self.best:.6g} at epoch {self.best_epoch}"
+            )
+            context.should_stop = True
+            context.stop_reason = (
+                f"early stopping: {self._key} did not improve for {self.wait} epochs ({best})"
+            )
+
+    def _observe(self, row: HistoryRow) -> bool:
+        """Take one epoch's row; return whether patience has run out."""
+        value = row[self._key]
+        if not math.isnan(value) and (self.best is None or self._improves(value, self.best)):
+            self.best, self.best_epoch, self.wait = value, int(row["epoch"]), 0
+        else:
+            self.wait += 1
+        return self.wait >= self.patience
+
+    def _improves(self, value: float, best: float) -> bool:
+        if self._direction == "min":
+            return value < best - self.min_delta
+        return value > best + self.min_delta
+
+
+class Checkpointer:
+    """Save a checkpoint to ``directory/last.pt`` after every epoch, atomically.
+
+    The checkpoint holds the model, optimizer, scheduler, epoch, history and random states
+    (see :mod:`rpnkit.learner.checkpoint`); pass the folder as ``resume=`` to continue.
+
+    Parameters
+    ----------
+    directory
+        The folder to write into; created if needed.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        if not isinstance(directory, (str, os.PathLike)):
+            raise ConfigError(
+                f"checkpoint_dir must be a path (str or os.PathLike), got {type(directory).__name__}"
+            )
+        self.directory = Path(directory)
+
+    def __repr__(self) -> str:
+        return f"Checkpointer({str(self.directory)!r})"
+
+    @property
+    def path(self) -> Path:
+        """The checkpoint file this plugin writes."""
+        from rpnkit.learner.checkpoint import CHECKPOINT_NAME
+
+        return self.directory / CHECKPOINT_NAME
+
+    @hookimpl(trylast=True)
+    def rpnkit_epoch_end(self, context: TrainContext) -> None:
+        """Save the run's state after the epoch, after other plugins had their say."""
+        from rpnkit.learner.checkpoint import save_checkpoint, training_state
+
+        save_checkpoint(training_state(context), self.path)

@@ -1,0 +1,1108 @@
+"""The backward learner: trains a model by error back-propagation without per-batch host syncs.
+
+:class:`BackwardLearner` keeps tinybig's ``backward_learner`` API (constructor, ``train``,
+``test`` and the returned records) and is built for speed: the loss and the metric states stay
+on the device during an epoch, the per-batch records are filled from one device-to-host
+transfer at the epoch's end, and the progress bar reads the running loss only every
+``progress_every`` steps. Training events are pluggy hooks (:mod:`rpnkit.hookspecs`), so
+loggers, early stopping and checkpointing are plugins.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import os
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, cast, get_args
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR, ReduceLROnPlateau
+
+from rpnkit.builtin.callbacks import Checkpointer, EarlyStopping
+from rpnkit.errors import ConfigError, TrainingError, did_you_mean
+from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
+from rpnkit.learner.context import TrainContext
+from rpnkit.learner.device import MixedPrecision, Precision, check_precision, resolve_device
+from rpnkit.learner.display import TrainDisplay
+from rpnkit.learner.record import (
+    HISTORY_KEYS,
+    EpochRecord,
+    FullTestResult,
+    HistoryRow,
+    TestResult,
+    TrainingRecord,
+    batch_records,
+)
+from rpnkit.metrics import Metric
+from rpnkit.plugins import get_plugin_manager
+from rpnkit.registry import check_parameters, get_registry, split_spec
+
+__all__ = [
+    "DEFAULT_OPTIMIZER",
+    "BackwardLearner",
+    "Interval",
+    "LRSchedulerLike",
+    "MetricSpec",
+    "NanPolicy",
+    "backward_learner",
+]
+
+#: A learning-rate scheduler the learner can step.
+LRSchedulerLike: TypeAlias = LRScheduler | ReduceLROnPlateau
+#: What ``metric=`` accepts: a metric, a registry name, or a list of them (headline first).
+MetricSpec: TypeAlias = Metric | str | Sequence[Metric | str] | None
+#: What a non-finite loss does: stop with an error, or skip the batch.
+NanPolicy = Literal["raise", "skip"]
+#: When the lr scheduler steps: after every epoch or after every optimizer step.
+Interval = Literal["epoch", "step"]
+#: The optimizer built when none is given: AdamW with learning rate 1e-3.
+DEFAULT_OPTIMIZER: dict[str, Any] = {"name": "adamw", "parameters": {"lr": 1e-3}}
+
+_NAN_POLICIES: tuple[str, ...] = get_args(NanPolicy)
+_INTERVALS: tuple[str, ...] = get_args(Interval)
+# Schedulers defined per optimizer step; they step per step unless told otherwise.
+_STEP_SCHEDULERS = (OneCycleLR, CyclicLR)
+
+
+@dataclass(frozen=True)
+class _Factory:
+    """A component built at ``train()`` time, once the model's parameters are known."""
+
+    group: str
+    target: Callable[..., Any]
+    parameters: dict[str, Any]
+
+    def build(self, **runtime: Any) -> Any:
+        return get_registry().build(self.group, self.target, **self.parameters, **runtime)
+
+    def accepts(self, name: str) -> bool:
+        try:
+            return name in inspect.signature(self.target).parameters
+        except (TypeError, ValueError):
+            return False
+
+
+def _resolve(group: str, value: Any, configs: Any, argument: str) -> Any:
+    """Turn ``argument`` or ``argument_configs`` into an instance, a :class:`_Factory` or None.
+
+    Names are looked up now, so an unknown name fails at construction with suggestions.
+    """
+    if value is not None and configs is not None:
+        raise ConfigError(
+            f"{argument} and {argument}_configs are both given; give one of them "
+            f"({argument}: an instance, class or name; {argument}_configs: a config dict)"
+        )
+    spec = value if value is not None else configs
+    if configs is not None and not isinstance(configs, Mapping):
+        raise ConfigError(
+            f"{argument}_configs must be a dict such as {{'name': ..., 'parameters': {{...}}}} "
+            f"or {{'{group}_class': ..., '{group}_parameters': {{...}}}}, got "
+            f"{type(configs).__name__}"
+        )
+    if spec is None:
+        return None
+    parameters: dict[str, Any] = {}
+    if isinstance(spec, Mapping):
+        spec, parameters = split_spec(group, spec)
+    if isinstance(spec, str):
+        spec = get_registry().get(group, spec)
+    if inspect.isclass(spec) or (parameters and callable(spec)):
+        return _Factory(group, spec, parameters)
+    return spec
+
+
+def _positive_int(value: object, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{argument}={value!r} is not valid; expected an integer >= 1")
+    return value
+
+
+def _choice(value: object, choices: tuple[str, ...], argument: str, allow_none: bool) -> Any:
+    if (value is None and allow_none) or value in choices:
+        return value
+    valid = ", ".join(map(repr, choices)) + (" or None" if allow_none else "")
+    raise ConfigError(
+        f"{argument}={value!r} is not valid{did_you_mean(str(value), choices)}; expected {valid}"
+    )
+
+
+def _seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (every CUDA device included)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _resolve_metrics(metric: MetricSpec) -> list[Metric]:
+    """Build the metrics of ``metric=``: instances as they are, names from the registry."""
+    if metric is None:
+        return []
+    listed = isinstance(metric, (list, tuple))
+    items = list(cast(Sequence[Any], metric)) if listed else [metric]
+    if not items:
+        raise ConfigError("metric=[] is empty; give None, a metric, a name or a non-empty list")
+    metrics: list[Metric] = []
+    for i, item in enumerate(items):
+        where = f"metric[{i}]" if listed else "metric"
+        if isinstance(item, (str, Mapping)) or (inspect.isclass(item) and issubclass(item, Metric)):
+            item = get_registry().build("metric", item)
+        if not isinstance(item, Metric):
+            raise ConfigError(
+                f"{where} must be an rpnkit.metrics.Metric, a registry name such as 'accuracy' "
+                f"or a list of them; got {type(item).__name__}"
+            )
+        metrics.append(item)
+    names = [m.name for m in metrics]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(
+            f"metric names must be unique, {repeated} appear more than once; history columns "
+            "are keyed by name"
+        )
+    return metrics
+
+
+def _loaders(
+    data_loader: Any, test_check: bool, test_idx: object
+) -> tuple[Iterable[Any], Iterable[Any] | None]:
+    """Return the train loader and the test loader (``None`` when no test pass runs)."""
+    if isinstance(data_loader, Mapping):
+        if "train_loader" not in data_loader:
+            raise ConfigError(
+                f"data_loader has no 'train_loader' (keys: {sorted(map(str, data_loader))}); "
+                "give {'train_loader': ..., 'test_loader': ...} or a single loader"
+            )
+        train, test = data_loader["train_loader"], data_loader.get("test_loader")
+    elif isinstance(data_loader, Iterable) and not isinstance(data_loader, (str, bytes)):
+        train, test = data_loader, None
+    else:
+        raise ConfigError(
+            "data_loader must be a dict with 'train_loader' (and 'test_loader') or a single "
+            f"loader, got {type(data_loader).__name__}"
+        )
+    if test is None and test_idx is not None:
+        test = train  # graph style: one full batch, test rows picked by test_idx
+    for name, loader in (("train_loader", train), ("test_loader", test)):
+        if loader is not None:
+            _check_loader(loader, f"data_loader['{name}']")
+    return train, test if test_check else None
+
+
+def _check_loader(loader: object, argument: str) -> None:
+    if not isinstance(loader, Iterable) or isinstance(loader, (str, bytes, Mapping)):
+        raise ConfigError(
+            f"{argument} must be an iterable of (features, labels) batches such as a "
+            f"DataLoader, got {type(loader).__name__}"
+        )
+    if hasattr(loader, "__len__") and len(cast(Any, loader)) == 0:
+        raise ConfigError(f"{argument} is empty: it yields no batches; give it some data")
+
+
+def _length(loader: Iterable[Any]) -> int | None:
+    try:
+        return len(cast(Any, loader))
+    except TypeError:
+        return None
+
+
+def _rows(index: object, device: torch.device, argument: str) -> Tensor | None:
+    """``train_idx``/``test_idx`` as a 1-D int64 tensor on ``device`` (masks become indices)."""
+    if index is None:
+        return None
+    try:
+        rows = torch.as_tensor(index)
+    except (TypeError, ValueError, RuntimeError):
+        raise ConfigError(
+            f"{argument} must be a 1-D tensor, array or list of row indices or a boolean mask, "
+            f"got {type(index).__name__}"
+        ) from None
+    if rows.ndim != 1 or not (rows.dtype == torch.bool or not rows.is_floating_point()):
+        raise ConfigError(
+            f"{argument} must be 1-D integer indices or a boolean mask, got a {rows.dtype} "
+            f"tensor of shape {tuple(rows.shape)}"
+        )
+    if rows.dtype == torch.bool:
+        rows = rows.nonzero().squeeze(1)
+    return rows.to(device=device, dtype=torch.long)
+
+
+def _forward(model: nn.Module, device: torch.device) -> Callable[[Tensor], Tensor]:
+    """``model(x, device=...)`` for RPN-style models whose forward takes ``device``."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return model
+    if "device" in parameters:
+        return functools.partial(model, device=str(device))
+    return model
+
+
+def _unpack(batch: object, loader: str) -> tuple[Tensor, Tensor]:
+    """Check the first batch of ``loader`` is a ``(features, labels)`` pair of tensors."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        got = (
+            f"a {type(batch).__name__} of {len(batch)}"
+            if isinstance(batch, (tuple, list))
+            else (f"a {type(batch).__name__}")
+        )
+        raise ConfigError(f"{loader} must yield (features, labels) pairs, got {got}")
+    features, labels = batch
+    if not isinstance(features, Tensor) or not isinstance(labels, Tensor):
+        raise ConfigError(
+            f"{loader} must yield tensors, got ({type(features).__name__}, {type(labels).__name__})"
+        )
+    return features, labels
+
+
+def _default_loss(labels: Tensor) -> nn.Module:
+    """Cross entropy for integer class labels, mean squared error otherwise."""
+    if labels.is_floating_point():
+        return nn.MSELoss()
+    return nn.CrossEntropyLoss()
+
+
+def _loss_name(loss: Callable[..., Tensor]) -> str:
+    return type(loss).__name__ if isinstance(loss, nn.Module) else getattr(loss, "__name__", "loss")
+
+
+def _first_loss(
+    loss: Callable[[Tensor, Tensor], Tensor] | None, output: Tensor, labels: Tensor
+) -> tuple[Callable[[Tensor, Tensor], Tensor], Tensor]:
+    """Pick the loss if none was given and compute it, naming both shapes if they do not fit."""
+    if not isinstance(output, Tensor):
+        raise ConfigError(f"the model must return a tensor, got {type(output).__name__}")
+    shapes = f"model output shape {tuple(output.shape)} and labels shape {tuple(labels.shape)}"
+    if output.ndim == 0 or labels.ndim == 0 or output.shape[0] != labels.shape[0]:
+        raise ConfigError(f"{shapes} do not match in the batch dimension")
+    if labels.is_floating_point() and output.shape != labels.shape:
+        raise ConfigError(
+            f"{shapes} differ; floating-point labels need the output's shape (reshape the "
+            "labels or the model's output)"
+        )
+    loss = loss if loss is not None else _default_loss(labels)
+    try:
+        value = loss(output, labels)
+    except (RuntimeError, ValueError, IndexError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"{shapes} do not fit loss {_loss_name(loss)}: {reason}") from exc
+    if not isinstance(value, Tensor) or value.ndim != 0:
+        raise ConfigError(
+            f"loss {_loss_name(loss)} must return a 0-dim tensor (reduction='mean'), got "
+            f"{'shape ' + str(tuple(value.shape)) if isinstance(value, Tensor) else type(value).__name__}"
+        )
+    return loss, value
+
+
+def _lr(optimizer: torch.optim.Optimizer) -> float:
+    value = optimizer.param_groups[0]["lr"]
+    return value.item() if isinstance(value, Tensor) else float(value)
+
+
+def _host_dtype(device: torch.device) -> torch.dtype:
+    """The dtype values travel to the host in: float64, or float32 on MPS (which lacks it)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+class _LossSum:
+    """Sample-weighted loss sum and sample count, kept on the device.
+
+    Both are tensors, so a distributed run can sum them over processes before dividing.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.total = torch.zeros((), dtype=_host_dtype(device), device=device)
+        self.count = torch.zeros((), dtype=torch.long, device=device)
+
+    def add(self, loss: Tensor, samples: int) -> None:
+        self.total += loss.detach().to(self.total.dtype) * samples
+        self.count += samples
+
+    def mean(self) -> Tensor:
+        return self.total / self.count
+
+
+@dataclass
+class _Evaluation:
+    """What a pass over a test loader leaves on the device."""
+
+    loss: Callable[[Tensor, Tensor], Tensor]
+    mean_loss: Tensor
+    scores: list[Tensor]
+    outputs: list[Tensor]
+    targets: list[Tensor]
+
+
+@dataclass
+class _Run:
+    """The per-run settings the training loop reads, resolved once before the first epoch."""
+
+    forward: Callable[[Tensor], Tensor]
+    autocast: Callable[[], Any]
+    train_rows: Tensor | None
+    test_rows: Tensor | None
+    step_scheduler: LRScheduler | None
+    parameters: list[Tensor]
+    display: TrainDisplay
+
+
+class BackwardLearner:
+    """Train a model by error back-propagation (tinybig's ``backward_learner``).
+
+    The loss, optimizer and lr scheduler may each be an instance, a class, a registry name
+    (``"adamw"``, ``"cross_entropy"``, ``"cosine"``) or come from the matching ``*_configs``
+    dict, in rpnkit form ``{"name": "adamw", "parameters": {"lr": 1e-3}}`` or tinybig form
+    ``{"optimizer_class": "torch.optim.AdamW", "optimizer_parameters": {"lr": 1e-3}}``.
+    Names are checked here; an optimizer or scheduler given by name, class or config is
+    built in :meth:`train` from the model's trainable parameters.
+
+    Defaults: without a loss, cross entropy for integer labels and mean squared error for
+    floating-point labels (chosen at the first batch); without an optimizer, the optimizer of
+    a given scheduler instance, else :data:`DEFAULT_OPTIMIZER` (AdamW, lr 1e-3); without a
+    scheduler, a constant learning rate.
+
+    Parameters
+    ----------
+    name
+        Name of the learner.
+    n_epochs
+        Number of training epochs.
+    lr_scheduler, optimizer, loss
+        The components, in any of the forms above.
+    lr_scheduler_configs, optimizer_configs, loss_configs
+        The components as config dicts (give either a component or its config, not both).
+    lr_scheduler_interval
+        ``"epoch"`` or ``"step"``: when the scheduler steps. ``None`` steps ``OneCycleLR``
+        and ``CyclicLR`` after every optimizer step and every other scheduler after every
+        epoch. ``ReduceLROnPlateau`` steps per epoch with the ``monitor`` value.
+    grad_clip_norm
+        Clip the gradients' total 2-norm to this value before each step (``None``: no
+        clipping).
+    precision
+        ``"bf16"`` or ``"fp16"`` for mixed precision on CUDA (``"fp16"`` with gradient
+        scaling); ignored with a warning on other devices. ``None`` trains in full precision.
+    verbose
+        Show the progress bars, the epoch table and the summary; ``False`` silences all.
+    progress_every
+        Refresh the progress bar's numbers every this many steps (each refresh reads the
+        running loss from the device).
+    batch_scores
+        Fill each batch record's ``score`` with the headline metric on that batch alone (one
+        more metric update and compute per batch, still without host syncs). ``False``
+        leaves it ``None``; epoch scores are always recorded.
+    checkpoint_dir
+        Save a checkpoint to ``checkpoint_dir/last.pt`` after every epoch (atomically).
+    resume
+        A checkpoint file or ``checkpoint_dir`` to continue from: :meth:`train` restores
+        the model, optimizer, scheduler, history and random states and runs the remaining
+        epochs up to ``n_epochs``.
+    early_stopping
+        Stop when ``monitor`` has not improved for this many epochs; or an
+        :class:`~rpnkit.builtin.callbacks.EarlyStopping`, or a dict of its arguments.
+    monitor
+        The history column watched by ``ReduceLROnPlateau``, early stopping and the summary:
+        ``"auto"`` is ``"test_loss"`` when a test pass runs, else ``"train_loss"``.
+    nan_policy
+        ``"raise"``: a NaN or infinite loss stops training with a
+        :class:`~rpnkit.errors.TrainingError` naming the epoch and batch, found at the next
+        progress refresh or at the epoch's end, with no extra host sync. ``"skip"``: such a
+        batch is skipped before the optimizer step (this reads every loss on the host, one
+        sync per batch) and a warning counts the skipped batches.
+    seed
+        Seed Python's, NumPy's and torch's generators when :meth:`train` starts.
+    **kwargs
+        Accepted for signature compatibility with tinybig; any key raises a
+        :class:`~rpnkit.errors.ConfigError` listing the valid arguments.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown component name (with suggestions), a component given twice, or an
+        invalid value; :class:`~rpnkit.errors.ComponentNotFoundError` for an unknown name.
+
+    Examples
+    --------
+    >>> learner = BackwardLearner(n_epochs=10, optimizer="adamw",
+    ...                           optimizer_configs=None, loss="cross_entropy")  # doctest: +SKIP
+    >>> record = learner.train(model, bundle, metric="accuracy")  # doctest: +SKIP
+    >>> record["history"][-1]["test_score"]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        name: str = "error_backward_propagation_algorithm",
+        n_epochs: int = 100,
+        lr_scheduler: Any = None,
+        optimizer: Any = None,
+        loss: Any = None,
+        lr_scheduler_configs: Mapping[str, Any] | None = None,
+        optimizer_configs: Mapping[str, Any] | None = None,
+        loss_configs: Mapping[str, Any] | None = None,
+        *,
+        lr_scheduler_interval: Interval | None = None,
+        grad_clip_norm: float | None = None,
+        precision: Precision | None = None,
+        verbose: bool = True,
+        progress_every: int = 20,
+        batch_scores: bool = False,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        resume: str | os.PathLike[str] | None = None,
+        early_stopping: int | EarlyStopping | Mapping[str, Any] | None = None,
+        monitor: str = "auto",
+        nan_policy: NanPolicy = "raise",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:
+            valid = [p for p in inspect.signature(BackwardLearner).parameters if p != "kwargs"]
+            key = sorted(kwargs)[0]
+            raise ConfigError(
+                f"BackwardLearner got an unknown argument {key!r}{did_you_mean(key, valid)}; "
+                f"valid arguments: {', '.join(valid)}"
+            )
+        self.name = name
+        self.n_epochs = _positive_int(n_epochs, "n_epochs")
+        self.loss = self._build_loss(loss, loss_configs)
+        self.optimizer = _resolve("optimizer", optimizer, optimizer_configs, "optimizer")
+        self.lr_scheduler = _resolve(
+            "lr_scheduler", lr_scheduler, lr_scheduler_configs, "lr_scheduler"
+        )
+        self._check_runtime_parameters()
+        self.lr_scheduler_interval: Interval | None = _choice(
+            lr_scheduler_interval, _INTERVALS, "lr_scheduler_interval", allow_none=True
+        )
+        if grad_clip_norm is not None and (
+            isinstance(grad_clip_norm, bool)
+            or not isinstance(grad_clip_norm, (int, float))
+            or not grad_clip_norm > 0
+        ):
+            raise ConfigError(
+                f"grad_clip_norm={grad_clip_norm!r} is not valid; expected a number > 0 or None"
+            )
+        self.grad_clip_norm = grad_clip_norm
+        self.precision = check_precision(precision)
+        self.verbose = bool(verbose)
+        self.progress_every = _positive_int(progress_every, "progress_every")
+        self.batch_scores = bool(batch_scores)
+        self.checkpointer = Checkpointer(checkpoint_dir) if checkpoint_dir is not None else None
+        if resume is not None and not isinstance(resume, (str, os.PathLike)):
+            raise ConfigError(
+                f"resume must be a checkpoint path (str or os.PathLike), got {type(resume).__name__}"
+            )
+        self.resume = resume
+        self.early_stopping = self._build_early_stopping(early_stopping)
+        if not isinstance(monitor, str):
+            raise ConfigError(f"monitor must be a history column name or 'auto', got {monitor!r}")
+        self.monitor = monitor
+        self.nan_policy: NanPolicy = _choice(nan_policy, _NAN_POLICIES, "nan_policy", False)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ConfigError(f"seed={seed!r} is not valid; expected an integer or None")
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"
+
+    # -- construction helpers -----------------------------------------------------------------
+    @staticmethod
+    def _build_loss(loss: Any, configs: Any) -> Callable[[Tensor, Tensor], Tensor] | None:
+        resolved = _resolve("loss", loss, configs, "loss")
+        if isinstance(resolved, _Factory):
+            resolved = resolved.build()
+        if resolved is not None and not callable(resolved):
+            raise ConfigError(
+                f"loss must be callable as loss(output, labels), got {type(resolved).__name__}"
+            )
+        return cast("Callable[[Tensor, Tensor], Tensor] | None", resolved)
+
+    def _check_runtime_parameters(self) -> None:
+        """Check the parameters of components built later, with what train() will add."""
+        for spec, runtime in ((self.optimizer, "params"), (self.lr_scheduler, "optimizer")):
+            if isinstance(spec, _Factory):
+                label = f"{spec.group} {getattr(spec.target, '__name__', spec.target)!r}"
+                check_parameters(spec.target, {**spec.parameters, runtime: None}, label)
+
+    @staticmethod
+    def _build_early_stopping(value: object) -> EarlyStopping | None:
+        if value is None or isinstance(value, EarlyStopping):
+            return value
+        if isinstance(value, Mapping):
+            return EarlyStopping(**value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return EarlyStopping(patience=value)
+        raise ConfigError(
+            "early_stopping must be a patience (int), an EarlyStopping or a dict of its "
+            f"arguments, got {type(value).__name__}"
+        )
+
+    # -- components of a run ------------------------------------------------------------------
+    def _optimization(
+        self, model: nn.Module, steps_per_epoch: int | None
+    ) -> tuple[torch.optim.Optimizer, LRSchedulerLike | None, Interval]:
+        """Build (or check) the optimizer and scheduler of a run, and the stepping interval."""
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        if not parameters:
+            raise ConfigError(
+                "optimizer: the model has no trainable parameters (requires_grad=True), so "
+                "there is nothing to optimise"
+            )
+        scheduler_spec = self.lr_scheduler
+        optimizer_spec = self.optimizer
+        if optimizer_spec is None and isinstance(scheduler_spec, (LRScheduler, ReduceLROnPlateau)):
+            optimizer_spec = scheduler_spec.optimizer
+        if optimizer_spec is None:
+            optimizer_spec = _resolve("optimizer", DEFAULT_OPTIMIZER, None, "optimizer")
+        optimizer = (
+            optimizer_spec.build(params=parameters)
+            if isinstance(optimizer_spec, _Factory)
+            else optimizer_spec
+        )
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ConfigError(
+                "optimizer must be a torch.optim.Optimizer, a class, a registry name or a "
+                f"config, got {type(optimizer).__name__}"
+            )
+        owned = {id(p) for p in model.parameters()}
+        if not any(id(p) in owned for group in optimizer.param_groups for p in group["params"]):
+            raise ConfigError(
+                "optimizer holds none of the model's parameters (was it built for another "
+                "model?); give its class or name instead to build it for this model"
+            )
+        scheduler = self._scheduler(scheduler_spec, optimizer, steps_per_epoch)
+        interval = self.lr_scheduler_interval or (
+            "step" if isinstance(scheduler, _STEP_SCHEDULERS) else "epoch"
+        )
+        if interval == "step" and isinstance(scheduler, ReduceLROnPlateau):
+            raise ConfigError(
+                "lr_scheduler_interval='step' does not fit ReduceLROnPlateau, which steps "
+                "with the monitored value after every epoch; use 'epoch' or None"
+            )
+        return optimizer, scheduler, interval
+
+    def _scheduler(
+        self, spec: Any, optimizer: torch.optim.Optimizer, steps_per_epoch: int | None
+    ) -> LRSchedulerLike | None:
+        if spec is None:
+            return None
+        if isinstance(spec, _Factory):
+            runtime: dict[str, Any] = {"optimizer": optimizer}
+            per_step = self.lr_scheduler_interval == "step" or (
+                self.lr_scheduler_interval is None
+                and inspect.isclass(spec.target)
+                and issubclass(spec.target, _STEP_SCHEDULERS)
+            )
+            given = spec.parameters.keys() & {"total_steps", "epochs"}
+            if spec.accepts("total_steps") and not given:
+                if per_step and steps_per_epoch is None:
+                    raise ConfigError(
+                        "lr_scheduler needs total_steps, which the learner cannot infer from a "
+                        "loader without a length; give it in the scheduler's parameters"
+                    )
+                runtime["total_steps"] = self.n_epochs * (steps_per_epoch if per_step else 1)
+            spec = spec.build(**runtime)
+        if not isinstance(spec, (LRScheduler, ReduceLROnPlateau)):
+            raise ConfigError(
+                "lr_scheduler must be a torch lr scheduler, a class, a registry name or a "
+                f"config, got {type(spec).__name__}"
+            )
+        if spec.optimizer is not optimizer:
+            raise ConfigError(
+                "lr_scheduler is bound to another optimizer than the one training the model; "
+                "give the scheduler's class or name so it is built for this run's optimizer"
+            )
+        return spec
+
+    # -- training ----------------------------------------------------------------------------
+    def train(
+        self,
+        model: nn.Module,
+        data_loader: Any,
+        device: str | torch.device = "cpu",
+        metric: MetricSpec = None,
+        test_check: bool = True,
+        disable_tqdm: bool = False,
+        display_step: int = 1,
+        train_idx: Any = None,
+        test_idx: Any = None,
+    ) -> TrainingRecord:
+        """Train ``model`` for ``n_epochs`` epochs and return the training record.
+
+        Every argument is checked before any work: a mistake raises a one-line
+        :class:`~rpnkit.errors.ConfigError` naming the argument and what is valid.
+
+        Parameters
+        ----------
+        model
+            The model; called as ``model(x, device=device)`` when its ``forward`` takes a
+            ``device`` argument (RPN models), else as ``model(x)``.
+        data_loader
+            ``{"train_loader": ..., "test_loader": ...}`` (a
+            :class:`~rpnkit.data.DataBundle` works), or a single loader (no test pass).
+            Loaders yield ``(features, labels)`` batches.
+        device
+            ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+        metric
+            A metric, a registry name (``"accuracy"``) or a list of them; the first one is the
+            headline score. ``None`` records the loss only (scores ``None`` in the record, NaN
+            in the history).
+        test_check
+            Run a test pass after every epoch.
+        disable_tqdm
+            Hide the progress bars (the table still prints unless ``verbose=False``).
+        display_step
+            Print a table row every this many epochs (and after the last one).
+        train_idx, test_idx
+            Rows of the model's output to train and test on, for full-batch (graph-style)
+            training: indices or a boolean mask. With ``test_idx`` and a single loader, the
+            test pass runs on that loader's ``test_idx`` rows.
+
+        Returns
+        -------
+        TrainingRecord
+            ``preparation``, ``training`` (keyed by epoch, with ``batch_records`` and
+            ``test_result``) and ``history`` (see :mod:`rpnkit.learner.record`).
+
+        Raises
+        ------
+        ConfigError
+            For invalid arguments, an unavailable device, an empty loader, or model outputs
+            whose shape does not fit the labels (checked on the first batch, before any step).
+        TrainingError
+            If the loss becomes NaN or infinite and ``nan_policy="raise"``.
+        """
+        started, clock = time.time(), time.perf_counter()
+        if not isinstance(model, nn.Module):
+            raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        display_step = _positive_int(display_step, "display_step")
+        train_loader, test_loader = _loaders(data_loader, test_check, test_idx)
+        metrics = _resolve_metrics(metric)
+        target = resolve_device(device)
+        if self.seed is not None:
+            _seed_everything(self.seed)
+        model.to(target)
+        for item in metrics:
+            item.to(target)
+        steps = _length(train_loader)
+        optimizer, scheduler, interval = self._optimization(model, steps)
+        precision = MixedPrecision.for_device(self.precision, target)
+        record = TrainingRecord(preparation={"preparation_time_cost": 0.0}, training={}, history=[])
+        monitor = self.monitor
+        if monitor == "auto":
+            monitor = "test_loss" if test_loader is not None else "train_loss"
+        context = TrainContext(
+            learner=self,
+            model=model,
+            optimizer=optimizer,
+            lr_scheduler=scheduler,
+            loss=self.loss,
+            metrics=metrics,
+            device=target,
+            train_loader=train_loader,
+            test_loader=test_loader,
+            n_epochs=self.n_epochs,
+            start_epoch=0,
+            record=record,
+            monitor=monitor,
+            grad_scaler=precision.grad_scaler(),
+        )
+        checkpoint = load_checkpoint(self.resume) if self.resume is not None else None
+        if checkpoint is not None:
+            restore_training_state(context, checkpoint)
+        columns = [
+            key
+            for key in HISTORY_KEYS
+            if (metrics or "score" not in key) and (test_loader is not None or "test" not in key)
+        ]
+        run = _Run(
+            forward=_forward(model, target),
+            autocast=precision.autocast_factory(),
+            train_rows=_rows(train_idx, target, "train_idx"),
+            test_rows=_rows(test_idx, target, "test_idx"),
+            step_scheduler=cast(LRScheduler, scheduler) if interval == "step" else None,
+            parameters=[p for p in model.parameters() if p.requires_grad],
+            display=TrainDisplay(
+                n_epochs=self.n_epochs,
+                columns=columns,
+                display_step=display_step,
+                progress=self.verbose and not disable_tqdm,
+                table=self.verbose,
+                progress_every=self.progress_every,
+            ),
+        )
+        record["preparation"]["preparation_time_cost"] = time.time() - started
+        manager = get_plugin_manager()
+        plugins = [p for p in (self.early_stopping, self.checkpointer) if p is not None]
+        registered = [
+            manager.register(p, name=f"rpnkit.learner.{type(p).__name__}.{id(p):x}")
+            for p in plugins
+            if not manager.is_registered(p)
+        ]
+        try:
+            manager.hook.rpnkit_train_start(context=context)
+            if checkpoint is not None:
+                restore_rng_state(checkpoint["rng"], [train_loader, test_loader])
+            for epoch in range(context.start_epoch, self.n_epochs):
+                context.epoch = epoch
+                row = self._epoch(context, run)
+                manager.hook.rpnkit_epoch_end(context=context)
+                run.display.end_epoch(row, last=context.should_stop or epoch == self.n_epochs - 1)
+                if context.should_stop:
+                    break
+            manager.hook.rpnkit_train_end(context=context)
+            run.display.summary(
+                context.history,
+                time.perf_counter() - clock,
+                monitor,
+                context.mode(monitor) == "max",
+                context.stop_reason,
+            )
+        finally:
+            run.display.close()
+            for name in registered:
+                if name is not None:
+                    manager.unregister(name=name)
+        return record
+
+    def _epoch(self, context: TrainContext, run: _Run) -> HistoryRow:
+        """Run one training epoch and its test pass; record them; step the scheduler."""
+        epoch, model, optimizer = context.epoch, context.model, context.optimizer
+        loader, device, metrics = context.train_loader, context.device, context.metrics
+        scaler, display, clip = context.grad_scaler, run.display, self.grad_clip_norm
+        forward, autocast, rows = run.forward, run.autocast, run.train_rows
+        skip_nan = self.nan_policy == "skip"
+        batch_metric = _fresh(metrics[0]) if self.batch_scores and metrics else None
+        wall_start, clock_start = time.time(), time.perf_counter()
+        lr = _lr(optimizer)
+        model.train()
+        for item in metrics:
+            item.reset()
+        losses: list[Tensor] = []
+        scores: list[Tensor] = []
+        sizes: list[int] = []
+        skipped: list[int] = []
+        starts: list[float] = []
+        ends: list[float] = []
+        display.start_epoch(epoch, _length(loader))
+        for step, batch in enumerate(loader):
+            start = time.perf_counter()
+            if step == 0:
+                batch = _unpack(batch, "data_loader['train_loader']")
+            features, labels = batch
+            features = features.to(device, non_blocking=True)
+            labels = labels.to(device, non_blocking=True)
+            with autocast():
+                output = forward(features)
+                if rows is not None:
+                    output, labels = output[rows], labels[rows]
+                if context.loss is None or step == 0:
+                    context.loss, loss = _first_loss(context.loss, output, labels)
+                else:
+                    loss = context.loss(output, labels)
+            optimizer.zero_grad(set_to_none=True)
+            if skip_nan and not torch.isfinite(loss).item():
+                skipped.append(step)
+            else:
+                if scaler is None:
+                    loss.backward()
+                    if clip is not None:
+                        nn.utils.clip_grad_norm_(run.parameters, clip)
+                    optimizer.step()
+                else:
+                    scaler.scale(loss).backward()
+                    if clip is not None:
+                        scaler.unscale_(optimizer)
+                        nn.utils.clip_grad_norm_(run.parameters, clip)
+                    scaler.step(optimizer)
+                    scaler.update()
+                if run.step_scheduler is not None:
+                    run.step_scheduler.step()
+                detached = output.detach()
+                for item in metrics:
+                    item.update(detached, labels)
+                if batch_metric is not None:
+                    batch_metric.reset()
+                    batch_metric.update(detached, labels)
+                    scores.append(batch_metric.compute())
+            losses.append(loss.detach())
+            sizes.append(labels.shape[0])
+            starts.append(start)
+            ends.append(time.perf_counter())
+            if display.wants_refresh(step + 1):
+                self._refresh(display, losses, epoch, step + 1, optimizer)
+        if not losses:
+            raise ConfigError(
+                "data_loader['train_loader'] is empty: it yielded no batches; give it some data"
+            )
+        train_end = time.time()
+        evaluation = None
+        test_start = time.perf_counter()
+        if context.test_loader is not None:
+            evaluation = self._evaluate(
+                model,
+                context.test_loader,
+                loss=context.loss,
+                metrics=metrics,
+                device=device,
+                forward=forward,
+                autocast=autocast,
+                rows=run.test_rows,
+                collect=False,
+            )
+            context.loss = evaluation.loss
+        # The epoch's single device-to-host transfer.
+        dtype = _host_dtype(device)
+        parts = [torch.stack(losses).to(dtype)]
+        parts += [torch.stack(scores).to(dtype)] if scores else []
+        parts += [torch.stack([m.compute() for m in metrics]).to(dtype)] if metrics else []
+        if evaluation is not None:
+            parts += [evaluation.mean_loss.to(dtype).reshape(1)]
+            parts += [torch.stack(evaluation.scores).to(dtype)] if metrics else []
+        values = torch.cat(parts).tolist()
+        n_batches = len(losses)
+        batch_losses, values = values[:n_batches], values[n_batches:]
+        batch_scores, values = (
+            (values[:n_batches], values[n_batches:]) if scores else (None, values)
+        )
+        self._check_finite(batch_losses, skipped, epoch)
+        train_scores, values = values[: len(metrics)], values[len(metrics) :]
+        kept = [
+            (loss, size)
+            for i, (loss, size) in enumerate(zip(batch_losses, sizes))
+            if i not in skipped
+        ]
+        train_loss = sum(l * s for l, s in kept) / sum(s for _, s in kept) if kept else math.nan
+        if batch_scores is not None and skipped:
+            for i in skipped:
+                batch_scores.insert(i, math.nan)
+        names = [m.name for m in metrics]
+        entry = EpochRecord(
+            start_time=wall_start,
+            end_time=train_end,
+            time_cost=train_end - wall_start,
+            batch_records=batch_records(
+                wall_start=wall_start,
+                clock_start=clock_start,
+                starts=starts,
+                ends=ends,
+                losses=batch_losses,
+                scores=batch_scores,
+                metric_name=names[0] if names else None,
+            ),
+        )
+        row: HistoryRow = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "train_score": train_scores[0] if metrics else math.nan,
+            "test_loss": math.nan,
+            "test_score": math.nan,
+            "lr": lr,
+        }
+        if evaluation is not None:
+            test_loss, test_scores = values[0], values[1:]
+            entry["test_result"] = TestResult(
+                test_loss=test_loss,
+                test_score=test_scores[0] if metrics else None,
+                time_cost=time.perf_counter() - test_start,
+            )
+            row["test_loss"] = test_loss
+            row["test_score"] = test_scores[0] if metrics else math.nan
+        row["seconds"] = time.perf_counter() - clock_start
+        if len(metrics) > 1:
+            for i, name in enumerate(names):
+                row[f"train_{name}"] = train_scores[i]
+                row[f"test_{name}"] = test_scores[i] if evaluation is not None else math.nan
+        context.record["training"][epoch] = entry
+        context.history.append(row)
+        if skipped:
+            warnings.warn(
+                f"skipped {len(skipped)} batch(es) with a non-finite loss in epoch {epoch} "
+                f"(batches {skipped[:10]}{'...' if len(skipped) > 10 else ''})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        scheduler = context.lr_scheduler
+        if isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step(row[context.monitor])
+        elif scheduler is not None and run.step_scheduler is None:
+            scheduler.step()
+        return row
+
+    def _refresh(
+        self,
+        display: TrainDisplay,
+        losses: list[Tensor],
+        epoch: int,
+        steps: int,
+        optimizer: torch.optim.Optimizer,
+    ) -> None:
+        """Show the running loss of the last steps (one small transfer), checking it is finite."""
+        window = torch.stack(losses[-self.progress_every :]).tolist()
+        if self.nan_policy == "raise":
+            self._check_finite(window, [], epoch, offset=len(losses) - len(window))
+        finite = [value for value in window if math.isfinite(value)]
+        display.refresh(steps, sum(finite) / len(finite) if finite else math.nan, _lr(optimizer))
+
+    def _check_finite(
+        self, losses: Sequence[float], skipped: Sequence[int], epoch: int, offset: int = 0
+    ) -> None:
+        """Raise :class:`TrainingError` at the first non-finite loss not already skipped."""
+        for i, value in enumerate(losses, start=offset):
+            if not math.isfinite(value) and i not in skipped:
+                raise TrainingError(
+                    f"the loss became {value} at epoch {epoch}, batch {i}; lower the learning "
+                    "rate, set grad_clip_norm, check the data, or pass nan_policy='skip'"
+                )
+
+    # -- testing ------------------------------------------------------------------------------
+    def test(
+        self,
+        model: nn.Module,
+        test_loader: Iterable[Any],
+        device: str | torch.device = "cpu",
+        metric: MetricSpec = None,
+        return_full_result: bool = True,
+        test_idx: Any = None,
+    ) -> FullTestResult | TestResult:
+        """Evaluate ``model`` on ``test_loader`` (no gradients, ``model.eval()``).
+
+        Parameters
+        ----------
+        model
+            The model to evaluate.
+        test_loader
+            Loader of ``(features, labels)`` batches.
+        device
+            ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+        metric
+            A metric, a registry name or a list of them (the first one is ``test_score``).
+        return_full_result
+            Return the predictions too (:class:`~rpnkit.learner.record.FullTestResult`);
+            ``False`` returns ``test_loss``, ``test_score`` and ``time_cost`` only.
+        test_idx
+            Rows of the model's output to evaluate (full-batch, graph-style data).
+
+        Returns
+        -------
+        FullTestResult or TestResult
+            ``test_loss`` is the mean loss per sample; ``test_score`` is ``None`` without a
+            metric.
+
+        Raises
+        ------
+        ConfigError
+            For invalid arguments, an empty loader or outputs that do not fit the labels.
+        """
+        start = time.perf_counter()
+        if not isinstance(model, nn.Module):
+            raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        _check_loader(test_loader, "test_loader")
+        metrics = _resolve_metrics(metric)
+        target = resolve_device(device)
+        model.to(target)
+        for item in metrics:
+            item.to(target)
+        evaluation = self._evaluate(
+            model,
+            test_loader,
+            loss=self.loss,
+            metrics=metrics,
+            device=target,
+            forward=_forward(model, target),
+            autocast=MixedPrecision.for_device(self.precision, target).autocast_factory(),
+            rows=_rows(test_idx, target, "test_idx"),
+            collect=return_full_result,
+        )
+        parts = [evaluation.mean_loss.reshape(1)] + evaluation.scores
+        test_loss, *scores = torch.stack(parts).to(_host_dtype(target)).tolist()
+        names = [m.name for m in metrics]
+        headline = scores[0] if metrics else None
+        if not return_full_result:
+            return TestResult(
+                test_loss=test_loss, test_score=headline, time_cost=time.perf_counter() - start
+            )
+        y_score = torch.cat(evaluation.outputs)
+        y_true = torch.cat(evaluation.targets)
+        predicts_classes = (
+            y_score.is_floating_point() and y_score.ndim == 2 and y_score.shape[1] > 1
+        )
+        y_pred = y_score.argmax(dim=1) if predicts_classes else y_score
+        return FullTestResult(
+            y_pred=y_pred.tolist(),
+            y_true=y_true.tolist(),
+            y_score=y_score.tolist(),
+            test_loss=test_loss,
+            test_score=headline,
+            time_cost=time.perf_counter() - start,
+            metric_name=names[0] if names else None,
+            test_scores=dict(zip(names, scores, strict=True)),
+        )
+
+    @staticmethod
+    def _evaluate(
+        model: nn.Module,
+        loader: Iterable[Any],
+        *,
+        loss: Callable[[Tensor, Tensor], Tensor] | None,
+        metrics: list[Metric],
+        device: torch.device,
+        forward: Callable[[Tensor], Tensor],
+        autocast: Callable[[], Any],
+        rows: Tensor | None,
+        collect: bool,
+    ) -> _Evaluation:
+        """One pass over ``loader`` in eval mode; everything stays on the device."""
+        model.eval()
+        for item in metrics:
+            item.reset()
+        total = _LossSum(device)
+        outputs: list[Tensor] = []
+        targets: list[Tensor] = []
+        step = -1
+        with torch.inference_mode():
+            for step, batch in enumerate(loader):
+                if step == 0:
+                    batch = _unpack(batch, "test_loader")
+                features, labels = batch
+                features = features.to(device, non_blocking=True)
+                labels = labels.to(device, non_blocking=True)
+                with autocast():
+                    output = forward(features)
+                    if rows is not None:
+                        output, labels = output[rows], labels[rows]
+                    if loss is None or step == 0:
+                        loss, value = _first_loss(loss, output, labels)
+                    else:
+                        value = loss(output, labels)
+                total.add(value, labels.shape[0])
+                for item in metrics:
+                    item.update(output, labels)
+                if collect:
+                    outputs.append(output)
+                    targets.append(labels)
+        if step < 0 or loss is None:
+            raise ConfigError("test_loader is empty: it yielded no batches; give it some data")
+        return _Evaluation(
+            loss=loss,
+            mean_loss=total.mean(),
+            scores=[item.compute() for item in metrics],
+            outputs=outputs,
+            targets=targets,
+        )
+
+
+def _fresh(metric: Metric) -> Metric:
+    """An independent copy of ``metric`` with empty states (same settings and device)."""
+    copy = deepcopy(metric)
+    copy.reset()
+    return copy
+
+
+#: tinybig's name for :class:`BackwardLearner`, for code written against the reference.
+backward_learner = BackwardLearner

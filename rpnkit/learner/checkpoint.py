@@ -1,0 +1,263 @@
+"""Training checkpoints: what is saved after an epoch, and how a run resumes from it.
+
+A checkpoint holds everything needed to continue exactly where a run stopped: the model,
+optimizer, lr scheduler and gradient-scaler states, the last finished epoch, the history, and
+the random-number-generator states (torch's CPU and CUDA generators, NumPy's, Python's and
+the generators of the training and test loaders). A run stopped after epoch ``k`` and resumed
+therefore ends with the same weights as a run that never stopped.
+
+Files are written atomically (to a temporary file in the same folder, then renamed over the
+old one), so an interrupted save never leaves a broken checkpoint. They contain only tensors
+and plain Python values and are read with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from rpnkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rpnkit.learner.context import TrainContext
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "FORMAT",
+    "capture_rng_state",
+    "checkpoint_path",
+    "load_checkpoint",
+    "restore_rng_state",
+    "restore_training_state",
+    "save_checkpoint",
+    "training_state",
+]
+
+#: File name of the checkpoint written into ``checkpoint_dir`` after every epoch.
+CHECKPOINT_NAME = "last.pt"
+#: Value of a checkpoint's ``"format"`` key.
+FORMAT = "rpnkit.checkpoint/1"
+
+
+def _loader_generators(loaders: Iterable[object]) -> list[torch.Generator]:
+    """The distinct generators that drive the loaders' shuffling and worker seeds, in order."""
+    found: dict[int, torch.Generator] = {}
+    for loader in loaders:
+        sampler = getattr(loader, "sampler", None)
+        batch_sampler = getattr(loader, "batch_sampler", None)
+        for owner in (loader, sampler, getattr(batch_sampler, "sampler", None)):
+            generator = getattr(owner, "generator", None)
+            if isinstance(generator, torch.Generator):
+                found.setdefault(id(generator), generator)
+    return list(found.values())
+
+
+def capture_rng_state(loaders: Iterable[object] = ()) -> dict[str, Any]:
+    """Return the states of every random-number generator training draws from.
+
+    Parameters
+    ----------
+    loaders
+        Data loaders whose own generators (``DataLoader(generator=...)``) are captured too.
+
+    Returns
+    -------
+    dict
+        Tensors and plain values only, so it loads with ``weights_only=True``.
+    """
+    kind, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    version, python_state, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "python": {"version": version, "state": list(python_state), "gauss_next": gauss_next},
+        "loaders": [generator.get_state() for generator in _loader_generators(loaders)],
+    }
+
+
+def restore_rng_state(state: Mapping[str, Any], loaders: Iterable[object] = ()) -> None:
+    """Set every generator back to the states :func:`capture_rng_state` returned.
+
+    Parameters
+    ----------
+    state
+        The captured states.
+    loaders
+        The same loaders, in the same order, as when the states were captured.
+    """
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        count = min(len(state["cuda"]), torch.cuda.device_count())
+        torch.cuda.set_rng_state_all(state["cuda"][:count])
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        (
+            numpy_state["kind"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = state["python"]
+    random.setstate(
+        (python_state["version"], tuple(python_state["state"]), python_state["gauss_next"])
+    )
+    for generator, generator_state in zip(_loader_generators(loaders), state["loaders"]):
+        generator.set_state(generator_state)
+
+
+def _loaders(context: TrainContext) -> list[object]:
+    loaders = [context.train_loader]
+    return loaders if context.test_loader is None else [*loaders, context.test_loader]
+
+
+def training_state(context: TrainContext) -> dict[str, Any]:
+    """Return the checkpoint of ``context`` after its epoch ``context.epoch`` finished.
+
+    Parameters
+    ----------
+    context
+        The run's context, at the end of an epoch (after the scheduler stepped).
+
+    Returns
+    -------
+    dict
+        ``format``, ``epoch``, ``model``, ``optimizer``, ``lr_scheduler``, ``grad_scaler``,
+        ``history`` and ``rng``.
+    """
+    scheduler, scaler = context.lr_scheduler, context.grad_scaler
+    return {
+        "format": FORMAT,
+        "epoch": context.epoch,
+        "model": context.model.state_dict(),
+        "optimizer": context.optimizer.state_dict(),
+        "lr_scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "grad_scaler": scaler.state_dict() if scaler is not None else None,
+        "history": [dict(row) for row in context.history],
+        "rng": capture_rng_state(_loaders(context)),
+    }
+
+
+def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename).
+
+    Parameters
+    ----------
+    state
+        What to save, e.g. :func:`training_state`.
+    path
+        The checkpoint file; its folder is created if needed.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(dict(state), file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def checkpoint_path(path: str | os.PathLike[str]) -> Path:
+    """Return the checkpoint file ``path`` names: itself, or ``last.pt`` inside a folder."""
+    candidate = Path(path)
+    return candidate / CHECKPOINT_NAME if candidate.is_dir() else candidate
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(..., weights_only=True)`` onto the CPU.
+
+    Parameters
+    ----------
+    path
+        A checkpoint file, or a ``checkpoint_dir`` holding ``last.pt``.
+
+    Returns
+    -------
+    dict
+        The saved state (see :func:`training_state`).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, unreadable, or not an rpnkit checkpoint.
+    """
+    file = checkpoint_path(path)
+    if not file.is_file():
+        raise ConfigError(f"resume={str(path)!r}: no checkpoint file at {str(file)!r}")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"resume={str(path)!r}: cannot read {str(file)!r}: {reason}") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ConfigError(
+            f"resume={str(path)!r}: {str(file)!r} is not an rpnkit checkpoint "
+            f"(expected format {FORMAT!r})"
+        )
+    return state
+
+
+def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> None:
+    """Load ``state`` into the run of ``context`` and continue after its epoch.
+
+    Sets the model, optimizer, scheduler and scaler states, the history and
+    ``context.start_epoch``; the random generators are restored last, so the next epoch draws
+    the same numbers as it would have in the interrupted run.
+
+    Raises
+    ------
+    ConfigError
+        If the checkpoint does not fit the model, optimizer or scheduler of this run.
+    """
+    parts: list[tuple[str, Any]] = [
+        ("model", context.model),
+        ("optimizer", context.optimizer),
+        ("lr_scheduler", context.lr_scheduler),
+        ("grad_scaler", context.grad_scaler),
+    ]
+    for key, target in parts:
+        saved = state[key]
+        if (saved is None) != (target is None):
+            raise ConfigError(
+                f"resume checkpoint has {'no' if saved is None else 'a'} {key} state but this "
+                f"run {'has' if target is not None else 'has no'} {key}; resume with the "
+                "settings of the interrupted run"
+            )
+        if target is None:
+            continue
+        try:
+            target.load_state_dict(saved)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            reason = " ".join(str(exc).split())[:300]
+            raise ConfigError(
+                f"resume checkpoint's {key} state does not fit this run's {key}: {reason}"
+            ) from exc
+    context.record["history"][:] = [dict(row) for row in state["history"]]
+    context.start_epoch = context.epoch = int(state["epoch"]) + 1
+    restore_rng_state(state["rng"], _loaders(context))

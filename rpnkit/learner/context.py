@@ -1,0 +1,154 @@
+"""The :class:`TrainContext` handed to the training hooks.
+
+Plugins implementing ``rpnkit_train_start``, ``rpnkit_epoch_end`` and ``rpnkit_train_end``
+(see :mod:`rpnkit.hookspecs`) receive the context of the run: the model and the objects
+training it, the record and history so far, and ``should_stop`` to end training after the
+current epoch.
+
+Examples
+--------
+A plugin printing the test loss after every epoch::
+
+    from rpnkit import hookimpl
+
+    class PrintTestLoss:
+        @hookimpl
+        def rpnkit_epoch_end(self, context):
+            print(context.epoch, context.history[-1]["test_loss"])
+
+    rpnkit.register_plugin(PrintTestLoss())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from rpnkit.errors import ConfigError, did_you_mean
+from rpnkit.learner.record import HistoryRow, TrainingRecord, history_keys
+from rpnkit.metrics import Metric
+
+if TYPE_CHECKING:
+    from rpnkit.learner.backward import BackwardLearner, LRSchedulerLike
+
+__all__ = ["LossFn", "Mode", "TrainContext"]
+
+#: A loss function: ``loss(output, labels)`` returns a 0-dim tensor.
+LossFn = Callable[[Tensor, Tensor], Tensor]
+#: Whether a monitored value improves by going down (``"min"``) or up (``"max"``).
+Mode = Literal["min", "max"]
+
+
+@dataclass(eq=False)
+class TrainContext:
+    """The state of one :meth:`~rpnkit.learner.BackwardLearner.train` call.
+
+    Attributes
+    ----------
+    learner
+        The learner running the training.
+    model
+        The model being trained, on ``device``.
+    optimizer
+        The optimizer of this run.
+    lr_scheduler
+        Its learning-rate scheduler, or ``None``.
+    loss
+        The loss function; ``None`` until the first batch when it is inferred from the labels.
+    metrics
+        The metrics, headline first (empty without a metric).
+    device
+        The training device.
+    train_loader, test_loader
+        The loaders (``test_loader`` is ``None`` when no test pass runs).
+    n_epochs
+        Number of epochs the run ends at (exclusive, 0-based).
+    start_epoch
+        The first epoch this call runs (above 0 after ``resume=``).
+    record
+        The training record being filled; ``record["history"]`` is :attr:`history`.
+    monitor
+        The history key watched by ``ReduceLROnPlateau`` and, unless told otherwise, early
+        stopping.
+    grad_scaler
+        The float16 gradient scaler, or ``None``.
+    epoch
+        The epoch running now; in ``rpnkit_epoch_end`` the epoch just finished.
+    should_stop
+        Set it to ``True`` in ``rpnkit_epoch_end`` to end training after this epoch.
+    stop_reason
+        A one-line reason shown in the summary when a plugin stops training.
+    """
+
+    learner: BackwardLearner
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    lr_scheduler: LRSchedulerLike | None
+    loss: LossFn | None
+    metrics: list[Metric]
+    device: torch.device
+    train_loader: Iterable[Any]
+    test_loader: Iterable[Any] | None
+    n_epochs: int
+    start_epoch: int
+    record: TrainingRecord
+    monitor: str
+    grad_scaler: torch.amp.GradScaler | None = None
+    epoch: int = 0
+    should_stop: bool = False
+    stop_reason: str | None = None
+    _keys: list[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._keys = history_keys([m.name for m in self.metrics])
+        self.check_key(self.monitor, "monitor")
+
+    @property
+    def history(self) -> list[HistoryRow]:
+        """The history rows so far, one per finished epoch (earlier runs' too after resume)."""
+        return self.record["history"]
+
+    @property
+    def history_keys(self) -> list[str]:
+        """The keys every history row of this run has."""
+        return list(self._keys)
+
+    def check_key(self, key: str, argument: str) -> str:
+        """Return ``key`` if history rows have it.
+
+        Parameters
+        ----------
+        key
+            A history key such as ``"test_loss"``.
+        argument
+            The argument that named it, for the error message.
+
+        Raises
+        ------
+        ConfigError
+            If rows of this run have no such key.
+        """
+        if key not in self._keys:
+            raise ConfigError(
+                f"{argument}={key!r} is not a history column{did_you_mean(key, self._keys)}; "
+                f"valid: {', '.join(self._keys)}"
+            )
+        return key
+
+    def mode(self, key: str) -> Mode:
+        """Whether history column ``key`` improves downwards or upwards.
+
+        Losses improve downwards; scores follow their metric's ``higher_is_better``; the
+        remaining columns (``epoch``, ``lr``, ``seconds``) are treated as lower-is-better.
+        """
+        column = key.split("_", 1)[1] if key.startswith(("train_", "test_")) else key
+        if column == "score" and self.metrics:
+            return "max" if self.metrics[0].higher_is_better else "min"
+        for metric in self.metrics:
+            if column == metric.name:
+                return "max" if metric.higher_is_better else "min"
+        return "min"
