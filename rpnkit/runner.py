@@ -130,7 +130,9 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
         check_parameters(BackwardLearner, kwargs, "learner")
         return BackwardLearner(**kwargs)
 
-    built_learner = attempt("learner", learner)
+    # the learner builds its loss itself: don't report a bad loss twice
+    learner_ok = not any(p.startswith("learner.") for p in problems)
+    built_learner = attempt("learner", learner) if learner_ok else None
     if problems:
         return None, problems
     return Components(data, model, built_learner, metrics), []

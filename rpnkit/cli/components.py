@@ -71,6 +71,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -84,7 +85,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column("plugin", style="magenta", no_wrap=True)
         table.add_column("summary")
         for e in rows:
-            table.add_row(e.name, ", ".join(e.aliases), e.plugin, e.summary)
+            table.add_row(e.name, ", ".join(e.aliases), e.plugin, escape(e.summary))
         console.print(table)
     return 0
 
@@ -99,6 +100,7 @@ def _signature(obj: Any) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     """Print one component's target, plugin, signature and docstring summary."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     registry = get_registry()
@@ -116,12 +118,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         table = Table(show_header=False, title=f"{e.group}/{e.name}", title_justify="left")
         table.add_column(style="bold")
         table.add_column()
-        table.add_row("target", e.target_path)
-        table.add_row("plugin", e.plugin)
-        table.add_row("aliases", ", ".join(e.aliases) or "-")
-        table.add_row("summary", e.summary or "-")
-        table.add_row("signature", f"{getattr(obj, '__name__', e.name)}{_signature(obj)}")
-        table.add_row("docstring", doc or "-")
+        rows = {
+            "target": e.target_path,
+            "plugin": e.plugin,
+            "aliases": ", ".join(e.aliases) or "-",
+            "summary": e.summary or "-",
+            "signature": f"{getattr(obj, '__name__', e.name)}{_signature(obj)}",
+            "docstring": doc or "-",
+        }
+        for key, value in rows.items():
+            table.add_row(key, escape(value))
         console.print(table)
     return 0
 

@@ -17,9 +17,10 @@ import os
 import random
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, cast, get_args
 
 import numpy as np
@@ -30,17 +31,17 @@ from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR, ReduceLR
 from rpnkit.builtin.callbacks import Checkpointer, EarlyStopping
 from rpnkit.errors import ConfigError, TrainingError, did_you_mean
 from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
-from rpnkit.learner.context import TrainContext
+from rpnkit.learner.context import LossFn, TrainContext
 from rpnkit.learner.device import MixedPrecision, Precision, check_precision, resolve_device
 from rpnkit.learner.display import TrainDisplay
 from rpnkit.learner.record import (
-    HISTORY_KEYS,
     EpochRecord,
     FullTestResult,
     HistoryRow,
     TestResult,
     TrainingRecord,
     batch_records,
+    history_row,
 )
 from rpnkit.metrics import Metric
 from rpnkit.plugins import get_plugin_manager
@@ -49,6 +50,7 @@ from rpnkit.registry import check_parameters, get_registry, split_spec
 __all__ = [
     "DEFAULT_OPTIMIZER",
     "BackwardLearner",
+    "ComponentSpec",
     "Interval",
     "LRSchedulerLike",
     "MetricSpec",
@@ -74,17 +76,32 @@ _STEP_SCHEDULERS = (OneCycleLR, CyclicLR)
 
 
 @dataclass(frozen=True)
-class _Factory:
-    """A component built at ``train()`` time, once the model's parameters are known."""
+class ComponentSpec:
+    """A component to build in :meth:`BackwardLearner.train`, once the model is known.
+
+    An optimizer given by name, class or config needs the model's parameters, and a scheduler
+    its optimizer; the learner resolves the name when it is constructed and keeps this.
+
+    Attributes
+    ----------
+    group
+        The registry group (``"optimizer"``, ``"lr_scheduler"``, ...).
+    target
+        The resolved class or factory.
+    parameters
+        Keyword arguments from the config (``{"lr": 1e-3}``).
+    """
 
     group: str
     target: Callable[..., Any]
     parameters: dict[str, Any]
 
     def build(self, **runtime: Any) -> Any:
+        """Build the component with its parameters plus ``runtime`` ones (``params=...``)."""
         return get_registry().build(self.group, self.target, **self.parameters, **runtime)
 
     def accepts(self, name: str) -> bool:
+        """Whether the target takes a parameter called ``name``."""
         try:
             return name in inspect.signature(self.target).parameters
         except (TypeError, ValueError):
@@ -92,7 +109,7 @@ class _Factory:
 
 
 def _resolve(group: str, value: Any, configs: Any, argument: str) -> Any:
-    """Turn ``argument`` or ``argument_configs`` into an instance, a :class:`_Factory` or None.
+    """Turn ``argument`` or ``argument_configs`` into an instance, a :class:`ComponentSpec` or None.
 
     Names are looked up now, so an unknown name fails at construction with suggestions.
     """
@@ -116,7 +133,7 @@ def _resolve(group: str, value: Any, configs: Any, argument: str) -> Any:
     if isinstance(spec, str):
         spec = get_registry().get(group, spec)
     if inspect.isclass(spec) or (parameters and callable(spec)):
-        return _Factory(group, spec, parameters)
+        return ComponentSpec(group, spec, parameters)
     return spec
 
 
@@ -274,9 +291,7 @@ def _loss_name(loss: Callable[..., Tensor]) -> str:
     return type(loss).__name__ if isinstance(loss, nn.Module) else getattr(loss, "__name__", "loss")
 
 
-def _first_loss(
-    loss: Callable[[Tensor, Tensor], Tensor] | None, output: Tensor, labels: Tensor
-) -> tuple[Callable[[Tensor, Tensor], Tensor], Tensor]:
+def _first_loss(loss: LossFn | None, output: Tensor, labels: Tensor) -> tuple[LossFn, Tensor]:
     """Pick the loss if none was given and compute it, naming both shapes if they do not fit."""
     if not isinstance(output, Tensor):
         raise ConfigError(f"the model must return a tensor, got {type(output).__name__}")
@@ -330,15 +345,83 @@ class _LossSum:
         return self.total / self.count
 
 
+def _fresh(metric: Metric) -> Metric:
+    """An independent copy of ``metric`` with empty states (same settings and device)."""
+    copy = deepcopy(metric)
+    copy.reset()
+    return copy
+
+
 @dataclass
 class _Evaluation:
     """What a pass over a test loader leaves on the device."""
 
-    loss: Callable[[Tensor, Tensor], Tensor]
+    loss: LossFn
     mean_loss: Tensor
     scores: list[Tensor]
     outputs: list[Tensor]
     targets: list[Tensor]
+
+
+@dataclass
+class _TrainPass:
+    """What a training pass gathers per batch: device tensors and host timings."""
+
+    losses: list[Tensor] = field(default_factory=list)
+    scores: list[Tensor] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _HostValues:
+    """An epoch's numbers after the single device-to-host transfer."""
+
+    batch_losses: list[float]
+    batch_scores: list[float] | None
+    train_scores: list[float]
+    test_loss: float | None
+    test_scores: list[float]
+
+
+def _to_host(
+    train: _TrainPass,
+    train_scores: list[Tensor],
+    evaluation: _Evaluation | None,
+    dtype: torch.dtype,
+) -> _HostValues:
+    """Move every number of an epoch to the host in one transfer and split them up again."""
+    parts = [torch.stack(train.losses)]
+    if train.scores:
+        parts.append(torch.stack(train.scores))
+    parts += [score.reshape(1) for score in train_scores]
+    if evaluation is not None:
+        parts += [evaluation.mean_loss.reshape(1), *(s.reshape(1) for s in evaluation.scores)]
+    values = torch.cat([part.to(dtype) for part in parts]).tolist()
+    n, m = len(train.losses), len(train_scores)
+    losses, values = values[:n], values[n:]
+    scores: list[float] | None = None
+    if train.scores:
+        scores, values = values[: len(train.scores)], values[len(train.scores) :]
+        for i in train.skipped:
+            scores.insert(i, math.nan)
+    return _HostValues(
+        batch_losses=losses,
+        batch_scores=scores,
+        train_scores=values[:m],
+        test_loss=values[m] if evaluation is not None else None,
+        test_scores=values[m + 1 :],
+    )
+
+
+def _mean_loss(losses: Sequence[float], sizes: Sequence[int], skipped: Sequence[int]) -> float:
+    """The epoch's training loss per sample, leaving out skipped batches."""
+    left_out = set(skipped)
+    kept = [(v, n) for i, (v, n) in enumerate(zip(losses, sizes, strict=True)) if i not in left_out]
+    samples = sum(n for _, n in kept)
+    return sum(v * n for v, n in kept) / samples if samples else math.nan
 
 
 @dataclass
@@ -352,6 +435,16 @@ class _Run:
     step_scheduler: LRScheduler | None
     parameters: list[Tensor]
     display: TrainDisplay
+
+
+def _check_finite(losses: Sequence[float], epoch: int, first: int = 0) -> None:
+    """Raise :class:`TrainingError` at the first NaN or infinite batch loss."""
+    for batch, value in enumerate(losses, start=first):
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"the loss became {value} at epoch {epoch}, batch {batch}; lower the learning "
+                "rate, set grad_clip_norm, check the data, or pass nan_policy='skip'"
+            )
 
 
 class BackwardLearner:
@@ -492,7 +585,9 @@ class BackwardLearner:
         self.verbose = bool(verbose)
         self.progress_every = _positive_int(progress_every, "progress_every")
         self.batch_scores = bool(batch_scores)
-        self.checkpointer = Checkpointer(checkpoint_dir) if checkpoint_dir is not None else None
+        self.checkpoint_dir = (
+            Checkpointer(checkpoint_dir).directory if checkpoint_dir is not None else None
+        )
         if resume is not None and not isinstance(resume, (str, os.PathLike)):
             raise ConfigError(
                 f"resume must be a checkpoint path (str or os.PathLike), got {type(resume).__name__}"
@@ -512,20 +607,20 @@ class BackwardLearner:
 
     # -- construction helpers -----------------------------------------------------------------
     @staticmethod
-    def _build_loss(loss: Any, configs: Any) -> Callable[[Tensor, Tensor], Tensor] | None:
+    def _build_loss(loss: Any, configs: Any) -> LossFn | None:
         resolved = _resolve("loss", loss, configs, "loss")
-        if isinstance(resolved, _Factory):
+        if isinstance(resolved, ComponentSpec):
             resolved = resolved.build()
         if resolved is not None and not callable(resolved):
             raise ConfigError(
                 f"loss must be callable as loss(output, labels), got {type(resolved).__name__}"
             )
-        return cast("Callable[[Tensor, Tensor], Tensor] | None", resolved)
+        return cast("LossFn | None", resolved)
 
     def _check_runtime_parameters(self) -> None:
         """Check the parameters of components built later, with what train() will add."""
         for spec, runtime in ((self.optimizer, "params"), (self.lr_scheduler, "optimizer")):
-            if isinstance(spec, _Factory):
+            if isinstance(spec, ComponentSpec):
                 label = f"{spec.group} {getattr(spec.target, '__name__', spec.target)!r}"
                 check_parameters(spec.target, {**spec.parameters, runtime: None}, label)
 
@@ -561,7 +656,7 @@ class BackwardLearner:
             optimizer_spec = _resolve("optimizer", DEFAULT_OPTIMIZER, None, "optimizer")
         optimizer = (
             optimizer_spec.build(params=parameters)
-            if isinstance(optimizer_spec, _Factory)
+            if isinstance(optimizer_spec, ComponentSpec)
             else optimizer_spec
         )
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -591,7 +686,7 @@ class BackwardLearner:
     ) -> LRSchedulerLike | None:
         if spec is None:
             return None
-        if isinstance(spec, _Factory):
+        if isinstance(spec, ComponentSpec):
             runtime: dict[str, Any] = {"optimizer": optimizer}
             per_step = self.lr_scheduler_interval == "step" or (
                 self.lr_scheduler_interval is None
@@ -600,12 +695,7 @@ class BackwardLearner:
             )
             given = spec.parameters.keys() & {"total_steps", "epochs"}
             if spec.accepts("total_steps") and not given:
-                if per_step and steps_per_epoch is None:
-                    raise ConfigError(
-                        "lr_scheduler needs total_steps, which the learner cannot infer from a "
-                        "loader without a length; give it in the scheduler's parameters"
-                    )
-                runtime["total_steps"] = self.n_epochs * (steps_per_epoch if per_step else 1)
+                runtime["total_steps"] = self.n_epochs * self._steps(per_step, steps_per_epoch)
             spec = spec.build(**runtime)
         if not isinstance(spec, (LRScheduler, ReduceLROnPlateau)):
             raise ConfigError(
@@ -618,6 +708,18 @@ class BackwardLearner:
                 "give the scheduler's class or name so it is built for this run's optimizer"
             )
         return spec
+
+    @staticmethod
+    def _steps(per_step: bool, steps_per_epoch: int | None) -> int:
+        """Scheduler steps per epoch, for a scheduler built with ``total_steps`` left out."""
+        if not per_step:
+            return 1
+        if steps_per_epoch is None:
+            raise ConfigError(
+                "lr_scheduler needs total_steps, which the learner cannot infer from a loader "
+                "without a length; give it in the scheduler's parameters"
+            )
+        return steps_per_epoch
 
     # -- training ----------------------------------------------------------------------------
     def train(
@@ -644,8 +746,8 @@ class BackwardLearner:
             ``device`` argument (RPN models), else as ``model(x)``.
         data_loader
             ``{"train_loader": ..., "test_loader": ...}`` (a
-            :class:`~rpnkit.data.DataBundle` works), or a single loader (no test pass).
-            Loaders yield ``(features, labels)`` batches.
+            :class:`~rpnkit.data.bundle.DataBundle` works), or a single loader (no test
+            pass). Loaders yield ``(features, labels)`` batches.
         device
             ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
         metric
@@ -678,21 +780,61 @@ class BackwardLearner:
             If the loss becomes NaN or infinite and ``nan_policy="raise"``.
         """
         started, clock = time.time(), time.perf_counter()
+        context, run, checkpoint = self._prepare(
+            model,
+            data_loader,
+            device,
+            metric,
+            test_check,
+            disable_tqdm,
+            display_step,
+            train_idx,
+            test_idx,
+        )
+        context.record["preparation"]["preparation_time_cost"] = time.time() - started
+        with self._plugins_registered():
+            try:
+                self._run(context, run, checkpoint)
+            finally:
+                run.display.close()
+        run.display.summary(
+            context.history,
+            time.perf_counter() - clock,
+            context.monitor,
+            context.mode(context.monitor) == "max",
+            context.stop_reason,
+        )
+        return context.record
+
+    def _prepare(
+        self,
+        model: nn.Module,
+        data_loader: Any,
+        device: str | torch.device,
+        metric: MetricSpec,
+        test_check: bool,
+        disable_tqdm: bool,
+        display_step: int,
+        train_idx: Any,
+        test_idx: Any,
+    ) -> tuple[TrainContext, _Run, dict[str, Any] | None]:
+        """Check every argument, then build the run: context, loop settings and checkpoint."""
         if not isinstance(model, nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         display_step = _positive_int(display_step, "display_step")
         train_loader, test_loader = _loaders(data_loader, test_check, test_idx)
         metrics = _resolve_metrics(metric)
         target = resolve_device(device)
+        train_rows = _rows(train_idx, target, "train_idx")
+        test_rows = _rows(test_idx, target, "test_idx")
+        checkpoint = load_checkpoint(self.resume) if self.resume is not None else None
         if self.seed is not None:
             _seed_everything(self.seed)
         model.to(target)
         for item in metrics:
             item.to(target)
-        steps = _length(train_loader)
-        optimizer, scheduler, interval = self._optimization(model, steps)
+        optimizer, scheduler, interval = self._optimization(model, _length(train_loader))
         precision = MixedPrecision.for_device(self.precision, target)
-        record = TrainingRecord(preparation={"preparation_time_cost": 0.0}, training={}, history=[])
         monitor = self.monitor
         if monitor == "auto":
             monitor = "test_loss" if test_loader is not None else "train_loss"
@@ -708,89 +850,149 @@ class BackwardLearner:
             test_loader=test_loader,
             n_epochs=self.n_epochs,
             start_epoch=0,
-            record=record,
+            record=TrainingRecord(
+                preparation={"preparation_time_cost": 0.0}, training={}, history=[]
+            ),
             monitor=monitor,
             grad_scaler=precision.grad_scaler(),
         )
-        checkpoint = load_checkpoint(self.resume) if self.resume is not None else None
         if checkpoint is not None:
             restore_training_state(context, checkpoint)
-        columns = [
-            key
-            for key in HISTORY_KEYS
-            if (metrics or "score" not in key) and (test_loader is not None or "test" not in key)
-        ]
         run = _Run(
             forward=_forward(model, target),
             autocast=precision.autocast_factory(),
-            train_rows=_rows(train_idx, target, "train_idx"),
-            test_rows=_rows(test_idx, target, "test_idx"),
+            train_rows=train_rows,
+            test_rows=test_rows,
             step_scheduler=cast(LRScheduler, scheduler) if interval == "step" else None,
             parameters=[p for p in model.parameters() if p.requires_grad],
             display=TrainDisplay(
                 n_epochs=self.n_epochs,
-                columns=columns,
+                scores=bool(metrics),
+                test=test_loader is not None,
                 display_step=display_step,
                 progress=self.verbose and not disable_tqdm,
                 table=self.verbose,
                 progress_every=self.progress_every,
             ),
         )
-        record["preparation"]["preparation_time_cost"] = time.time() - started
+        return context, run, checkpoint
+
+    @contextmanager
+    def _plugins_registered(self) -> Iterator[None]:
+        """Register early stopping and a checkpointer (from ``checkpoint_dir``) for one run."""
         manager = get_plugin_manager()
-        plugins = [p for p in (self.early_stopping, self.checkpointer) if p is not None]
-        registered = [
-            manager.register(p, name=f"rpnkit.learner.{type(p).__name__}.{id(p):x}")
-            for p in plugins
-            if not manager.is_registered(p)
+        checkpointer = (
+            Checkpointer(self.checkpoint_dir) if self.checkpoint_dir is not None else None
+        )
+        names = [
+            manager.register(plugin, name=f"rpnkit.learner.{type(plugin).__name__}.{id(plugin):x}")
+            for plugin in (self.early_stopping, checkpointer)
+            if plugin is not None and not manager.is_registered(plugin)
         ]
         try:
-            manager.hook.rpnkit_train_start(context=context)
-            if checkpoint is not None:
-                restore_rng_state(checkpoint["rng"], [train_loader, test_loader])
-            for epoch in range(context.start_epoch, self.n_epochs):
-                context.epoch = epoch
-                row = self._epoch(context, run)
-                manager.hook.rpnkit_epoch_end(context=context)
-                run.display.end_epoch(row, last=context.should_stop or epoch == self.n_epochs - 1)
-                if context.should_stop:
-                    break
-            manager.hook.rpnkit_train_end(context=context)
-            run.display.summary(
-                context.history,
-                time.perf_counter() - clock,
-                monitor,
-                context.mode(monitor) == "max",
-                context.stop_reason,
-            )
+            yield
         finally:
-            run.display.close()
-            for name in registered:
+            for name in names:
                 if name is not None:
                     manager.unregister(name=name)
-        return record
+
+    def _run(self, context: TrainContext, run: _Run, checkpoint: Mapping[str, Any] | None) -> None:
+        """The epochs of one run, between the train-start and train-end hooks."""
+        hook = get_plugin_manager().hook
+        hook.rpnkit_train_start(context=context)
+        if checkpoint is not None:
+            # Last, so the next epoch draws exactly what it drew in the interrupted run.
+            restore_rng_state(checkpoint["rng"], context.loaders)
+        for epoch in range(context.start_epoch, self.n_epochs):
+            context.epoch = epoch
+            row = self._epoch(context, run)
+            hook.rpnkit_epoch_end(context=context)
+            run.display.end_epoch(row, last=context.should_stop or epoch == self.n_epochs - 1)
+            if context.should_stop:
+                break
+        hook.rpnkit_train_end(context=context)
 
     def _epoch(self, context: TrainContext, run: _Run) -> HistoryRow:
-        """Run one training epoch and its test pass; record them; step the scheduler."""
-        epoch, model, optimizer = context.epoch, context.model, context.optimizer
-        loader, device, metrics = context.train_loader, context.device, context.metrics
-        scaler, display, clip = context.grad_scaler, run.display, self.grad_clip_norm
-        forward, autocast, rows = run.forward, run.autocast, run.train_rows
-        skip_nan = self.nan_policy == "skip"
-        batch_metric = _fresh(metrics[0]) if self.batch_scores and metrics else None
+        """One training pass and test pass: record them, then step an epoch-wise scheduler."""
         wall_start, clock_start = time.time(), time.perf_counter()
-        lr = _lr(optimizer)
+        lr = _lr(context.optimizer)
+        train = self._train_pass(context, run)
+        train_scores = [metric.compute() for metric in context.metrics]
+        train_end = time.time()
+        evaluation = None
+        if context.test_loader is not None:
+            evaluation = self._evaluate(
+                context.model,
+                context.test_loader,
+                loss=context.loss,
+                metrics=context.metrics,
+                device=context.device,
+                forward=run.forward,
+                autocast=run.autocast,
+                rows=run.test_rows,
+                collect=False,
+            )
+        host = _to_host(train, train_scores, evaluation, _host_dtype(context.device))
+        if self.nan_policy == "raise":
+            _check_finite(host.batch_losses, context.epoch)
+        names = [metric.name for metric in context.metrics]
+        entry = EpochRecord(
+            start_time=wall_start,
+            end_time=train_end,
+            time_cost=train_end - wall_start,
+            batch_records=batch_records(
+                wall_start=wall_start,
+                clock_start=clock_start,
+                starts=train.starts,
+                ends=train.ends,
+                losses=host.batch_losses,
+                scores=host.batch_scores,
+                metric_name=names[0] if names else None,
+            ),
+        )
+        if host.test_loss is not None:
+            entry["test_result"] = TestResult(
+                test_loss=host.test_loss,
+                test_score=host.test_scores[0] if names else None,
+                time_cost=time.time() - train_end,
+            )
+        row = history_row(
+            epoch=context.epoch,
+            lr=lr,
+            seconds=time.perf_counter() - clock_start,
+            train_loss=_mean_loss(host.batch_losses, train.sizes, train.skipped),
+            train_scores=dict(zip(names, host.train_scores, strict=True)),
+            test_loss=host.test_loss,
+            test_scores=dict(zip(names, host.test_scores, strict=True)) if evaluation else {},
+        )
+        context.record["training"][context.epoch] = entry
+        context.history.append(row)
+        if train.skipped:
+            warnings.warn(
+                f"nan_policy='skip' skipped {len(train.skipped)} batch(es) with a non-finite "
+                f"loss in epoch {context.epoch}: batches {train.skipped}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if isinstance(context.lr_scheduler, ReduceLROnPlateau):
+            context.lr_scheduler.step(row[context.monitor])
+        elif context.lr_scheduler is not None and run.step_scheduler is None:
+            context.lr_scheduler.step()
+        return row
+
+    def _train_pass(self, context: TrainContext, run: _Run) -> _TrainPass:
+        """One pass over the training loader; nothing is read back from the device."""
+        model, device = context.model, context.device
+        forward, autocast, rows, display = run.forward, run.autocast, run.train_rows, run.display
+        metrics = context.metrics
+        batch_metric = _fresh(metrics[0]) if self.batch_scores and metrics else None
+        skip_nan = self.nan_policy == "skip"
+        passed = _TrainPass()
         model.train()
-        for item in metrics:
-            item.reset()
-        losses: list[Tensor] = []
-        scores: list[Tensor] = []
-        sizes: list[int] = []
-        skipped: list[int] = []
-        starts: list[float] = []
-        ends: list[float] = []
-        display.start_epoch(epoch, _length(loader))
-        for step, batch in enumerate(loader):
+        for metric in metrics:
+            metric.reset()
+        display.start_epoch(context.epoch, _length(context.train_loader))
+        for step, batch in enumerate(context.train_loader):
             start = time.perf_counter()
             if step == 0:
                 batch = _unpack(batch, "data_loader['train_loader']")
@@ -801,164 +1003,61 @@ class BackwardLearner:
                 output = forward(features)
                 if rows is not None:
                     output, labels = output[rows], labels[rows]
-                if context.loss is None or step == 0:
+                if step == 0:
                     context.loss, loss = _first_loss(context.loss, output, labels)
                 else:
                     loss = context.loss(output, labels)
-            optimizer.zero_grad(set_to_none=True)
             if skip_nan and not torch.isfinite(loss).item():
-                skipped.append(step)
+                passed.skipped.append(step)
             else:
-                if scaler is None:
-                    loss.backward()
-                    if clip is not None:
-                        nn.utils.clip_grad_norm_(run.parameters, clip)
-                    optimizer.step()
-                else:
-                    scaler.scale(loss).backward()
-                    if clip is not None:
-                        scaler.unscale_(optimizer)
-                        nn.utils.clip_grad_norm_(run.parameters, clip)
-                    scaler.step(optimizer)
-                    scaler.update()
-                if run.step_scheduler is not None:
-                    run.step_scheduler.step()
-                detached = output.detach()
-                for item in metrics:
-                    item.update(detached, labels)
+                self._optimizer_step(loss, context, run)
+                scores = output.detach()
+                for metric in metrics:
+                    metric.update(scores, labels)
                 if batch_metric is not None:
                     batch_metric.reset()
-                    batch_metric.update(detached, labels)
-                    scores.append(batch_metric.compute())
-            losses.append(loss.detach())
-            sizes.append(labels.shape[0])
-            starts.append(start)
-            ends.append(time.perf_counter())
+                    batch_metric.update(scores, labels)
+                    passed.scores.append(batch_metric.compute())
+            passed.losses.append(loss.detach())
+            passed.sizes.append(labels.shape[0])
+            passed.starts.append(start)
+            passed.ends.append(time.perf_counter())
             if display.wants_refresh(step + 1):
-                self._refresh(display, losses, epoch, step + 1, optimizer)
-        if not losses:
+                self._refresh(display, passed.losses, context)
+        if not passed.losses:
             raise ConfigError(
                 "data_loader['train_loader'] is empty: it yielded no batches; give it some data"
             )
-        train_end = time.time()
-        evaluation = None
-        test_start = time.perf_counter()
-        if context.test_loader is not None:
-            evaluation = self._evaluate(
-                model,
-                context.test_loader,
-                loss=context.loss,
-                metrics=metrics,
-                device=device,
-                forward=forward,
-                autocast=autocast,
-                rows=run.test_rows,
-                collect=False,
-            )
-            context.loss = evaluation.loss
-        # The epoch's single device-to-host transfer.
-        dtype = _host_dtype(device)
-        parts = [torch.stack(losses).to(dtype)]
-        parts += [torch.stack(scores).to(dtype)] if scores else []
-        parts += [torch.stack([m.compute() for m in metrics]).to(dtype)] if metrics else []
-        if evaluation is not None:
-            parts += [evaluation.mean_loss.to(dtype).reshape(1)]
-            parts += [torch.stack(evaluation.scores).to(dtype)] if metrics else []
-        values = torch.cat(parts).tolist()
-        n_batches = len(losses)
-        batch_losses, values = values[:n_batches], values[n_batches:]
-        batch_scores, values = (
-            (values[:n_batches], values[n_batches:]) if scores else (None, values)
-        )
-        self._check_finite(batch_losses, skipped, epoch)
-        train_scores, values = values[: len(metrics)], values[len(metrics) :]
-        kept = [
-            (loss, size)
-            for i, (loss, size) in enumerate(zip(batch_losses, sizes))
-            if i not in skipped
-        ]
-        train_loss = sum(l * s for l, s in kept) / sum(s for _, s in kept) if kept else math.nan
-        if batch_scores is not None and skipped:
-            for i in skipped:
-                batch_scores.insert(i, math.nan)
-        names = [m.name for m in metrics]
-        entry = EpochRecord(
-            start_time=wall_start,
-            end_time=train_end,
-            time_cost=train_end - wall_start,
-            batch_records=batch_records(
-                wall_start=wall_start,
-                clock_start=clock_start,
-                starts=starts,
-                ends=ends,
-                losses=batch_losses,
-                scores=batch_scores,
-                metric_name=names[0] if names else None,
-            ),
-        )
-        row: HistoryRow = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_score": train_scores[0] if metrics else math.nan,
-            "test_loss": math.nan,
-            "test_score": math.nan,
-            "lr": lr,
-        }
-        if evaluation is not None:
-            test_loss, test_scores = values[0], values[1:]
-            entry["test_result"] = TestResult(
-                test_loss=test_loss,
-                test_score=test_scores[0] if metrics else None,
-                time_cost=time.perf_counter() - test_start,
-            )
-            row["test_loss"] = test_loss
-            row["test_score"] = test_scores[0] if metrics else math.nan
-        row["seconds"] = time.perf_counter() - clock_start
-        if len(metrics) > 1:
-            for i, name in enumerate(names):
-                row[f"train_{name}"] = train_scores[i]
-                row[f"test_{name}"] = test_scores[i] if evaluation is not None else math.nan
-        context.record["training"][epoch] = entry
-        context.history.append(row)
-        if skipped:
-            warnings.warn(
-                f"skipped {len(skipped)} batch(es) with a non-finite loss in epoch {epoch} "
-                f"(batches {skipped[:10]}{'...' if len(skipped) > 10 else ''})",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        scheduler = context.lr_scheduler
-        if isinstance(scheduler, ReduceLROnPlateau):
-            scheduler.step(row[context.monitor])
-        elif scheduler is not None and run.step_scheduler is None:
-            scheduler.step()
-        return row
+        return passed
 
-    def _refresh(
-        self,
-        display: TrainDisplay,
-        losses: list[Tensor],
-        epoch: int,
-        steps: int,
-        optimizer: torch.optim.Optimizer,
-    ) -> None:
-        """Show the running loss of the last steps (one small transfer), checking it is finite."""
+    def _optimizer_step(self, loss: Tensor, context: TrainContext, run: _Run) -> None:
+        """Back-propagate ``loss`` and step the optimizer (scaled, clipped, scheduled)."""
+        optimizer, scaler, clip = context.optimizer, context.grad_scaler, self.grad_clip_norm
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(run.parameters, clip)
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            if clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(run.parameters, clip)
+            scaler.step(optimizer)
+            scaler.update()
+        if run.step_scheduler is not None:
+            run.step_scheduler.step()
+
+    def _refresh(self, display: TrainDisplay, losses: list[Tensor], context: TrainContext) -> None:
+        """Show the mean loss of the last steps on the bar: one small transfer per refresh."""
         window = torch.stack(losses[-self.progress_every :]).tolist()
+        first = len(losses) - len(window)
         if self.nan_policy == "raise":
-            self._check_finite(window, [], epoch, offset=len(losses) - len(window))
+            _check_finite(window, context.epoch, first=first)
         finite = [value for value in window if math.isfinite(value)]
-        display.refresh(steps, sum(finite) / len(finite) if finite else math.nan, _lr(optimizer))
-
-    def _check_finite(
-        self, losses: Sequence[float], skipped: Sequence[int], epoch: int, offset: int = 0
-    ) -> None:
-        """Raise :class:`TrainingError` at the first non-finite loss not already skipped."""
-        for i, value in enumerate(losses, start=offset):
-            if not math.isfinite(value) and i not in skipped:
-                raise TrainingError(
-                    f"the loss became {value} at epoch {epoch}, batch {i}; lower the learning "
-                    "rate, set grad_clip_norm, check the data, or pass nan_policy='skip'"
-                )
+        running = sum(finite) / len(finite) if finite else math.nan
+        display.refresh(len(losses), running, _lr(context.optimizer))
 
     # -- testing ------------------------------------------------------------------------------
     def test(
@@ -1019,8 +1118,10 @@ class BackwardLearner:
             rows=_rows(test_idx, target, "test_idx"),
             collect=return_full_result,
         )
-        parts = [evaluation.mean_loss.reshape(1)] + evaluation.scores
-        test_loss, *scores = torch.stack(parts).to(_host_dtype(target)).tolist()
+        parts = [evaluation.mean_loss.reshape(1), *evaluation.scores]
+        test_loss, *scores = (
+            torch.cat([p.reshape(1) for p in parts]).to(_host_dtype(target)).tolist()
+        )
         names = [m.name for m in metrics]
         headline = scores[0] if metrics else None
         if not return_full_result:
@@ -1049,7 +1150,7 @@ class BackwardLearner:
         model: nn.Module,
         loader: Iterable[Any],
         *,
-        loss: Callable[[Tensor, Tensor], Tensor] | None,
+        loss: LossFn | None,
         metrics: list[Metric],
         device: torch.device,
         forward: Callable[[Tensor], Tensor],
@@ -1076,7 +1177,7 @@ class BackwardLearner:
                     output = forward(features)
                     if rows is not None:
                         output, labels = output[rows], labels[rows]
-                    if loss is None or step == 0:
+                    if step == 0:
                         loss, value = _first_loss(loss, output, labels)
                     else:
                         value = loss(output, labels)
@@ -1095,13 +1196,6 @@ class BackwardLearner:
             outputs=outputs,
             targets=targets,
         )
-
-
-def _fresh(metric: Metric) -> Metric:
-    """An independent copy of ``metric`` with empty states (same settings and device)."""
-    copy = deepcopy(metric)
-    copy.reset()
-    return copy
 
 
 #: tinybig's name for :class:`BackwardLearner`, for code written against the reference.

@@ -47,9 +47,14 @@ FORMAT = "rpnkit.checkpoint/1"
 
 
 def _loader_generators(loaders: Iterable[object]) -> list[torch.Generator]:
-    """The distinct generators that drive the loaders' shuffling and worker seeds, in order."""
+    """The distinct generators that drive the loaders' shuffling and worker seeds, in order.
+
+    ``None`` entries (a run without a test loader) are skipped.
+    """
     found: dict[int, torch.Generator] = {}
     for loader in loaders:
+        if loader is None:
+            continue
         sampler = getattr(loader, "sampler", None)
         batch_sampler = getattr(loader, "batch_sampler", None)
         for owner in (loader, sampler, getattr(batch_sampler, "sampler", None)):
@@ -117,13 +122,14 @@ def restore_rng_state(state: Mapping[str, Any], loaders: Iterable[object] = ()) 
     random.setstate(
         (python_state["version"], tuple(python_state["state"]), python_state["gauss_next"])
     )
-    for generator, generator_state in zip(_loader_generators(loaders), state["loaders"]):
+    generators = _loader_generators(loaders)
+    if len(generators) != len(state["loaders"]):
+        raise ConfigError(
+            f"resume checkpoint holds {len(state['loaders'])} data-loader generator state(s) but "
+            f"this run's loaders have {len(generators)}; resume with the same loaders"
+        )
+    for generator, generator_state in zip(generators, state["loaders"], strict=True):
         generator.set_state(generator_state)
-
-
-def _loaders(context: TrainContext) -> list[object]:
-    loaders = [context.train_loader]
-    return loaders if context.test_loader is None else [*loaders, context.test_loader]
 
 
 def training_state(context: TrainContext) -> dict[str, Any]:
@@ -149,7 +155,7 @@ def training_state(context: TrainContext) -> dict[str, Any]:
         "lr_scheduler": scheduler.state_dict() if scheduler is not None else None,
         "grad_scaler": scaler.state_dict() if scaler is not None else None,
         "history": [dict(row) for row in context.history],
-        "rng": capture_rng_state(_loaders(context)),
+        "rng": capture_rng_state(context.loaders),
     }
 
 
@@ -227,8 +233,9 @@ def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> N
     """Load ``state`` into the run of ``context`` and continue after its epoch.
 
     Sets the model, optimizer, scheduler and scaler states, the history and
-    ``context.start_epoch``; the random generators are restored last, so the next epoch draws
-    the same numbers as it would have in the interrupted run.
+    ``context.start_epoch``. The random generators are left alone: restore them with
+    :func:`restore_rng_state` (``state["rng"]``, ``context.loaders``) right before the next
+    epoch, so it draws the same numbers as in the interrupted run.
 
     Raises
     ------
@@ -260,4 +267,3 @@ def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> N
             ) from exc
     context.record["history"][:] = [dict(row) for row in state["history"]]
     context.start_epoch = context.epoch = int(state["epoch"]) + 1
-    restore_rng_state(state["rng"], _loaders(context))

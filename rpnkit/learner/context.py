@@ -113,6 +113,11 @@ class TrainContext:
         return self.record["history"]
 
     @property
+    def loaders(self) -> list[Iterable[Any] | None]:
+        """The training and test loaders (``None`` for a run without a test pass)."""
+        return [self.train_loader, self.test_loader]
+
+    @property
     def history_keys(self) -> list[str]:
         """The keys every history row of this run has."""
         return list(self._keys)

@@ -9,9 +9,9 @@ needed; mixed precision runs on CUDA only and is ignored, with a warning, elsewh
 from __future__ import annotations
 
 import contextlib
-from contextlib import AbstractContextManager
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, get_args
 

@@ -94,9 +94,10 @@ class TrainDisplay:
     ----------
     n_epochs
         Epochs the run ends at (for the bar's title).
-    columns
-        History keys shown in the table, among ``epoch``, ``train_loss``, ``train_score``,
-        ``test_loss``, ``test_score``, ``lr`` and ``seconds``.
+    scores
+        Show the score columns (the run has a metric).
+    test
+        Show the test columns (the run has a test pass).
     display_step
         Print a table row every this many epochs (and after the last epoch).
     progress
@@ -111,14 +112,19 @@ class TrainDisplay:
         self,
         *,
         n_epochs: int,
-        columns: Sequence[str],
+        scores: bool,
+        test: bool,
         display_step: int,
         progress: bool,
         table: bool,
         progress_every: int,
     ) -> None:
         self.n_epochs = n_epochs
-        self.columns = [_COLUMNS[key] for key in columns]
+        self.columns = [
+            column
+            for key, column in _COLUMNS.items()
+            if (scores or not key.endswith("_score")) and (test or not key.startswith("test_"))
+        ]
         self.display_step = display_step
         self.progress = progress
         self.table = table

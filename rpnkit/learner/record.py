@@ -15,7 +15,7 @@ string or ``None``; the learner fills a whole epoch from one device-to-host tran
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "TrainingRecord",
     "batch_records",
     "history_keys",
+    "history_row",
 ]
 
 #: A history row: ``epoch`` (0-based, as the record's keys), ``train_loss`` and ``train_score``
@@ -183,6 +184,46 @@ def batch_records(
     }
 
 
-def nan_if_none(value: float | None) -> float:
-    """Return ``value``, or NaN for ``None`` (history columns are always numeric)."""
-    return math.nan if value is None else value
+def history_row(
+    *,
+    epoch: int,
+    lr: float,
+    seconds: float,
+    train_loss: float,
+    train_scores: Mapping[str, float],
+    test_loss: float | None,
+    test_scores: Mapping[str, float],
+) -> HistoryRow:
+    """Build an epoch's history row (see :data:`HistoryRow`).
+
+    Parameters
+    ----------
+    epoch
+        The 0-based epoch.
+    lr
+        The learning rate during the epoch.
+    seconds
+        The epoch's wall time.
+    train_loss
+        Mean training loss per sample.
+    train_scores, test_scores
+        Metric values by name, headline first (empty without metrics; ``test_scores`` empty
+        without a test pass).
+    test_loss
+        Mean test loss per sample, ``None`` without a test pass.
+    """
+    names = list(train_scores)
+    row: HistoryRow = {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "train_score": train_scores[names[0]] if names else math.nan,
+        "test_loss": math.nan if test_loss is None else test_loss,
+        "test_score": test_scores.get(names[0], math.nan) if names else math.nan,
+        "lr": lr,
+        "seconds": seconds,
+    }
+    if len(names) > 1:
+        for name in names:
+            row[f"train_{name}"] = train_scores[name]
+            row[f"test_{name}"] = test_scores.get(name, math.nan)
+    return row

@@ -14,6 +14,8 @@ import torch.multiprocessing as mp
 
 from rpnkit.registry import build
 
+pytestmark = pytest.mark.filterwarnings("ignore:Metric `SpearmanCorrcoef` will save")
+
 WORLD_SIZE = 2
 # (metric name, parameters, classification data?): sum states, cat states and regression.
 CASES: tuple[tuple[str, dict[str, Any], bool], ...] = (

@@ -23,6 +23,7 @@ host synchronisation on an accelerator.
 from __future__ import annotations
 
 import inspect
+import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -60,7 +61,8 @@ def _as_tensor(state: Tensor | list[Tensor]) -> Tensor:
 class TorchmetricsMetric(Metric):
     """Base of the adapters: an rpnkit metric whose states are a torchmetrics metric's.
 
-    Subclasses say how inputs are prepared (``_prepare``); the classes of
+    Subclasses say how inputs are prepared (``_prepare``) and which settings the first batch
+    implies when the parameters leave them out (``_build_for``); the classes of
     :mod:`rpnkit_torchmetrics.metrics` then bind a catalog ``entry``, its ``name``,
     ``higher_is_better`` and the ``torchmetrics_class`` it names.
 
@@ -74,6 +76,11 @@ class TorchmetricsMetric(Metric):
     ConfigError
         If a parameter is one the adapter sets itself (``sync_on_compute``,
         ``compute_with_cache``, ``dist_sync_on_step``), or torchmetrics rejects the parameters.
+
+    Attributes
+    ----------
+    parameters
+        The keyword arguments given, passed on to the torchmetrics class.
     """
 
     entry: ClassVar[CatalogEntry]
@@ -112,9 +119,13 @@ class TorchmetricsMetric(Metric):
         ]
         return "".join(did_you_mean(key, named) for key in self.parameters if key not in named)
 
+    def _named_parameter(self, name: str) -> bool:
+        """Whether the torchmetrics class has a parameter ``name``."""
+        return name in inspect.signature(type(self)).parameters
+
+    @abstractmethod
     def _build_for(self, y_score: Tensor) -> torchmetrics.Metric:
-        """Build the wrapped metric at the first update, from settings ``y_score`` implies."""
-        return self._build()
+        """Build the wrapped metric at the first update, with the settings ``y_score`` implies."""
 
     @abstractmethod
     def _prepare(self, y_score: Tensor, y_true: Tensor) -> tuple[Tensor, Tensor]:
@@ -234,7 +245,7 @@ class TorchmetricsMetric(Metric):
         if self._metric is None:
             raise ConfigError(
                 f"{self.name} cannot sync before its first update, which infers its settings; "
-                "pass task and num_classes to build it up front"
+                "pass them (task and num_classes, or num_outputs) to build it up front"
             )
         with self._metric.sync_context(process_group=group):
             reduced = self.state_dict()
@@ -282,6 +293,12 @@ class ClassificationAdapter(TorchmetricsMetric):
     they are inferred from the first batch: floating ``y_score`` of shape ``(b, C)`` with
     ``C > 1`` means ``task="multiclass", num_classes=C``, of shape ``(b,)`` or ``(b, 1)`` means
     ``task="binary"``. Label predictions imply no class count: give ``num_classes`` with them.
+
+    Attributes
+    ----------
+    task
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"``; ``None`` until the first batch
+        when it is inferred.
     """
 
     def __init__(self, **parameters: Any) -> None:
@@ -314,7 +331,13 @@ class ClassificationAdapter(TorchmetricsMetric):
     def _prepare(self, y_score: Tensor, y_true: Tensor) -> tuple[Tensor, Tensor]:
         if self.task == "multilabel":
             return y_score, y_true.long()
-        if y_score.ndim == 2 and y_score.shape[1] == 1:
+        one_column = y_score.ndim == 2 and y_score.shape[1] == 1
+        if self.task == "binary" and y_score.ndim > 1 and not one_column:
+            raise ConfigError(
+                f"{self.name}(task='binary') takes y_score of shape (b,) or (b, 1); got "
+                f"{tuple(y_score.shape)} (use task='multiclass' for scores of shape (b, C))"
+            )
+        if one_column:
             y_score = y_score.reshape(-1)
         if y_true.ndim == 2 and y_true.shape[1] > 1:
             return y_score, y_true.argmax(dim=1)
@@ -326,14 +349,21 @@ class RegressionAdapter(TorchmetricsMetric):
 
     ``y_score`` and ``y_true`` have the same shape, ``(b,)`` for one output or ``(b, k)`` for
     ``k`` outputs (``(b, 1)`` and ``(b,)`` are interchangeable; further dimensions are flattened
-    into outputs). One output is passed on as ``(b,)``, several as ``(b, k)``; metrics that
-    count outputs then need ``num_outputs=k``. Per-output results are averaged uniformly, as
-    rpnkit's builtin regression metrics do.
+    into outputs). One output is passed on as ``(b,)``, several as ``(b, k)``. Metrics that
+    count outputs (a ``num_outputs`` parameter) take ``num_outputs=k`` from the first batch
+    when it is not given. Per-output results are averaged uniformly, as rpnkit's builtin
+    regression metrics do.
     """
 
     def __init__(self, **parameters: Any) -> None:
         super().__init__(**parameters)
-        self._build()
+        if not self._named_parameter("num_outputs") or parameters.get("num_outputs") is not None:
+            self._build()
+
+    def _build_for(self, y_score: Tensor) -> torchmetrics.Metric:
+        """Build the wrapped metric with ``num_outputs`` set to the outputs of ``y_score``."""
+        self.parameters.pop("num_outputs", None)
+        return self._build(num_outputs=math.prod(y_score.shape[1:]))
 
     def _prepare(self, y_score: Tensor, y_true: Tensor) -> tuple[Tensor, Tensor]:
         batch = y_score.shape[0]

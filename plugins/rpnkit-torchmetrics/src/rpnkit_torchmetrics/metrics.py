@@ -24,12 +24,14 @@ __all__ = ["adapter_class", *sorted(_ENTRIES)]
 
 
 def __getattr__(name: str) -> type[TorchmetricsMetric]:
+    """Return the adapter class of the catalog entry whose torchmetrics class is ``name``."""
     if name not in _ENTRIES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return adapter_class(_ENTRIES[name])
 
 
 def __dir__() -> list[str]:
+    """The module's names, the adapter classes included."""
     return sorted({*globals(), *_ENTRIES})
 
 

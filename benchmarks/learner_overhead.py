@@ -1,0 +1,176 @@
+"""Overhead of :class:`rpnkit.learner.BackwardLearner` against a hand-written PyTorch loop.
+
+Both sides train the same model on the same data from the same seed, on the CPU with one
+thread, and do the same work per epoch: a training pass (forward, cross entropy, backward,
+AdamW step, streaming accuracy) and a test pass (loss and accuracy), with the epoch's numbers
+read back once at its end. The learner runs with its metric, progress bar and epoch table on
+(their output goes to ``os.devnull``), so the ratio measures what the learner adds: records,
+progress, hooks and checks. Runs alternate between the two sides and the script prints the
+median of the per-repeat ratios; it also checks that both sides end with identical weights,
+which shows they did the same work. The target is at most 1.03 at batch size 16.
+
+Run it with ``python benchmarks/learner_overhead.py [--repeats 9] [--epochs 4]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from rpnkit.learner import BackwardLearner
+from rpnkit.metrics import Accuracy
+
+SEED = 0
+FEATURES, HIDDEN, CLASSES = 32, 64, 4
+TRAIN, TEST = 2048, 512
+
+
+def make_data() -> tuple[TensorDataset, TensorDataset]:
+    """A seeded classification problem: labels from a random linear map of the features."""
+    generator = torch.Generator().manual_seed(SEED)
+    x = torch.randn(TRAIN + TEST, FEATURES, generator=generator)
+    y = (x @ torch.randn(FEATURES, CLASSES, generator=generator)).argmax(dim=1)
+    return TensorDataset(x[:TRAIN], y[:TRAIN]), TensorDataset(x[TRAIN:], y[TRAIN:])
+
+
+def make_run(
+    data: tuple[TensorDataset, TensorDataset], batch_size: int
+) -> tuple[nn.Module, dict[str, DataLoader[tuple[Tensor, ...]]]]:
+    """A freshly seeded model and loaders, identical on every call."""
+    torch.manual_seed(SEED)
+    model = nn.Sequential(nn.Linear(FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
+    loaders = {
+        "train_loader": DataLoader(
+            data[0],
+            batch_size=batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(SEED),
+        ),
+        "test_loader": DataLoader(data[1], batch_size=batch_size),
+    }
+    return model, loaders
+
+
+def raw_loop(
+    model: nn.Module, loaders: dict[str, DataLoader[tuple[Tensor, ...]]], epochs: int
+) -> list[tuple[float, ...]]:
+    """The hand-written loop: the same work as the learner, no framework."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    criterion = nn.CrossEntropyLoss()
+    metric = Accuracy()
+    history = []
+    for _ in range(epochs):
+        model.train()
+        metric.reset()
+        train_loss, train_count = torch.zeros((), dtype=torch.float64), 0
+        for features, labels in loaders["train_loader"]:
+            output = model(features)
+            loss = criterion(output, labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            metric.update(output.detach(), labels)
+            train_loss += loss.detach() * labels.shape[0]
+            train_count += labels.shape[0]
+        train_score = metric.compute()
+        model.eval()
+        metric.reset()
+        test_loss, test_count = torch.zeros((), dtype=torch.float64), 0
+        with torch.inference_mode():
+            for features, labels in loaders["test_loader"]:
+                output = model(features)
+                test_loss += criterion(output, labels) * labels.shape[0]
+                test_count += labels.shape[0]
+                metric.update(output, labels)
+        values = torch.stack([train_loss, train_score, test_loss, metric.compute()]).tolist()
+        history.append((values[0] / train_count, values[1], values[2] / test_count, values[3]))
+    return history
+
+
+def learner_run(
+    model: nn.Module, loaders: dict[str, DataLoader[tuple[Tensor, ...]]], epochs: int
+) -> list[tuple[float, ...]]:
+    """The learner with its metric, progress bar and table on (output to ``os.devnull``)."""
+    learner = BackwardLearner(
+        n_epochs=epochs,
+        optimizer_configs={
+            "optimizer_class": "torch.optim.AdamW",
+            "optimizer_parameters": {"lr": 1e-3},
+        },
+        loss="cross_entropy",
+    )
+    with (
+        open(os.devnull, "w") as sink,
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+    ):
+        record = learner.train(model, loaders, metric=Accuracy(), disable_tqdm=False)
+    return [
+        (row["train_loss"], row["train_score"], row["test_loss"], row["test_score"])
+        for row in record["history"]
+    ]
+
+
+def timed(
+    run: Callable[..., list[tuple[float, ...]]],
+    data: tuple[TensorDataset, TensorDataset],
+    batch_size: int,
+    epochs: int,
+) -> tuple[float, nn.Module, list[tuple[float, ...]]]:
+    """Seconds one side takes to train, its trained model and its history."""
+    model, loaders = make_run(data, batch_size)
+    start = time.process_time()
+    history = run(model, loaders, epochs)
+    return time.process_time() - start, model, history
+
+
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two models hold bit-identical parameters."""
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def main() -> None:
+    """Measure both sides at batch sizes 16 and 64 and print the median ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=9, help="timed runs per side and size")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per run")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = make_data()
+    print(
+        f"torch {torch.__version__}, 1 thread, MLP {FEATURES}-{HIDDEN}-{CLASSES}, "
+        f"{TRAIN} train / {TEST} test samples, {args.epochs} epochs, {args.repeats} repeats"
+    )
+    print(
+        f"{'batch':>5}  {'raw loop (s)':>12}  {'learner (s)':>11}  {'median ratio':>12}  same weights"
+    )
+    for batch_size in (16, 64):
+        timed(raw_loop, data, batch_size, 1)  # warm-up: imports, allocator, registry
+        timed(learner_run, data, batch_size, 1)
+        raw_times, learner_times, ratios, identical = [], [], [], True
+        for repeat in range(args.repeats):
+            sides = [raw_loop, learner_run] if repeat % 2 == 0 else [learner_run, raw_loop]
+            results = {side: timed(side, data, batch_size, args.epochs) for side in sides}
+            (raw_s, raw_model, raw_hist) = results[raw_loop]
+            (learner_s, learner_model, learner_hist) = results[learner_run]
+            identical &= same_weights(raw_model, learner_model) and raw_hist == learner_hist
+            raw_times.append(raw_s)
+            learner_times.append(learner_s)
+            ratios.append(learner_s / raw_s)
+        print(
+            f"{batch_size:>5}  {statistics.median(raw_times):>12.3f}  "
+            f"{statistics.median(learner_times):>11.3f}  {statistics.median(ratios):>12.3f}  "
+            f"{'yes' if identical else 'NO'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
