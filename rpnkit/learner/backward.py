@@ -1003,7 +1003,7 @@ class BackwardLearner:
                 output = forward(features)
                 if rows is not None:
                     output, labels = output[rows], labels[rows]
-                if step == 0:
+                if context.loss is None or step == 0:
                     context.loss, loss = _first_loss(context.loss, output, labels)
                 else:
                     loss = context.loss(output, labels)
@@ -1177,7 +1177,7 @@ class BackwardLearner:
                     output = forward(features)
                     if rows is not None:
                         output, labels = output[rows], labels[rows]
-                    if step == 0:
+                    if loss is None or step == 0:
                         loss, value = _first_loss(loss, output, labels)
                     else:
                         value = loss(output, labels)
