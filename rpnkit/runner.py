@@ -86,9 +86,9 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
 
     problems: list[str] = []
 
-    def attempt(section: str, func: Callable[[], Any]) -> Any:
+    def attempt(section: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            return func()
+            return func(*args, **kwargs)
         except RpnkitError as exc:
             problems.append(f"{section}: {exc}")
         except (TypeError, ValueError) as exc:
@@ -98,26 +98,27 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
     def component(group: str, spec: dict[str, Any], **extra: Any) -> Any:
         return build(group, spec["name"], **spec["parameters"], **extra)
 
-    data = attempt("data", lambda: component("dataset", config.data))
-    model = attempt("model", lambda: component("model", config.model))
+    data = attempt("data", component, "dataset", config.data)
+    model = attempt("model", component, "model", config.model)
     if data is not None and model is not None:
-        attempt("model", lambda: _check_model_fits_data(model, data))
+        attempt("model", _check_model_fits_data, model, data)
     metrics = [
-        attempt(f"metric[{i}]", lambda spec=spec: component("metric", spec))
-        for i, spec in enumerate(config.metrics)
+        attempt(f"metric[{i}]", component, "metric", spec) for i, spec in enumerate(config.metrics)
     ]
     if config.loss is not None:
-        attempt("learner.loss", lambda: component("loss", config.loss))
+        attempt("learner.loss", component, "loss", config.loss)
     optimizer = None
     if config.optimizer is not None and model is not None:
         optimizer = attempt(
-            "learner.optimizer",
-            lambda: component("optimizer", config.optimizer, params=model.parameters()),
+            "learner.optimizer", component, "optimizer", config.optimizer, params=model.parameters()
         )
     if config.lr_scheduler is not None and optimizer is not None:
         attempt(
             "learner.lr_scheduler",
-            lambda: component("lr_scheduler", config.lr_scheduler, optimizer=optimizer),
+            component,
+            "lr_scheduler",
+            config.lr_scheduler,
+            optimizer=optimizer,
         )
 
     def learner() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -431,6 +432,19 @@ def test_models_taking_a_device_argument_receive_it() -> None:
     assert model.devices == {"cpu"}
 
 
+def test_a_seed_makes_shuffling_and_dropout_repeatable() -> None:
+    def trained(seed: int) -> list[Tensor]:
+        model = nn.Sequential(nn.Linear(5, 16), nn.Dropout(0.5), nn.Linear(16, 3))
+        model.load_state_dict(reference.state_dict())
+        quiet(seed=seed).train(model, classification(shuffle=True))
+        return [p.detach() for p in model.parameters()]
+
+    reference = nn.Sequential(nn.Linear(5, 16), nn.Dropout(0.5), nn.Linear(16, 3))
+    first, again, other = trained(5), trained(5), trained(6)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
 def test_graph_style_training_uses_the_rows_of_a_full_batch() -> None:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(30, 5, generator=generator)
@@ -581,7 +595,7 @@ def test_the_progress_bar_reads_the_loss_every_progress_every_steps(
 
     # Refreshes at steps 4, 8, 12, 16 against one at the last step; one read each.
     assert reads(4) - reads(100) == 3
-    assert "epoch 0/0" in capsys.readouterr().err
+    assert "epoch 0/1" in capsys.readouterr().err
 
 
 # -- display -----------------------------------------------------------------------------------
@@ -601,7 +615,8 @@ def test_table_rows_print_every_display_step_as_plain_text_when_not_a_terminal(
     assert [line.split()[0] for line in lines[1:3]] == ["0", "4"]
     assert lines[3].split()[0] == "5"  # the last epoch is always shown
     assert lines[4].startswith("Trained 6 epochs in")
-    assert lines[5].startswith("Best test_loss")
+    assert lines[5].startswith("Final: train loss")
+    assert lines[6].startswith("Best test_loss: ")
     assert "\x1b[" not in out.out
     assert out.err == ""
 
@@ -635,8 +650,21 @@ def test_the_progress_bar_shows_one_bar_per_epoch_with_the_running_loss(
         Slow(), {"train_loader": classification()["train_loader"]}
     )
     err = capsys.readouterr().err
-    assert "epoch 0/1" in err and "epoch 1/1" in err
+    assert "epoch 0/2" in err and "epoch 1/2" in err
     assert "2/4" in err and "loss=" in err and "lr=1.00e-03" in err
+
+
+def test_the_summary_names_why_training_stopped(capsys: pytest.CaptureFixture[str]) -> None:
+    frozen = {"name": "sgd", "parameters": {"lr": 0.0}}
+    learner = BackwardLearner(n_epochs=5, early_stopping=1, optimizer_configs=frozen)
+    learner.train(mlp(), classification(), disable_tqdm=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:3]] == ["0", "1"]  # the stopping epoch shows
+    assert re.fullmatch(
+        r"Stopped by early stopping: test_loss did not improve for 1 epochs "
+        r"\(best \d\.\d+ at epoch 0\)\.",
+        lines[-1],
+    )
 
 
 def test_verbose_false_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:

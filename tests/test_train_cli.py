@@ -36,7 +36,9 @@ def test_every_shipped_config_trains(config: str, tmp_path: Path) -> None:
     assert [row["epoch"] for row in history] == [0, 1]
     assert all(row["train_loss"] > 0 for row in history)
     rows = list(csv.DictReader((out / "history.csv").open()))
-    assert len(rows) == 2 and float(rows[1]["train_loss"]) == pytest.approx(history[1]["train_loss"])
+    assert len(rows) == 2 and float(rows[1]["train_loss"]) == pytest.approx(
+        history[1]["train_loss"]
+    )
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["learner"]["n_epochs"] == 2
     weights = torch.load(out / "model.pt", weights_only=True)
@@ -132,7 +134,9 @@ def test_bad_configs_exit_2_and_write_nothing(
     assert not out.exists()
 
 
-def test_a_non_empty_output_dir_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_non_empty_output_dir_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")

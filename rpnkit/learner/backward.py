@@ -10,7 +10,6 @@ loggers, early stopping and checkpointing are plugins.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 import os
@@ -21,7 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias, cast, get_args
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias, cast, get_args, overload
 
 import numpy as np
 import torch
@@ -67,7 +67,9 @@ NanPolicy = Literal["raise", "skip"]
 #: When the lr scheduler steps: after every epoch or after every optimizer step.
 Interval = Literal["epoch", "step"]
 #: The optimizer built when none is given: AdamW with learning rate 1e-3.
-DEFAULT_OPTIMIZER: dict[str, Any] = {"name": "adamw", "parameters": {"lr": 1e-3}}
+DEFAULT_OPTIMIZER: Mapping[str, Any] = MappingProxyType(
+    {"name": "adamw", "parameters": MappingProxyType({"lr": 1e-3})}
+)
 
 _NAN_POLICIES: tuple[str, ...] = get_args(NanPolicy)
 _INTERVALS: tuple[str, ...] = get_args(Interval)
@@ -252,15 +254,52 @@ def _rows(index: object, device: torch.device, argument: str) -> Tensor | None:
     return rows.to(device=device, dtype=torch.long)
 
 
-def _forward(model: nn.Module, device: torch.device) -> Callable[[Tensor], Tensor]:
-    """``model(x, device=...)`` for RPN-style models whose forward takes ``device``."""
-    try:
-        parameters = inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return model
-    if "device" in parameters:
-        return functools.partial(model, device=str(device))
-    return model
+@dataclass(frozen=True)
+class _BatchForward:
+    """Moves a batch to the device, runs the model and computes the loss, checking batch 0.
+
+    The model is called as ``model(x, device=...)`` when its ``forward`` takes a ``device``
+    argument (RPN-style models), else as ``model(x)``.
+    """
+
+    model: Callable[..., Tensor]
+    device: torch.device
+    autocast: Callable[[], Any]
+    pass_device: bool
+
+    @classmethod
+    def of(cls, model: nn.Module, device: torch.device, precision: MixedPrecision) -> _BatchForward:
+        try:
+            takes_device = "device" in inspect.signature(model.forward).parameters
+        except (TypeError, ValueError):
+            takes_device = False
+        return cls(model, device, precision.autocast_factory(), takes_device)
+
+    def __call__(
+        self, batch: Any, step: int, rows: Tensor | None, loss: LossFn | None, loader: str
+    ) -> tuple[Tensor, Tensor, LossFn, Tensor]:
+        """Return the output, the labels, the loss function and the loss of ``batch``.
+
+        On the first batch (``step == 0``) the batch, output and labels are checked and a
+        missing loss function is chosen.
+        """
+        if step == 0:
+            batch = _unpack(batch, loader)
+        features, labels = batch
+        features = features.to(self.device, non_blocking=True)
+        labels = labels.to(self.device, non_blocking=True)
+        with self.autocast():
+            if self.pass_device:
+                output = self.model(features, device=str(self.device))
+            else:
+                output = self.model(features)
+            if rows is not None:
+                output, labels = output[rows], labels[rows]
+            if loss is None or step == 0:
+                loss, value = _first_loss(loss, output, labels)
+            else:
+                value = loss(output, labels)
+        return output, labels, loss, value
 
 
 def _unpack(batch: object, loader: str) -> tuple[Tensor, Tensor]:
@@ -338,7 +377,7 @@ class _LossSum:
         self.count = torch.zeros((), dtype=torch.long, device=device)
 
     def add(self, loss: Tensor, samples: int) -> None:
-        self.total += loss.detach().to(self.total.dtype) * samples
+        self.total += loss.detach() * samples
         self.count += samples
 
     def mean(self) -> Tensor:
@@ -428,8 +467,7 @@ def _mean_loss(losses: Sequence[float], sizes: Sequence[int], skipped: Sequence[
 class _Run:
     """The per-run settings the training loop reads, resolved once before the first epoch."""
 
-    forward: Callable[[Tensor], Tensor]
-    autocast: Callable[[], Any]
+    forward: _BatchForward
     train_rows: Tensor | None
     test_rows: Tensor | None
     step_scheduler: LRScheduler | None
@@ -480,8 +518,9 @@ class BackwardLearner:
         Clip the gradients' total 2-norm to this value before each step (``None``: no
         clipping).
     precision
-        ``"bf16"`` or ``"fp16"`` for mixed precision on CUDA (``"fp16"`` with gradient
-        scaling); ignored with a warning on other devices. ``None`` trains in full precision.
+        ``"bf16"`` or ``"fp16"`` for mixed precision on CUDA; ignored with a warning on other
+        devices. ``None`` trains in full precision. ``"fp16"`` scales the gradients, and the
+        scaler reads one overflow flag per step (a host sync bf16 does not need).
     verbose
         Show the progress bars, the epoch table and the summary; ``False`` silences all.
     progress_every
@@ -523,9 +562,15 @@ class BackwardLearner:
 
     Examples
     --------
-    >>> learner = BackwardLearner(n_epochs=10, optimizer="adamw",
-    ...                           optimizer_configs=None, loss="cross_entropy")  # doctest: +SKIP
-    >>> record = learner.train(model, bundle, metric="accuracy")  # doctest: +SKIP
+    >>> import rpnkit
+    >>> learner = BackwardLearner(
+    ...     n_epochs=10,
+    ...     optimizer_configs={"name": "adamw", "parameters": {"lr": 3e-3}},
+    ...     early_stopping=3,
+    ... )
+    >>> data = rpnkit.build("dataset", "iris", batch_size=16)  # doctest: +SKIP
+    >>> model = rpnkit.build("model", "rpn", layers=[{"m": 4, "n": 3}])  # doctest: +SKIP
+    >>> record = learner.train(model, data, metric="accuracy")  # doctest: +SKIP
     >>> record["history"][-1]["test_score"]  # doctest: +SKIP
     """
 
@@ -859,8 +904,7 @@ class BackwardLearner:
         if checkpoint is not None:
             restore_training_state(context, checkpoint)
         run = _Run(
-            forward=_forward(model, target),
-            autocast=precision.autocast_factory(),
+            forward=_BatchForward.of(model, target, precision),
             train_rows=train_rows,
             test_rows=test_rows,
             step_scheduler=cast(LRScheduler, scheduler) if interval == "step" else None,
@@ -924,11 +968,9 @@ class BackwardLearner:
             evaluation = self._evaluate(
                 context.model,
                 context.test_loader,
+                forward=run.forward,
                 loss=context.loss,
                 metrics=context.metrics,
-                device=context.device,
-                forward=run.forward,
-                autocast=run.autocast,
                 rows=run.test_rows,
                 collect=False,
             )
@@ -982,31 +1024,19 @@ class BackwardLearner:
 
     def _train_pass(self, context: TrainContext, run: _Run) -> _TrainPass:
         """One pass over the training loader; nothing is read back from the device."""
-        model, device = context.model, context.device
-        forward, autocast, rows, display = run.forward, run.autocast, run.train_rows, run.display
-        metrics = context.metrics
+        forward, rows, display, metrics = run.forward, run.train_rows, run.display, context.metrics
         batch_metric = _fresh(metrics[0]) if self.batch_scores and metrics else None
         skip_nan = self.nan_policy == "skip"
         passed = _TrainPass()
-        model.train()
+        context.model.train()
         for metric in metrics:
             metric.reset()
         display.start_epoch(context.epoch, _length(context.train_loader))
         for step, batch in enumerate(context.train_loader):
             start = time.perf_counter()
-            if step == 0:
-                batch = _unpack(batch, "data_loader['train_loader']")
-            features, labels = batch
-            features = features.to(device, non_blocking=True)
-            labels = labels.to(device, non_blocking=True)
-            with autocast():
-                output = forward(features)
-                if rows is not None:
-                    output, labels = output[rows], labels[rows]
-                if context.loss is None or step == 0:
-                    context.loss, loss = _first_loss(context.loss, output, labels)
-                else:
-                    loss = context.loss(output, labels)
+            output, labels, context.loss, loss = forward(
+                batch, step, rows, context.loss, "data_loader['train_loader']"
+            )
             if skip_nan and not torch.isfinite(loss).item():
                 passed.skipped.append(step)
             else:
@@ -1060,6 +1090,40 @@ class BackwardLearner:
         display.refresh(len(losses), running, _lr(context.optimizer))
 
     # -- testing ------------------------------------------------------------------------------
+    @overload
+    def test(
+        self,
+        model: nn.Module,
+        test_loader: Iterable[Any],
+        device: str | torch.device = ...,
+        metric: MetricSpec = ...,
+        return_full_result: Literal[True] = ...,
+        test_idx: Any = ...,
+    ) -> FullTestResult: ...
+
+    @overload
+    def test(
+        self,
+        model: nn.Module,
+        test_loader: Iterable[Any],
+        device: str | torch.device = ...,
+        metric: MetricSpec = ...,
+        *,
+        return_full_result: Literal[False],
+        test_idx: Any = ...,
+    ) -> TestResult: ...
+
+    @overload
+    def test(
+        self,
+        model: nn.Module,
+        test_loader: Iterable[Any],
+        device: str | torch.device = ...,
+        metric: MetricSpec = ...,
+        return_full_result: bool = ...,
+        test_idx: Any = ...,
+    ) -> FullTestResult | TestResult: ...
+
     def test(
         self,
         model: nn.Module,
@@ -1110,11 +1174,11 @@ class BackwardLearner:
         evaluation = self._evaluate(
             model,
             test_loader,
+            forward=_BatchForward.of(
+                model, target, MixedPrecision.for_device(self.precision, target)
+            ),
             loss=self.loss,
             metrics=metrics,
-            device=target,
-            forward=_forward(model, target),
-            autocast=MixedPrecision.for_device(self.precision, target).autocast_factory(),
             rows=_rows(test_idx, target, "test_idx"),
             collect=return_full_result,
         )
@@ -1150,11 +1214,9 @@ class BackwardLearner:
         model: nn.Module,
         loader: Iterable[Any],
         *,
+        forward: _BatchForward,
         loss: LossFn | None,
         metrics: list[Metric],
-        device: torch.device,
-        forward: Callable[[Tensor], Tensor],
-        autocast: Callable[[], Any],
         rows: Tensor | None,
         collect: bool,
     ) -> _Evaluation:
@@ -1162,25 +1224,13 @@ class BackwardLearner:
         model.eval()
         for item in metrics:
             item.reset()
-        total = _LossSum(device)
+        total = _LossSum(forward.device)
         outputs: list[Tensor] = []
         targets: list[Tensor] = []
         step = -1
         with torch.inference_mode():
             for step, batch in enumerate(loader):
-                if step == 0:
-                    batch = _unpack(batch, "test_loader")
-                features, labels = batch
-                features = features.to(device, non_blocking=True)
-                labels = labels.to(device, non_blocking=True)
-                with autocast():
-                    output = forward(features)
-                    if rows is not None:
-                        output, labels = output[rows], labels[rows]
-                    if loss is None or step == 0:
-                        loss, value = _first_loss(loss, output, labels)
-                    else:
-                        value = loss(output, labels)
+                output, labels, loss, value = forward(batch, step, rows, loss, "test_loader")
                 total.add(value, labels.shape[0])
                 for item in metrics:
                     item.update(output, labels)

@@ -66,7 +66,7 @@ class TrainContext:
     train_loader, test_loader
         The loaders (``test_loader`` is ``None`` when no test pass runs).
     n_epochs
-        Number of epochs the run ends at (exclusive, 0-based).
+        Total number of epochs: the last one is ``n_epochs - 1``.
     start_epoch
         The first epoch this call runs (above 0 after ``resume=``).
     record

@@ -179,5 +179,12 @@ class MixedPrecision:
         return lambda: torch.autocast(device_type=device_type, dtype=dtype)
 
     def grad_scaler(self) -> torch.amp.GradScaler | None:
-        """A new :class:`torch.amp.GradScaler` for float16, else ``None``."""
-        return torch.amp.GradScaler(self.device.type) if self.needs_grad_scaler else None
+        """A new :class:`torch.amp.GradScaler` for float16, else ``None``.
+
+        torch 2.2 only has the CUDA-specific ``torch.cuda.amp.GradScaler``; it is used there.
+        """
+        if not self.needs_grad_scaler:
+            return None
+        if hasattr(torch.amp, "GradScaler"):
+            return torch.amp.GradScaler(self.device.type)
+        return torch.cuda.amp.GradScaler()  # pragma: no cover - torch < 2.3

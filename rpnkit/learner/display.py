@@ -93,7 +93,8 @@ class TrainDisplay:
     Parameters
     ----------
     n_epochs
-        Epochs the run ends at (for the bar's title).
+        The run's number of epochs; bars are titled ``epoch 3/10`` as in tinybig (epochs
+        count from 0).
     scores
         Show the score columns (the run has a metric).
     test
@@ -141,7 +142,7 @@ class TrainDisplay:
         if self.progress:
             self._bar = tqdm(
                 total=total,
-                desc=f"epoch {epoch}/{self.n_epochs - 1}",
+                desc=f"epoch {epoch}/{self.n_epochs}",
                 unit="batch",
                 leave=False,
                 dynamic_ncols=True,
@@ -253,14 +254,14 @@ class TrainDisplay:
             for column in self.columns
             if column.key not in ("epoch", "lr", "seconds")
         )
-        lines = [f"Trained {int(last['epoch']) + 1} epochs in {seconds:.2f} s; final {final}."]
+        lines = [f"Trained {int(last['epoch']) + 1} epochs in {seconds:.2f} s.", f"Final: {final}."]
         finite = [row for row in history if not math.isnan(row[monitor])]
         if finite:
             pick = max if higher_is_better else min
             best = pick(finite, key=lambda row: row[monitor])
-            lines.append(f"Best {monitor} {best[monitor]:.4f} at epoch {int(best['epoch'])}.")
+            lines.append(f"Best {monitor}: {best[monitor]:.4f} at epoch {int(best['epoch'])}.")
         if stop_reason:
-            lines.append(f"Stopped: {stop_reason}.")
+            lines.append(f"Stopped by {stop_reason}.")
         if self.rich:
             self.console.print(Text("\n".join(lines), style="bold"))
         else:
