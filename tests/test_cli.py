@@ -62,7 +62,9 @@ def test_show_gives_target_plugin_signature(name: str, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "torch.optim:AdamW" in out
     assert "builtin.torch_components" in out
-    assert "lr: float | torch.Tensor = 0.001" in out
+    assert "AdamW(params, lr=0.001, betas=(0.9, 0.999)" in out
+    lr_row = next(line for line in out.splitlines() if line.startswith("│ lr "))
+    assert "float | torch.Tensor" in lr_row and "0.001" in lr_row
 
 
 def test_show_a_name_in_several_groups(capsys: pytest.CaptureFixture[str]) -> None:

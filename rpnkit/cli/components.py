@@ -90,11 +90,41 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signature(obj: Any) -> str:
+def _parameters(obj: Any) -> list[inspect.Parameter] | None:
     try:
-        return str(inspect.signature(obj))
+        return list(inspect.signature(obj).parameters.values())
     except (TypeError, ValueError):
-        return "(...)"
+        return None
+
+
+def _short_signature(name: str, params: list[inspect.Parameter] | None) -> str:
+    """``Name(a, b=1, *, c=None)``: parameter names and defaults, without annotations."""
+    if params is None:
+        return f"{name}(...)"
+    parts: list[str] = []
+    star_done = False
+    for p in params:
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and not star_done:
+            parts.append("*")
+            star_done = True
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+            star_done = True
+        elif p.kind is inspect.Parameter.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+        elif p.default is inspect.Parameter.empty:
+            parts.append(p.name)
+        else:
+            parts.append(f"{p.name}={p.default!r}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _annotation(p: inspect.Parameter) -> str:
+    if p.annotation is inspect.Parameter.empty:
+        return ""
+    if isinstance(p.annotation, str):
+        return p.annotation
+    return inspect.formatannotation(p.annotation)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -118,17 +148,28 @@ def cmd_show(args: argparse.Namespace) -> int:
         table = Table(show_header=False, title=f"{e.group}/{e.name}", title_justify="left")
         table.add_column(style="bold")
         table.add_column()
+        params = _parameters(obj)
         rows = {
             "target": e.target_path,
             "plugin": e.plugin,
             "aliases": ", ".join(e.aliases) or "-",
             "summary": e.summary or "-",
-            "signature": f"{getattr(obj, '__name__', e.name)}{_signature(obj)}",
+            "signature": _short_signature(getattr(obj, "__name__", e.name), params),
             "docstring": doc or "-",
         }
         for key, value in rows.items():
             table.add_row(key, escape(value))
         console.print(table)
+        if params:
+            ptable = Table(title="parameters", title_justify="left")
+            for column in ("name", "type", "default"):
+                ptable.add_column(column, overflow="fold")
+            for p in params:
+                default = "required" if p.default is inspect.Parameter.empty else repr(p.default)
+                if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                    default = "-"
+                ptable.add_row(escape(p.name), escape(_annotation(p)), escape(default))
+            console.print(ptable)
     return 0
 
 
