@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rpnkit.config import RunConfig, load_config
+if TYPE_CHECKING:
+    from rpnkit.config import RunConfig
 
 
 def _add_config_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def _load(args: argparse.Namespace) -> RunConfig:
+    from rpnkit.config import load_config
+
     overrides = list(args.overrides)
     if args.device is not None:
         overrides.append(f"device={args.device}")
