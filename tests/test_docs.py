@@ -199,3 +199,15 @@ def test_fragment_pages_compile(page: str) -> None:
     for block in blocks(page):
         if block.lang == "python":
             compile(block.body, f"docs/{page}:{block.line}", "exec")
+
+
+def _bash_blocks(text: str) -> list[str]:
+    return [m.strip() for m in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL)]
+
+
+def test_quick_start_opens_with_the_readme_commands() -> None:
+    readme = _bash_blocks((ROOT / "README.md").read_text())
+    quickstart = _bash_blocks((DOCS / "quickstart.md").read_text())
+    assert len(readme) == 2
+    assert quickstart[:2] == readme
+    assert "rpnkit train configs/digits.yaml" in readme[0]
