@@ -5,6 +5,12 @@
 the outputs: ``history.json``, ``history.csv``, ``model.pt`` (weights), ``config.yaml`` (the
 resolved config) and, on request, ``checkpoints/``. Result files are written to a temporary
 name and moved into place, so the output directory never holds half-written files.
+
+Launched by ``torchrun`` (or ``rpnkit train --nproc-per-node N``), every process runs
+:func:`run_config` with the same config and trains its share of the data (the config's
+``strategy`` decides, see :mod:`rpnkit.learner.distributed`); only rank 0 writes files. Every
+process checks the output directory before the processes meet for training, so none of them
+can see a file another one wrote.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import os
 import random
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +32,15 @@ from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, RpnkitError
 from rpnkit.registry import build, check_parameters
 
-__all__ = ["Components", "RunResult", "assemble", "check_config", "run_config", "seed_everything"]
+__all__ = [
+    "Components",
+    "RunResult",
+    "assemble",
+    "check_config",
+    "check_run",
+    "run_config",
+    "seed_everything",
+]
 
 
 @dataclass
@@ -38,7 +52,8 @@ class RunResult:
     record
         The learner's training record (reference structure plus ``history``).
     output_dir
-        Where results were written, or ``None``.
+        Where this process wrote results: ``None`` without ``output.dir`` and on every
+        process of a launch but rank 0.
     final
         The last epoch's history row.
     """
@@ -144,6 +159,38 @@ def check_config(config: RunConfig) -> list[str]:
     return assemble(config, verbose=False)[1]
 
 
+def check_run(config: RunConfig, processes: int = 1) -> None:
+    """Check ``config`` and its output directory as :func:`run_config` would, without training.
+
+    Used before launching processes, so a mistake is reported once, not by every process.
+
+    Parameters
+    ----------
+    config
+        The run's config.
+    processes
+        The number of processes that will train together: the training batch size must be
+        a multiple of it.
+
+    Raises
+    ------
+    ConfigError
+        For an output directory that is not empty (without ``output.overwrite``), a batch
+        size that does not split over ``processes``, or listing every problem
+        :func:`check_config` finds.
+    """
+    _prepare_output(config)
+    parts, problems = assemble(config, verbose=False)
+    if parts is None:
+        raise ConfigError(f"{len(problems)} problem(s) in the config: " + "; ".join(problems))
+    train = parts.data.get("train_loader") if isinstance(parts.data, Mapping) else parts.data
+    batch_size = getattr(train, "batch_size", None)
+    if processes > 1 and isinstance(batch_size, int):
+        from rpnkit.learner.distributed import batch_share
+
+        batch_share(batch_size, processes, "data.parameters.batch_size")
+
+
 def _check_model_fits_data(model: Any, data: Any) -> None:
     in_features = getattr(data, "in_features", None)
     first = getattr(model, "in_features", None)
@@ -227,13 +274,15 @@ def write_outputs(out_dir: Path, config: RunConfig, record: dict[str, Any], mode
 
 
 def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
-    """Check ``config``, train, and write the outputs.
+    """Check ``config``, train, and write the outputs (on rank 0 only under a launch).
 
     Raises
     ------
     ConfigError
         Listing every problem :func:`check_config` found, before anything is written.
     """
+    from rpnkit.learner.distributed import launch_rank
+
     out_dir = _prepare_output(config)
     seed_everything(config.seed)
     parts, problems = assemble(config, verbose=verbose)
@@ -246,8 +295,11 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
         parts.data,
         device=config.device,
         metric=parts.metrics or None,
+        strategy=config.strategy,
         **config.train,
     )
+    if launch_rank() != 0:
+        out_dir = None
     if out_dir is not None:
         write_outputs(out_dir, config, record, parts.model)
     history = record.get("history", [])

@@ -1,9 +1,20 @@
-"""``rpnkit train`` and ``rpnkit validate``: run or check a YAML config."""
+"""``rpnkit train`` and ``rpnkit validate``: run or check a YAML config.
+
+``rpnkit train CONFIG --nproc-per-node N`` checks the config once, then becomes a ``torchrun``
+(:mod:`torch.distributed.run`) launching ``python -m rpnkit train CONFIG ...`` on ``N``
+processes of this machine, which train data-parallel; the processes meet on the loopback
+interface through a free port chosen by the rendezvous.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import uuid
 from typing import TYPE_CHECKING, Any
+
+from rpnkit.errors import ConfigError
 
 if TYPE_CHECKING:
     from rpnkit.config import RunConfig
@@ -32,6 +43,13 @@ def add_parsers(sub: Any) -> None:
     )
     _add_config_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
+    p.add_argument(
+        "--nproc-per-node",
+        type=int,
+        metavar="N",
+        help="train data-parallel on N processes of this machine, launched through torchrun "
+        "(torch.distributed.run); for several machines run torchrun yourself",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -54,12 +72,85 @@ def _load(args: argparse.Namespace) -> RunConfig:
     return load_config(args.config, overrides)
 
 
+def _worker_arguments(args: argparse.Namespace) -> list[str]:
+    """The ``rpnkit`` arguments every launched process runs: these, without the launch."""
+    arguments = ["train", args.config]
+    for assignment in args.overrides:
+        arguments += ["--set", assignment]
+    if args.device is not None:
+        arguments += ["--device", args.device]
+    if args.output is not None:
+        arguments += ["--output", args.output]
+    if args.quiet:
+        arguments.append("--quiet")
+    return arguments
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Check the config, then run the training on ``--nproc-per-node`` processes via torchrun.
+
+    Returns
+    -------
+    int
+        0 when every process succeeded, else the exit code of the first one that failed.
+
+    Raises
+    ------
+    ConfigError
+        For ``--nproc-per-node`` below 1, a launch from inside a launch, a config with
+        ``strategy: single`` on several processes, a batch size that does not split over the
+        processes, or any problem of the config or its output directory.
+    """
+    processes = args.nproc_per_node
+    if processes < 1:
+        raise ConfigError(f"--nproc-per-node={processes} is not valid; expected an integer >= 1")
+    if "RANK" in os.environ:
+        raise ConfigError(
+            f"--nproc-per-node launches processes, but this one is already rank "
+            f"{os.environ['RANK']} of a torch.distributed launch; leave --nproc-per-node out"
+        )
+    config = _load(args)
+    if config.strategy == "single" and processes > 1:
+        raise ConfigError(
+            f"--nproc-per-node={processes} launches {processes} processes but the config sets "
+            "strategy: single; set strategy auto or ddp, or leave --nproc-per-node out"
+        )
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    from rpnkit.runner import check_run
+
+    check_run(config, processes)
+    launcher = [
+        "--nnodes=1",
+        f"--nproc-per-node={processes}",
+        "--rdzv-backend=c10d",
+        "--rdzv-endpoint=127.0.0.1:0",
+        f"--rdzv-id=rpnkit-{uuid.uuid4().hex}",
+        "--module",
+        "rpnkit",
+    ]
+    try:
+        run(parse_args([*launcher, *_worker_arguments(args)]))
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        print(
+            f"error: training process rank {rank} exited with code {failure.exitcode}; its "
+            "messages are above",
+            file=sys.stderr,
+        )
+        return failure.exitcode if failure.exitcode > 0 else 1
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """Run the training described by the config."""
+    """Run the training described by the config (on several processes with a launch)."""
     from rich.console import Console
 
     from rpnkit.runner import run_config
 
+    if args.nproc_per_node is not None:
+        return launch(args)
     config = _load(args)
     result = run_config(config, verbose=not args.quiet)
     if result.output_dir is not None and not args.quiet:

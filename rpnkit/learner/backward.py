@@ -5,7 +5,9 @@
 on the device during an epoch, the per-batch records are filled from one device-to-host
 transfer at the epoch's end, and the progress bar reads the running loss only every
 ``progress_every`` steps. Training events are pluggy hooks (:mod:`rpnkit.hookspecs`), so
-loggers, early stopping and checkpointing are plugins.
+loggers, early stopping and checkpointing are plugins. Launched by ``torchrun`` on several
+processes, the learner trains data-parallel with DistributedDataParallel
+(:mod:`rpnkit.learner.distributed`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,17 @@ from rpnkit.builtin.callbacks import Checkpointer, EarlyStopping
 from rpnkit.errors import ConfigError, TrainingError, did_you_mean
 from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
 from rpnkit.learner.context import LossFn, TrainContext
-from rpnkit.learner.device import MixedPrecision, Precision, check_precision, resolve_device
+from rpnkit.learner.device import MixedPrecision, Precision, check_precision
 from rpnkit.learner.display import TrainDisplay
+from rpnkit.learner.distributed import (
+    Backend,
+    DataParallel,
+    Strategy,
+    check_backend,
+    check_strategy,
+    data_parallel,
+    launch_rank,
+)
 from rpnkit.learner.record import (
     EpochRecord,
     FullTestResult,
@@ -259,7 +270,8 @@ class _BatchForward:
     """Moves a batch to the device, runs the model and computes the loss, checking batch 0.
 
     The model is called as ``model(x, device=...)`` when its ``forward`` takes a ``device``
-    argument (RPN-style models), else as ``model(x)``.
+    argument (RPN-style models), else as ``model(x)``. A DistributedDataParallel wrapper is
+    called like the module it wraps.
     """
 
     model: Callable[..., Tensor]
@@ -269,8 +281,9 @@ class _BatchForward:
 
     @classmethod
     def of(cls, model: nn.Module, device: torch.device, precision: MixedPrecision) -> _BatchForward:
+        module = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
         try:
-            takes_device = "device" in inspect.signature(model.forward).parameters
+            takes_device = "device" in inspect.signature(module.forward).parameters
         except (TypeError, ValueError):
             takes_device = False
         return cls(model, device, precision.autocast_factory(), takes_device)
@@ -380,6 +393,13 @@ class _LossSum:
         self.total += loss.detach() * samples
         self.count += samples
 
+    def sum_over(self, parallel: DataParallel) -> None:
+        """Replace the sum and count by their sums over the processes (one collective)."""
+        both = parallel.sum_over_processes(
+            torch.stack([self.total, self.count.to(self.total.dtype)])
+        )
+        self.total, self.count = both[0], both[1].to(torch.long)
+
     def mean(self) -> Tensor:
         return self.total / self.count
 
@@ -393,10 +413,10 @@ def _fresh(metric: Metric) -> Metric:
 
 @dataclass
 class _Evaluation:
-    """What a pass over a test loader leaves on the device."""
+    """What a pass over a test loader leaves on the device (``count``: samples evaluated)."""
 
-    loss: LossFn
     mean_loss: Tensor
+    count: Tensor
     scores: list[Tensor]
     outputs: list[Tensor]
     targets: list[Tensor]
@@ -427,12 +447,13 @@ class _HostValues:
 
 def _to_host(
     train: _TrainPass,
+    batch_losses: Tensor,
     train_scores: list[Tensor],
     evaluation: _Evaluation | None,
     dtype: torch.dtype,
 ) -> _HostValues:
     """Move every number of an epoch to the host in one transfer and split them up again."""
-    parts = [torch.stack(train.losses)]
+    parts = [batch_losses]
     if train.scores:
         parts.append(torch.stack(train.scores))
     parts += [score.reshape(1) for score in train_scores]
@@ -463,11 +484,46 @@ def _mean_loss(losses: Sequence[float], sizes: Sequence[int], skipped: Sequence[
     return sum(v * n for v, n in kept) / samples if samples else math.nan
 
 
+def _cat(parts: Sequence[Tensor]) -> Tensor | None:
+    """``torch.cat(parts)``, or ``None`` for no parts (a process with no test batch)."""
+    return torch.cat(list(parts)) if parts else None
+
+
+def _scores(metrics: Sequence[Metric], parallel: DataParallel | None) -> list[Tensor]:
+    """Every metric's value, over the states of all processes when training data-parallel."""
+    if parallel is None:
+        return [metric.compute() for metric in metrics]
+    scores = []
+    for metric in metrics:
+        with metric.synced():
+            scores.append(metric.compute())
+    return scores
+
+
+def _global_batch_losses(
+    losses: Tensor, sizes: Sequence[int], parallel: DataParallel | None
+) -> Tensor:
+    """Each step's loss over the samples of all processes (the local losses without DDP)."""
+    if parallel is None:
+        return losses
+    losses = losses.to(_host_dtype(losses.device))
+    counts = torch.tensor(sizes, dtype=losses.dtype, device=losses.device)
+    sums = parallel.sum_over_processes(torch.stack([losses * counts, counts]))
+    return sums[0] / sums[1]
+
+
 @dataclass
 class _Run:
-    """The per-run settings the training loop reads, resolved once before the first epoch."""
+    """The per-run settings the training loop reads, resolved once before the first epoch.
 
+    ``network`` is what trains: the model, or its DistributedDataParallel wrapper, which
+    ``forward`` calls; ``evaluate`` calls the model itself, for the test passes.
+    """
+
+    network: nn.Module
     forward: _BatchForward
+    evaluate: _BatchForward
+    parallel: DataParallel | None
     train_rows: Tensor | None
     test_rows: Tensor | None
     step_scheduler: LRScheduler | None
@@ -550,6 +606,10 @@ class BackwardLearner:
         sync per batch) and a warning counts the skipped batches.
     seed
         Seed Python's, NumPy's and torch's generators when :meth:`train` starts.
+    backend
+        The :mod:`torch.distributed` backend of a data-parallel run, ``"gloo"`` or
+        ``"nccl"`` (CUDA only); ``None`` picks ``nccl`` on CUDA and ``gloo`` on the CPU. Used
+        when the learner initialises the process group (see :meth:`train`).
     **kwargs
         Accepted for signature compatibility with tinybig; any key raises a
         :class:`~rpnkit.errors.ConfigError` listing the valid arguments.
@@ -597,6 +657,7 @@ class BackwardLearner:
         monitor: str = "auto",
         nan_policy: NanPolicy = "raise",
         seed: int | None = None,
+        backend: Backend | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -646,6 +707,7 @@ class BackwardLearner:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigError(f"seed={seed!r} is not valid; expected an integer or None")
         self.seed = seed
+        self.backend = check_backend(backend)
 
     def __repr__(self) -> str:
         return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"
@@ -778,11 +840,21 @@ class BackwardLearner:
         display_step: int = 1,
         train_idx: Any = None,
         test_idx: Any = None,
+        *,
+        strategy: Strategy = "auto",
     ) -> TrainingRecord:
         """Train ``model`` for ``n_epochs`` epochs and return the training record.
 
         Every argument is checked before any work: a mistake raises a one-line
         :class:`~rpnkit.errors.ConfigError` naming the argument and what is valid.
+
+        Launched by ``torchrun`` on several processes (or called after
+        ``torch.distributed.init_process_group``), every process runs ``train`` with the same
+        arguments and they train together: the model is wrapped in DistributedDataParallel,
+        the training loader's ``batch_size`` is the global batch, split evenly over the
+        processes, and the test passes are exact (see :mod:`rpnkit.learner.distributed`).
+        Every process returns the same record, and only rank 0 shows progress and writes
+        checkpoints.
 
         Parameters
         ----------
@@ -808,19 +880,26 @@ class BackwardLearner:
         train_idx, test_idx
             Rows of the model's output to train and test on, for full-batch (graph-style)
             training: indices or a boolean mask. With ``test_idx`` and a single loader, the
-            test pass runs on that loader's ``test_idx`` rows.
+            test pass runs on that loader's ``test_idx`` rows. Single-process only.
+        strategy
+            ``"auto"``: data-parallel when launched on more than one process; ``"single"``:
+            this process trains alone even under a launch; ``"ddp"``: data-parallel, and an
+            error without a launch.
 
         Returns
         -------
         TrainingRecord
             ``preparation``, ``training`` (keyed by epoch, with ``batch_records`` and
-            ``test_result``) and ``history`` (see :mod:`rpnkit.learner.record`).
+            ``test_result``) and ``history`` (see :mod:`rpnkit.learner.record`). Under DDP,
+            batch losses and history values are over the samples of all processes.
 
         Raises
         ------
         ConfigError
             For invalid arguments, an unavailable device, an empty loader, or model outputs
-            whose shape does not fit the labels (checked on the first batch, before any step).
+            whose shape does not fit the labels (checked on the first batch, before any step);
+            under DDP also for a loader that cannot be sharded or a batch size that is not a
+            multiple of the number of processes.
         TrainingError
             If the loss becomes NaN or infinite and ``nan_policy="raise"``.
         """
@@ -835,9 +914,10 @@ class BackwardLearner:
             display_step,
             train_idx,
             test_idx,
+            strategy,
         )
         context.record["preparation"]["preparation_time_cost"] = time.time() - started
-        with self._plugins_registered():
+        with self._plugins_registered(context.is_main_process):
             try:
                 self._run(context, run, checkpoint)
             finally:
@@ -862,14 +942,25 @@ class BackwardLearner:
         display_step: int,
         train_idx: Any,
         test_idx: Any,
+        strategy: Strategy,
     ) -> tuple[TrainContext, _Run, dict[str, Any] | None]:
         """Check every argument, then build the run: context, loop settings and checkpoint."""
         if not isinstance(model, nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         display_step = _positive_int(display_step, "display_step")
+        strategy = check_strategy(strategy)
         train_loader, test_loader = _loaders(data_loader, test_check, test_idx)
         metrics = _resolve_metrics(metric)
-        target = resolve_device(device)
+        target, parallel = data_parallel(strategy, device, self.backend)
+        if parallel is not None:
+            if train_idx is not None or test_idx is not None:
+                raise ConfigError(
+                    "train_idx and test_idx (full-batch training) cannot be sharded over "
+                    "processes; train them with strategy 'single'"
+                )
+            train_loader = parallel.shard_train_loader(train_loader, "data_loader['train_loader']")
+            if test_loader is not None:
+                test_loader = parallel.shard_test_loader(test_loader, "data_loader['test_loader']")
         train_rows = _rows(train_idx, target, "train_idx")
         test_rows = _rows(test_idx, target, "test_idx")
         checkpoint = load_checkpoint(self.resume) if self.resume is not None else None
@@ -900,11 +991,20 @@ class BackwardLearner:
             ),
             monitor=monitor,
             grad_scaler=precision.grad_scaler(),
+            rank=launch_rank(),
+            world_size=1 if parallel is None else parallel.world_size,
         )
         if checkpoint is not None:
             restore_training_state(context, checkpoint)
+        # Wrapped after the restore: DDP copies rank 0's parameters to every process.
+        network = model if parallel is None else parallel.wrap(model)
+        evaluate = _BatchForward.of(model, target, precision)
+        shows = self.verbose and context.is_main_process
         run = _Run(
-            forward=_BatchForward.of(model, target, precision),
+            network=network,
+            forward=evaluate if network is model else _BatchForward.of(network, target, precision),
+            evaluate=evaluate,
+            parallel=parallel,
             train_rows=train_rows,
             test_rows=test_rows,
             step_scheduler=cast(LRScheduler, scheduler) if interval == "step" else None,
@@ -914,19 +1014,20 @@ class BackwardLearner:
                 scores=bool(metrics),
                 test=test_loader is not None,
                 display_step=display_step,
-                progress=self.verbose and not disable_tqdm,
-                table=self.verbose,
+                progress=shows and not disable_tqdm,
+                table=shows,
                 progress_every=self.progress_every,
             ),
         )
         return context, run, checkpoint
 
     @contextmanager
-    def _plugins_registered(self) -> Iterator[None]:
-        """Register early stopping and a checkpointer (from ``checkpoint_dir``) for one run."""
+    def _plugins_registered(self, main: bool) -> Iterator[None]:
+        """Register early stopping, and a checkpointer (from ``checkpoint_dir``) on the main
+        process, for one run."""
         manager = get_plugin_manager()
         checkpointer = (
-            Checkpointer(self.checkpoint_dir) if self.checkpoint_dir is not None else None
+            Checkpointer(self.checkpoint_dir) if self.checkpoint_dir is not None and main else None
         )
         names = [
             manager.register(plugin, name=f"rpnkit.learner.{type(plugin).__name__}.{id(plugin):x}")
@@ -951,6 +1052,9 @@ class BackwardLearner:
             context.epoch = epoch
             row = self._epoch(context, run)
             hook.rpnkit_epoch_end(context=context)
+            if run.parallel is not None:
+                # Every process stops together, whichever plugin asked for it.
+                context.should_stop = run.parallel.any_true(context.should_stop)
             run.display.end_epoch(row, last=context.should_stop or epoch == self.n_epochs - 1)
             if context.should_stop:
                 break
@@ -961,20 +1065,25 @@ class BackwardLearner:
         wall_start, clock_start = time.time(), time.perf_counter()
         lr = _lr(context.optimizer)
         train = self._train_pass(context, run)
-        train_scores = [metric.compute() for metric in context.metrics]
+        batch_losses = _global_batch_losses(torch.stack(train.losses), train.sizes, run.parallel)
+        train_scores = _scores(context.metrics, run.parallel)
+        if run.parallel is not None:
+            # Rank 0's batch-norm statistics (and other buffers): the model rank 0 saves.
+            run.parallel.broadcast_buffers(context.model)
         train_end = time.time()
         evaluation = None
         if context.test_loader is not None:
             evaluation = self._evaluate(
                 context.model,
                 context.test_loader,
-                forward=run.forward,
+                forward=run.evaluate,
                 loss=context.loss,
                 metrics=context.metrics,
                 rows=run.test_rows,
                 collect=False,
+                parallel=run.parallel,
             )
-        host = _to_host(train, train_scores, evaluation, _host_dtype(context.device))
+        host = _to_host(train, batch_losses, train_scores, evaluation, _host_dtype(context.device))
         if self.nan_policy == "raise":
             _check_finite(host.batch_losses, context.epoch)
         names = [metric.name for metric in context.metrics]
@@ -1028,7 +1137,9 @@ class BackwardLearner:
         batch_metric = _fresh(metrics[0]) if self.batch_scores and metrics else None
         skip_nan = self.nan_policy == "skip"
         passed = _TrainPass()
-        context.model.train()
+        run.network.train()
+        if run.parallel is not None:
+            run.parallel.set_epoch(context.train_loader, context.epoch)
         for metric in metrics:
             metric.reset()
         display.start_epoch(context.epoch, _length(context.train_loader))
@@ -1037,7 +1148,7 @@ class BackwardLearner:
             output, labels, context.loss, loss = forward(
                 batch, step, rows, context.loss, "data_loader['train_loader']"
             )
-            if skip_nan and not torch.isfinite(loss).item():
+            if skip_nan and not self._finite(loss, run.parallel):
                 passed.skipped.append(step)
             else:
                 self._optimizer_step(loss, context, run)
@@ -1053,12 +1164,18 @@ class BackwardLearner:
             passed.starts.append(start)
             passed.ends.append(time.perf_counter())
             if display.wants_refresh(step + 1):
-                self._refresh(display, passed.losses, context)
+                self._refresh(display, passed.losses, context, run.parallel is None)
         if not passed.losses:
             raise ConfigError(
                 "data_loader['train_loader'] is empty: it yielded no batches; give it some data"
             )
         return passed
+
+    @staticmethod
+    def _finite(loss: Tensor, parallel: DataParallel | None) -> bool:
+        """Whether the loss is finite (on every process under DDP, which skip together)."""
+        finite = torch.isfinite(loss)
+        return bool(finite.item()) if parallel is None else parallel.all_true(finite)
 
     def _optimizer_step(self, loss: Tensor, context: TrainContext, run: _Run) -> None:
         """Back-propagate ``loss`` and step the optimizer (scaled, clipped, scheduled)."""
@@ -1079,11 +1196,17 @@ class BackwardLearner:
         if run.step_scheduler is not None:
             run.step_scheduler.step()
 
-    def _refresh(self, display: TrainDisplay, losses: list[Tensor], context: TrainContext) -> None:
-        """Show the mean loss of the last steps on the bar: one small transfer per refresh."""
+    def _refresh(
+        self, display: TrainDisplay, losses: list[Tensor], context: TrainContext, check: bool
+    ) -> None:
+        """Show the mean loss of the last steps on the bar: one small transfer per refresh.
+
+        With ``check``, a non-finite loss raises here already; under DDP only the epoch's end
+        checks, where every process sees the same losses and stops together.
+        """
         window = torch.stack(losses[-self.progress_every :]).tolist()
         first = len(losses) - len(window)
-        if self.nan_policy == "raise":
+        if check and self.nan_policy == "raise":
             _check_finite(window, context.epoch, first=first)
         finite = [value for value in window if math.isfinite(value)]
         running = sum(finite) / len(finite) if finite else math.nan
@@ -1099,6 +1222,8 @@ class BackwardLearner:
         metric: MetricSpec = ...,
         return_full_result: Literal[True] = ...,
         test_idx: Any = ...,
+        *,
+        strategy: Strategy = ...,
     ) -> FullTestResult: ...
 
     @overload
@@ -1111,6 +1236,7 @@ class BackwardLearner:
         *,
         return_full_result: Literal[False],
         test_idx: Any = ...,
+        strategy: Strategy = ...,
     ) -> TestResult: ...
 
     @overload
@@ -1122,6 +1248,8 @@ class BackwardLearner:
         metric: MetricSpec = ...,
         return_full_result: bool = ...,
         test_idx: Any = ...,
+        *,
+        strategy: Strategy = ...,
     ) -> FullTestResult | TestResult: ...
 
     def test(
@@ -1132,13 +1260,21 @@ class BackwardLearner:
         metric: MetricSpec = None,
         return_full_result: bool = True,
         test_idx: Any = None,
+        *,
+        strategy: Strategy = "auto",
     ) -> FullTestResult | TestResult:
         """Evaluate ``model`` on ``test_loader`` (no gradients, ``model.eval()``).
+
+        Under a ``torchrun`` launch on several processes, every process calls ``test`` with
+        the same model and loader; each evaluates its share of the test set (no sample twice)
+        and every process returns the result of the whole test set: the same loss and scores
+        as a single process and, with ``return_full_result``, all the predictions in the
+        loader's order.
 
         Parameters
         ----------
         model
-            The model to evaluate.
+            The model to evaluate (a DistributedDataParallel wrapper is unwrapped).
         test_loader
             Loader of ``(features, labels)`` batches.
         device
@@ -1149,7 +1285,12 @@ class BackwardLearner:
             Return the predictions too (:class:`~rpnkit.learner.record.FullTestResult`);
             ``False`` returns ``test_loss``, ``test_score`` and ``time_cost`` only.
         test_idx
-            Rows of the model's output to evaluate (full-batch, graph-style data).
+            Rows of the model's output to evaluate (full-batch, graph-style data);
+            single-process only.
+        strategy
+            ``"auto"``: shard the evaluation when launched on more than one process;
+            ``"single"``: evaluate everything in this process; ``"ddp"``: shard, and an error
+            without a launch.
 
         Returns
         -------
@@ -1165,9 +1306,18 @@ class BackwardLearner:
         start = time.perf_counter()
         if not isinstance(model, nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
         _check_loader(test_loader, "test_loader")
         metrics = _resolve_metrics(metric)
-        target = resolve_device(device)
+        target, parallel = data_parallel(check_strategy(strategy), device, self.backend)
+        if parallel is not None:
+            if test_idx is not None:
+                raise ConfigError(
+                    "test_idx (full-batch evaluation) cannot be sharded over processes; "
+                    "evaluate it with strategy 'single'"
+                )
+            test_loader = parallel.shard_test_loader(test_loader, "test_loader")
         model.to(target)
         for item in metrics:
             item.to(target)
@@ -1181,6 +1331,7 @@ class BackwardLearner:
             metrics=metrics,
             rows=_rows(test_idx, target, "test_idx"),
             collect=return_full_result,
+            parallel=parallel,
         )
         parts = [evaluation.mean_loss.reshape(1), *evaluation.scores]
         test_loss, *scores = (
@@ -1192,8 +1343,12 @@ class BackwardLearner:
             return TestResult(
                 test_loss=test_loss, test_score=headline, time_cost=time.perf_counter() - start
             )
-        y_score = torch.cat(evaluation.outputs)
-        y_true = torch.cat(evaluation.targets)
+        if parallel is None:
+            y_score, y_true = torch.cat(evaluation.outputs), torch.cat(evaluation.targets)
+        else:
+            size = int(evaluation.count)
+            y_score = parallel.gather_rows(_cat(evaluation.outputs), size)
+            y_true = parallel.gather_rows(_cat(evaluation.targets), size)
         predicts_classes = (
             y_score.is_floating_point() and y_score.ndim == 2 and y_score.shape[1] > 1
         )
@@ -1219,8 +1374,13 @@ class BackwardLearner:
         metrics: list[Metric],
         rows: Tensor | None,
         collect: bool,
+        parallel: DataParallel | None,
     ) -> _Evaluation:
-        """One pass over ``loader`` in eval mode; everything stays on the device."""
+        """One pass over ``loader`` in eval mode; everything stays on the device.
+
+        Under DDP the loss sum, the sample count and the metric states are summed over the
+        processes, some of which may have had no batch.
+        """
         model.eval()
         for item in metrics:
             item.reset()
@@ -1237,12 +1397,14 @@ class BackwardLearner:
                 if collect:
                     outputs.append(output)
                     targets.append(labels)
-        if step < 0 or loss is None:
+        if parallel is not None:
+            total.sum_over(parallel)
+        elif step < 0:
             raise ConfigError("test_loader is empty: it yielded no batches; give it some data")
         return _Evaluation(
-            loss=loss,
             mean_loss=total.mean(),
-            scores=[item.compute() for item in metrics],
+            count=total.count,
+            scores=_scores(metrics, parallel),
             outputs=outputs,
             targets=targets,
         )

@@ -76,6 +76,12 @@ class TrainContext:
         stopping.
     grad_scaler
         The float16 gradient scaler, or ``None``.
+    rank
+        This process's rank in a ``torchrun`` launch (0 outside one). Only rank 0 shows
+        progress and writes checkpoints; plugins writing files should do the same (see
+        :attr:`is_main_process`).
+    world_size
+        The number of processes training the model together (1 without DDP).
     epoch
         The epoch running now; in ``rpnkit_epoch_end`` the epoch just finished.
     should_stop
@@ -98,6 +104,8 @@ class TrainContext:
     record: TrainingRecord
     monitor: str
     grad_scaler: torch.amp.GradScaler | None = None
+    rank: int = 0
+    world_size: int = 1
     epoch: int = 0
     should_stop: bool = False
     stop_reason: str | None = None
@@ -111,6 +119,11 @@ class TrainContext:
     def history(self) -> list[HistoryRow]:
         """The history rows so far, one per finished epoch (earlier runs' too after resume)."""
         return self.record["history"]
+
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this is the process that shows progress and writes files (rank 0)."""
+        return self.rank == 0
 
     @property
     def loaders(self) -> list[Iterable[Any] | None]:
