@@ -163,7 +163,12 @@ class Checkpointer:
 
     @hookimpl(trylast=True)
     def rpnkit_epoch_end(self, context: TrainContext) -> None:
-        """Save the run's state after the epoch, after other plugins had their say."""
+        """Save the run's state after the epoch, after other plugins had their say.
+
+        Under DDP only the main process writes (every rank holds the same state).
+        """
+        if not context.is_main_process:
+            return
         from rpnkit.learner.checkpoint import save_checkpoint, training_state
 
         save_checkpoint(training_state(context), self.path)
