@@ -110,11 +110,32 @@ class PluginManager(pluggy.PluginManager):
             return False
         try:
             self.register(plugin, name=record.name)
+            self._check_hook_names(plugin, record.name)
         except Exception as exc:
+            if self.has_plugin(record.name):
+                self.unregister(name=record.name)
             self._fail(record, exc, "was rejected")
             return False
         self.records[record.name] = record
         return True
+
+    def _check_hook_names(self, plugin: Any, name: str) -> None:
+        """Refuse marked hook implementations that match no hook specification.
+
+        pluggy accepts them silently until ``check_pending``; a misspelt hook name would then
+        just never run.
+        """
+        from rpnkit.errors import PluginError, did_you_mean
+
+        specified = [n for n in dir(hookspecs) if n.startswith(f"{hookspecs.PROJECT_NAME}_")]
+        for attr in dir(plugin):
+            opts = self.parse_hookimpl_opts(plugin, attr)
+            if opts is None or opts.get("optionalhook") or attr in specified:
+                continue
+            raise PluginError(
+                f"plugin {name!r} implements unknown hook {attr!r}{did_you_mean(attr, specified)}; "
+                f"rpnkit's hooks: {', '.join(specified)}"
+            )
 
     def load_builtins(self) -> None:
         """Register :data:`BUILTIN_PLUGINS` (blocked names are skipped before import)."""

@@ -142,6 +142,20 @@ def test_hookimpl_arguments_are_checked_against_the_spec() -> None:
     assert "extra" in (manager.records["bad"].error or "")
 
 
+def test_a_misspelt_hook_is_refused_not_silently_ignored() -> None:
+    class Typo:
+        @hookimpl
+        def rpnkit_add_component(self, registry: Registry) -> None: ...
+
+    manager = PluginManager()
+    from rpnkit.plugins import PluginRecord
+
+    with pytest.warns(PluginWarning, match="unknown hook 'rpnkit_add_component'"):
+        assert not manager.add_plugin(Typo(), PluginRecord("typo", "programmatic", "Typo"))
+    assert "did you mean 'rpnkit_add_components'" in (manager.records["typo"].error or "")
+    assert not manager.has_plugin("typo")
+
+
 def test_pluggy_project_name() -> None:
     assert isinstance(hookimpl, pluggy.HookimplMarker)
     assert hookimpl.project_name == "rpnkit"
