@@ -111,7 +111,16 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
         return None
 
     def component(group: str, spec: dict[str, Any], **extra: Any) -> Any:
-        return build(group, spec["name"], **spec["parameters"], **extra)
+        try:
+            return build(group, spec["name"], **spec["parameters"], **extra)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, RpnkitError):
+                raise
+            # the component itself rejected a value: say which parameters it was given
+            raise ConfigError(
+                f"{group} {spec['name']!r} with parameters {spec['parameters']} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     data = attempt("data", component, "dataset", config.data)
     model = attempt("model", component, "model", config.model)
@@ -120,35 +129,41 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
     metrics = [
         attempt(f"metric[{i}]", component, "metric", spec) for i, spec in enumerate(config.metrics)
     ]
-    if config.loss is not None:
-        attempt("learner.loss", component, "loss", config.loss)
+    # the learner builds these again itself: remember which failed so each is reported once
+    failed: set[str] = set()
+    if config.loss is not None and attempt("learner.loss", component, "loss", config.loss) is None:
+        failed.add("loss")
     optimizer = None
-    if config.optimizer is not None and model is not None:
+    if config.optimizer is not None:
+        # without a model, check the optimizer's name and parameters on a stand-in parameter
+        params = model.parameters() if model is not None else [_stand_in_parameter()]
         optimizer = attempt(
-            "learner.optimizer", component, "optimizer", config.optimizer, params=model.parameters()
+            "learner.optimizer", component, "optimizer", config.optimizer, params=params
         )
+        if optimizer is None:
+            failed.add("optimizer")
     if config.lr_scheduler is not None and optimizer is not None:
-        attempt(
+        scheduler = attempt(
             "learner.lr_scheduler",
             component,
             "lr_scheduler",
             config.lr_scheduler,
             optimizer=optimizer,
         )
+        if scheduler is None:
+            failed.add("lr_scheduler")
 
     def learner() -> Any:
         kwargs: dict[str, Any] = dict(config.learner)
         for key in ("loss", "optimizer", "lr_scheduler"):
             spec = getattr(config, key)
-            if spec is not None:
+            if spec is not None and key not in failed:
                 kwargs[f"{key}_configs"] = spec
         kwargs.setdefault("verbose", verbose)
         check_parameters(BackwardLearner, kwargs, "learner")
         return BackwardLearner(**kwargs)
 
-    # the learner builds its loss itself: don't report a bad loss twice
-    learner_ok = not any(p.startswith("learner.") for p in problems)
-    built_learner = attempt("learner", learner) if learner_ok else None
+    built_learner = attempt("learner", learner)
     if problems:
         return None, problems
     return Components(data, model, built_learner, metrics), []
@@ -189,6 +204,12 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
         from rpnkit.learner.distributed import batch_share
 
         batch_share(batch_size, processes, "data.parameters.batch_size")
+
+
+def _stand_in_parameter() -> Any:
+    import torch
+
+    return torch.nn.Parameter(torch.zeros(1))
 
 
 def _check_model_fits_data(model: Any, data: Any) -> None:
