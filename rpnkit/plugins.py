@@ -82,6 +82,12 @@ class PluginRecord:
     error: str | None = None
 
 
+def _rpnkit_version() -> str:
+    from rpnkit import __version__
+
+    return __version__
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -141,7 +147,7 @@ class PluginManager(pluggy.PluginManager):
         """Register :data:`BUILTIN_PLUGINS` (blocked names are skipped before import)."""
         for module_name in BUILTIN_PLUGINS:
             name = module_name.removeprefix("rpnkit.")
-            record = PluginRecord(name, "builtin", module_name)
+            record = PluginRecord(name, "builtin", module_name, "rpnkit", _rpnkit_version())
             if self.is_blocked(name):
                 continue
             try:

@@ -35,6 +35,7 @@ def test_list_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> No
         "name": "adamw",
         "aliases": ["adam_w"],
         "plugin": "builtin.torch_components",
+        "distribution": "rpnkit",
         "target": "torch.optim:AdamW",
         "summary": "AdamW: Adam with decoupled weight decay",
     }
@@ -45,6 +46,7 @@ def test_list_filters_by_plugin(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     names = {row["name"] for rows in data.values() for row in rows}
     assert names == {"charbonnier", "max_error", "orthogonal"}
+    assert {row["distribution"] for rows in data.values() for row in rows} == {"rpnkit-example"}
 
 
 def test_list_does_not_import_torch() -> None:

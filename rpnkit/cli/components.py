@@ -40,12 +40,13 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_plugins)
 
 
-def _entry_dict(e: ComponentInfo) -> dict[str, Any]:
+def _entry_dict(e: ComponentInfo, distributions: dict[str, str | None]) -> dict[str, Any]:
     return {
         "group": e.group,
         "name": e.name,
         "aliases": list(e.aliases),
         "plugin": e.plugin,
+        "distribution": distributions.get(e.plugin),
         "target": e.target_path,
         "summary": e.summary,
     }
@@ -66,9 +67,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         registry.group_info(g).name: registry.entries(g, plugin=args.plugin) for g in group_names
     }
     if args.json:
-        print(
-            json.dumps({g: [_entry_dict(e) for e in rows] for g, rows in tables.items()}, indent=2)
-        )
+        from rpnkit.plugins import get_plugin_manager
+
+        dists = {r.name: r.distribution for r in get_plugin_manager().records.values()}
+        rows_by_group = {g: [_entry_dict(e, dists) for e in rows] for g, rows in tables.items()}
+        print(json.dumps(rows_by_group, indent=2))
         return 0
     from rich.console import Console
     from rich.markup import escape
