@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import random
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from rpnkit.atomic import atomic_open
 from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, RpnkitError
 from rpnkit.registry import build, check_parameters
@@ -169,6 +168,14 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
     return Components(data, model, built_learner, metrics), []
 
 
+def _assemble_or_raise(config: RunConfig, *, verbose: bool) -> Components:
+    """:func:`assemble`, raising one :class:`ConfigError` that lists every problem."""
+    parts, problems = assemble(config, verbose=verbose)
+    if parts is None:
+        raise ConfigError(f"{len(problems)} problem(s) in the config: " + "; ".join(problems))
+    return parts
+
+
 def check_config(config: RunConfig) -> list[str]:
     """Build every component of ``config`` without training; return all problems found."""
     return assemble(config, verbose=False)[1]
@@ -195,9 +202,7 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
         :func:`check_config` finds.
     """
     _prepare_output(config)
-    parts, problems = assemble(config, verbose=False)
-    if parts is None:
-        raise ConfigError(f"{len(problems)} problem(s) in the config: " + "; ".join(problems))
+    parts = _assemble_or_raise(config, verbose=False)
     train = parts.data.get("train_loader") if isinstance(parts.data, Mapping) else parts.data
     batch_size = getattr(train, "batch_size", None)
     if processes > 1 and isinstance(batch_size, int):
@@ -244,15 +249,8 @@ def _prepare_output(config: RunConfig) -> Path | None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as file:
+        file.write(data)
 
 
 def _history_csv(history: list[dict[str, Any]]) -> bytes:
@@ -280,18 +278,15 @@ def write_outputs(out_dir: Path, config: RunConfig, record: dict[str, Any], mode
     import torch
 
     history = record.get("history", [])
-    summary = {"config": config.to_dict(), "history": history}
-    _write_atomic(out_dir / "history.json", json.dumps(_jsonable(summary), indent=2).encode())
+    resolved = _jsonable(config.to_dict())
+    summary = {"config": resolved, "history": _jsonable(history)}
+    _write_atomic(out_dir / "history.json", json.dumps(summary, indent=2).encode())
     _write_atomic(out_dir / "history.csv", _history_csv(history))
-    _write_atomic(
-        out_dir / "config.yaml",
-        yaml.safe_dump(_jsonable(config.to_dict()), sort_keys=False).encode(),
-    )
+    _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
     if config.output.get("save_model", True):
-        buffer = io.BytesIO()
         target = getattr(model, "module", model)  # unwrap DistributedDataParallel
-        torch.save(target.state_dict(), buffer)
-        _write_atomic(out_dir / "model.pt", buffer.getvalue())
+        with atomic_open(out_dir / "model.pt") as file:
+            torch.save(target.state_dict(), file)
 
 
 def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
@@ -306,9 +301,7 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
 
     out_dir = _prepare_output(config)
     seed_everything(config.seed)
-    parts, problems = assemble(config, verbose=verbose)
-    if parts is None:
-        raise ConfigError(f"{len(problems)} problem(s) in the config: " + "; ".join(problems))
+    parts = _assemble_or_raise(config, verbose=verbose)
     if out_dir is not None and config.output.get("checkpoints"):
         parts.learner.checkpoint_dir = out_dir / "checkpoints"
     record = parts.learner.train(

@@ -87,11 +87,15 @@ def _map(cls: str, group: str, where: str) -> str:
     return mapped[1]
 
 
+def _parameters(params: dict[str, Any], group: str) -> dict[str, Any]:
+    """Drop tinybig's bookkeeping parameters and rename the ones rpnkit spells differently."""
+    renames = _PARAM_RENAMES.get(group, {})
+    return {renames.get(k, k): v for k, v in params.items() if k not in _IGNORED}
+
+
 def _component(section: Any, prefix: str, group: str, where: str) -> dict[str, Any]:
     cls, params = _class_and_params(section, prefix, where)
-    renames = _PARAM_RENAMES.get(group, {})
-    params = {renames.get(k, k): v for k, v in params.items() if k not in _IGNORED}
-    return {"name": _map(cls, group, where), "parameters": params}
+    return {"name": _map(cls, group, where), "parameters": _parameters(params, group)}
 
 
 #: torch.nn module classes tinybig configs use as processing functions -> functional names.
@@ -122,8 +126,10 @@ def _expansion(section: Any, where: str) -> tuple[dict[str, Any], list[str]]:
     cls, params = _class_and_params(section, "data_transformation", where)
     post = _functions(params.pop("postprocess_function_configs", None), f"{where}.postprocess")
     params.pop("preprocess_function_configs", None)
-    params = {k: v for k, v in params.items() if k not in _IGNORED}
-    return {"name": _map(cls, "expansion", where), "parameters": params}, post
+    return {
+        "name": _map(cls, "expansion", where),
+        "parameters": _parameters(params, "expansion"),
+    }, post
 
 
 def _head(section: Any, where: str) -> dict[str, Any]:
