@@ -423,7 +423,6 @@ class Registry:
         parameters: dict[str, Any] = {}
         if isinstance(spec, Mapping):
             spec, parameters = split_spec(label, spec)
-            label = f"{label} {spec!r}" if isinstance(spec, str) else label
         if isinstance(spec, str):
             info = self.get_info(grp.info.name, spec)
             factory = info.load()
