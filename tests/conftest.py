@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,14 @@ def run_rpnkit(
         env=full_env,
         timeout=300,
     )
+
+
+@pytest.fixture(scope="session")
+def tinybig() -> Any:
+    """tinybig 0.2.1, the reference implementation; skips the test when it is not installed."""
+    from tests.tinybig_reference import import_tinybig
+
+    module = import_tinybig()
+    if module is None:
+        pytest.skip("tinybig 0.2.1 is not installed (pip install --no-deps tinybig==0.2.1)")
+    return module
