@@ -7,8 +7,8 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
