@@ -201,7 +201,7 @@ def test_layer_copies_component_instances_per_head() -> None:
 
 
 def test_unknown_fusion_suggests_close_match() -> None:
-    with pytest.raises(ConfigError, match=r"fusion='man'.*did you mean 'mean'"):
+    with pytest.raises(ComponentNotFoundError, match=r"unknown fusion 'man' \(did you mean 'mean'"):
         RPNLayer(2, 2, width=2, fusion="man")
 
 
@@ -237,7 +237,8 @@ def test_mismatched_layer_sizes_name_both_layers() -> None:
 
 def test_concat_output_size_is_used_for_chaining() -> None:
     message = (
-        r"model.layers\[1\].m=4 does not match model.layers\[0\] output size 8 \(n=4 x width=2"
+        r"model.layers\[1\].m=4 does not match model.layers\[0\] output size 8 \(n=4, width=2, "
+        r"fusion ConcatenationFusion\)"
     )
     with pytest.raises(ConfigError, match=message):
         build_model([{"m": 3, "n": 4, "width": 2, "fusion": "concat"}, {"m": 4, "n": 1}])

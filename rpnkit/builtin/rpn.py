@@ -1,4 +1,5 @@
-"""Builtin plugin: the RPN components (expansions, reconciliations, remainders) and the model.
+"""Builtin plugin: the RPN components (expansions, reconciliations, remainders, fusions) and
+the models.
 
 Targets are lazy ``"module:attr"`` strings, so listing them imports neither torch nor
 :mod:`rpnkit.rpn`. Aliases include tinybig's class names (``taylor_expansion``,
@@ -18,12 +19,18 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("expansion", "RPN data expansion functions κ: R^m -> R^D"),
     ("reconciliation", "RPN parameter reconciliation functions ψ: R^l -> R^{n×D}"),
     ("remainder", "RPN remainder functions π: R^m -> R^n"),
+    (
+        "fusion",
+        "RPN fusion functions: the outputs of a layer's heads or a head's channels into one",
+    ),
     ("model", "Models built from a config"),
 )
 
 _EXPANSION = "rpnkit.rpn.expansion"
 _RECONCILIATION = "rpnkit.rpn.reconciliation"
 _REMAINDER = "rpnkit.rpn.remainder"
+_FUSION = "rpnkit.rpn.fusion"
+_PRESETS = "rpnkit.rpn.presets"
 
 Row = tuple[str, str, tuple[str, ...], str]
 
@@ -81,29 +88,89 @@ REMAINDERS: tuple[Row, ...] = (
      "Linear map: π(x) = act(x W_rᵀ + b_r)"),
 )  # fmt: skip
 
+FUSIONS: tuple[Row, ...] = (
+    ("mean", f"{_FUSION}:MeanFusion", ("average", "average_fusion", "mean_fusion"),
+     "Elementwise mean of equal-size inputs (the default), n = dims[0]"),
+    ("sum", f"{_FUSION}:SumFusion", ("summation", "summation_fusion", "sum_fusion"),
+     "Elementwise sum of equal-size inputs, n = dims[0]"),
+    ("concatenation", f"{_FUSION}:ConcatenationFusion", ("concat", "concatenation_fusion"),
+     "Concatenation along the features, n = Σ dims"),
+    ("weighted_summation", f"{_FUSION}:WeightedSummationFusion",
+     ("weighted_summation_fusion",), "Σ α_i x_i with fixed weights α, n = dims[0]"),
+    ("parameterized_weighted_summation", f"{_FUSION}:ParameterizedWeightedSummationFusion",
+     ("parameterized_weighted_summation_fusion",),
+     "Σ w_i x_i with learnable weights, l = number of inputs"),
+    ("max", f"{_FUSION}:MaxFusion", ("max_fusion",), "Elementwise maximum, n = dims[0]"),
+    ("min", f"{_FUSION}:MinFusion", ("min_fusion",), "Elementwise minimum, n = dims[0]"),
+    ("prod", f"{_FUSION}:ProdFusion", ("prod_fusion", "product"),
+     "Elementwise product, n = dims[0]"),
+    ("median", f"{_FUSION}:MedianFusion", ("median_fusion",),
+     "Elementwise median (lower middle value), n = dims[0]"),
+    ("l1_norm", f"{_FUSION}:L1NormFusion", ("l1_norm_fusion",),
+     "Elementwise L1 norm Σ|x_i|, n = dims[0]"),
+    ("l2_norm", f"{_FUSION}:L2NormFusion", ("l2_norm_fusion",),
+     "Elementwise L2 norm √Σx_i², n = dims[0]"),
+    ("metric", f"{_FUSION}:MetricFusion", ("metric_fusion",),
+     "Elementwise reduction by a named metric or a callable, n = dims[0]"),
+    ("parameterized_concatenation", f"{_FUSION}:ParameterizedConcatenationFusion",
+     ("parameterized_concatenation_fusion",),
+     "Concatenation then a learnable n × Σdims map, l = n Σ dims"),
+    ("lowrank_parameterized_concatenation", f"{_FUSION}:LowRankParameterizedConcatenationFusion",
+     ("lowrank_parameterized_concatenation_fusion", "low_rank_parameterized_concatenation"),
+     "Concatenation then a rank-r map, never formed, l = r(n + Σ dims)"),
+    ("hm_parameterized_concatenation", f"{_FUSION}:HMParameterizedConcatenationFusion",
+     ("hm_parameterized_concatenation_fusion",),
+     "Concatenation then a hypercomplex (hm) map"),
+    ("lphm_parameterized_concatenation", f"{_FUSION}:LPHMParameterizedConcatenationFusion",
+     ("lphm_parameterized_concatenation_fusion",),
+     "Concatenation then a low-rank hypercomplex (lphm) map"),
+    ("dual_lphm_parameterized_concatenation",
+     f"{_FUSION}:DualLPHMParameterizedConcatenationFusion",
+     ("dual_lphm_parameterized_concatenation_fusion",),
+     "Concatenation then a dual low-rank hypercomplex (dual_lphm) map"),
+    ("random_matrix_adaption_parameterized_concatenation",
+     f"{_FUSION}:RandomMatrixAdaptionParameterizedConcatenationFusion",
+     ("random_matrix_adaption_parameterized_concatenation_fusion",),
+     "Concatenation then a random-matrix-adaption map, l = n + r"),
+)  # fmt: skip
+
 MODELS: tuple[Row, ...] = (
     ("rpn", "rpnkit.rpn.model:build_model", ("rpn_model",),
      "Reconciled Polynomial Network built from a list of layer configs"),
+    ("perceptron", f"{_PRESETS}:perceptron", ("perceptron_model",),
+     "Perceptron layers (tinybig's perceptron_layer defaults) for the sizes dims"),
+    ("mlp", f"{_PRESETS}:mlp", ("rpn_mlp",),
+     "tinybig's mlp: perceptron layers with relu, dropout and softmax"),
+    ("kan", f"{_PRESETS}:kan", ("rpn_kan",),
+     "tinybig's kan: B-spline expansion with a SiLU linear remainder"),
+    ("svm", f"{_PRESETS}:svm", ("rpn_svm",),
+     "tinybig's svm: linear, gaussian_rbf or inverse_quadratic_rbf kernel"),
+    ("naive_bayes", f"{_PRESETS}:naive_bayes", ("rpn_naive_bayes",),
+     "tinybig's naive_bayes: naive log-density expansion of one distribution"),
+    ("pgm", f"{_PRESETS}:pgm", ("rpn_pgm", "rpn_bayesian_network"),
+     "tinybig's pgm: combinatorial normal log-density expansion"),
 )  # fmt: skip
 
 COMPONENTS: tuple[tuple[str, tuple[Row, ...]], ...] = (
     ("expansion", EXPANSIONS),
     ("reconciliation", RECONCILIATIONS),
     ("remainder", REMAINDERS),
+    ("fusion", FUSIONS),
     ("model", MODELS),
 )
 
 
 @hookimpl
 def rpnkit_add_groups(registry: Registry) -> None:
-    """Declare the ``expansion``, ``reconciliation``, ``remainder`` and ``model`` groups."""
+    """Declare the ``expansion``, ``reconciliation``, ``remainder``, ``fusion`` and ``model``
+    groups."""
     for name, summary in GROUPS:
         registry.add_group(name, summary=summary)
 
 
 @hookimpl
 def rpnkit_add_components(registry: Registry) -> None:
-    """Register the builtin RPN components and the ``rpn`` model."""
+    """Register the builtin RPN components, the ``rpn`` model and the model presets."""
     for group, rows in COMPONENTS:
         for name, target, aliases, summary in rows:
             registry.register(group, name, target, summary=summary, aliases=aliases)

@@ -1,9 +1,10 @@
-"""Reconciled Polynomial Network modules: expansions, reconciliations, remainders, heads,
-layers and models, all plain :class:`torch.nn.Module` objects.
+"""Reconciled Polynomial Network modules: expansions, reconciliations, remainders, fusions,
+heads, layers and models, all plain :class:`torch.nn.Module` objects.
 
-A head computes ``<κ(x), ψ(w)> + π(x)``; a layer fuses several heads; a model stacks layers.
-:func:`build_model` builds a model from layer configs whose components are resolved through
-the registry, so plugin components work by name.
+A head computes ``<κ(x), ψ(w)> + π(x)`` and fuses its channels; a layer fuses several heads; a
+model stacks layers. :func:`build_model` builds a model from layer configs whose components are
+resolved through the registry, so plugin components work by name; :mod:`rpnkit.rpn.presets`
+builds tinybig's classic models.
 """
 
 from rpnkit.rpn.expansion import (
@@ -22,9 +23,32 @@ from rpnkit.rpn.expansion import (
     TaylorExpansion,
     TrigonometricExpansion,
 )
-from rpnkit.rpn.head import RPNHead
-from rpnkit.rpn.layer import FUSIONS, RPNLayer
-from rpnkit.rpn.model import RPN, build_model
+from rpnkit.rpn.fusion import (
+    ConcatenationFusion,
+    DualLPHMParameterizedConcatenationFusion,
+    Fusion,
+    HMParameterizedConcatenationFusion,
+    L1NormFusion,
+    L2NormFusion,
+    LowRankParameterizedConcatenationFusion,
+    LPHMParameterizedConcatenationFusion,
+    MaxFusion,
+    MeanFusion,
+    MedianFusion,
+    MetricFusion,
+    MinFusion,
+    ParameterizedConcatenationFusion,
+    ParameterizedWeightedSummationFusion,
+    ProdFusion,
+    RandomMatrixAdaptionParameterizedConcatenationFusion,
+    SumFusion,
+    WeightedSummationFusion,
+)
+from rpnkit.rpn.head import HEAD_KEYS, RPNHead
+from rpnkit.rpn.initialization import INIT_METHODS
+from rpnkit.rpn.layer import RPNLayer
+from rpnkit.rpn.model import LAYER_KEYS, RPN, build_model
+from rpnkit.rpn.presets import kan, mlp, naive_bayes, perceptron, pgm, svm
 from rpnkit.rpn.processing import Functional, ProcessingChain
 from rpnkit.rpn.reconciliation import (
     DualLPHMReconciliation,
@@ -39,16 +63,22 @@ from rpnkit.rpn.reconciliation import (
 from rpnkit.rpn.remainder import IdentityRemainder, LinearRemainder, Remainder, ZeroRemainder
 
 __all__ = [
-    "FUSIONS",
+    "HEAD_KEYS",
+    "INIT_METHODS",
+    "LAYER_KEYS",
     "RPN",
     "BSplineExpansion",
     "ChebyshevExpansion",
+    "ConcatenationFusion",
+    "DualLPHMParameterizedConcatenationFusion",
     "DualLPHMReconciliation",
     "Expansion",
     "ExtendedExpansion",
     "FourierExpansion",
     "Functional",
+    "Fusion",
     "GaussianRBFExpansion",
+    "HMParameterizedConcatenationFusion",
     "HMReconciliation",
     "HermiteExpansion",
     "HyperbolicExpansion",
@@ -57,19 +87,40 @@ __all__ = [
     "IdentityExpansion",
     "IdentityReconciliation",
     "IdentityRemainder",
+    "L1NormFusion",
+    "L2NormFusion",
+    "LPHMParameterizedConcatenationFusion",
     "LPHMReconciliation",
     "LegendreExpansion",
     "LinearRemainder",
+    "LowRankParameterizedConcatenationFusion",
     "LowRankReconciliation",
+    "MaxFusion",
+    "MeanFusion",
+    "MedianFusion",
+    "MetricFusion",
+    "MinFusion",
     "NaiveNormalExpansion",
     "OrthogonalPolynomialExpansion",
+    "ParameterizedConcatenationFusion",
+    "ParameterizedWeightedSummationFusion",
     "ProcessingChain",
+    "ProdFusion",
     "RPNHead",
     "RPNLayer",
+    "RandomMatrixAdaptionParameterizedConcatenationFusion",
     "Reconciliation",
     "Remainder",
+    "SumFusion",
     "TaylorExpansion",
     "TrigonometricExpansion",
+    "WeightedSummationFusion",
     "ZeroRemainder",
     "build_model",
+    "kan",
+    "mlp",
+    "naive_bayes",
+    "perceptron",
+    "pgm",
+    "svm",
 ]

@@ -60,6 +60,76 @@ def interval(value: object, field: str) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
+def allocation(
+    total: object,
+    alloc: object,
+    count: int,
+    total_field: str,
+    alloc_field: str,
+    items_field: str,
+) -> list[int]:
+    """Return how many times each of ``count`` configs is used (tinybig's num/alloc rule).
+
+    * ``alloc`` given (an integer or a list of integers >= 1, one per config): it is the
+      answer, and ``total``, if given, must be its sum;
+    * otherwise ``total`` missing or equal to ``count``: each config once;
+    * otherwise a single config: ``total`` times.
+
+    Parameters
+    ----------
+    total
+        The total number asked for (``width``, ``depth``) or ``None``.
+    alloc
+        The allocation (``width_alloc``, ``depth_alloc``) or ``None``.
+    count
+        Number of configs.
+    total_field, alloc_field, items_field
+        Names of the three fields, used in error messages.
+
+    Returns
+    -------
+    list of int
+        One repeat count per config.
+
+    Raises
+    ------
+    ConfigError
+        If there are no configs or the three do not agree.
+    """
+    if count < 1:
+        raise ConfigError(f"{items_field} is empty; expected at least one config")
+    number = None if total is None else positive_int(total, total_field)
+    if alloc is None:
+        if number is None or number == count:
+            return [1] * count
+        if count == 1:
+            return [number]
+        raise ConfigError(
+            f"{total_field}={total} does not match the {count} {items_field}; give "
+            f"{alloc_field}, one count per config"
+        )
+    counts = [alloc] if isinstance(alloc, int) else alloc
+    if (
+        isinstance(counts, (str, bytes))
+        or not isinstance(counts, Sequence)
+        or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in counts)
+    ):
+        shown = counts if isinstance(counts, Sequence) and len(counts) <= 8 else "a value"
+        raise ConfigError(
+            f"{alloc_field}={shown!r} is invalid; expected a list of integers >= 1, one per config"
+        )
+    if len(counts) != count:
+        raise ConfigError(
+            f"{alloc_field} has {len(counts)} entries for {count} {items_field}; expected one "
+            "count per config"
+        )
+    if number is not None and number != sum(counts):
+        raise ConfigError(
+            f"{total_field}={total} does not match {alloc_field}, whose sum is {sum(counts)}"
+        )
+    return list(counts)
+
+
 def build_component(group: str, spec: Any, kind: type, field: str, **overrides: Any) -> Any:
     """Build ``spec`` through the registry group ``group`` and check it is a ``kind``.
 

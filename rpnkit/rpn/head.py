@@ -1,8 +1,8 @@
-"""The RPN head: ``y = out(mean_c <κ(x), ψ(w_c)> + b + π(x))``.
+"""The RPN head: ``y = out(fusion_c(<κ(x'), ψ(w_c)> + b) + π(x'))`` with ``x' = in(x)``.
 
-A head maps ``m`` input features to ``n`` outputs. Its expansion κ, reconciliation ψ and
-remainder π are given by registry name, config dict or instance, so third-party components
-work by name.
+A head maps ``m`` input features to ``n`` outputs (or to the output size of its channel
+fusion). Its expansion κ, reconciliation ψ, remainder π and channel fusion are given by
+registry name, config dict or instance, so third-party components work by name.
 """
 
 from __future__ import annotations
@@ -16,29 +16,53 @@ from torch import Tensor, nn
 from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import build_component, positive_int
 from rpnkit.rpn.expansion import Expansion
+from rpnkit.rpn.fusion import Fusion, MeanFusion
+from rpnkit.rpn.initialization import (
+    DEFAULT_INIT_METHOD,
+    check_init_method,
+    init_bias_,
+    init_weight_,
+)
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
 from rpnkit.rpn.reconciliation import Reconciliation
-from rpnkit.rpn.remainder import Remainder
+from rpnkit.rpn.remainder import Remainder, ZeroRemainder
 
-__all__ = ["RPNHead"]
+__all__ = ["HEAD_KEYS", "RPNHead"]
+
+#: The options of a head besides its sizes; a layer takes them too, and a layer's head
+#: configs are mappings of them.
+HEAD_KEYS = (
+    "expansion",
+    "reconciliation",
+    "remainder",
+    "channels",
+    "channel_fusion",
+    "postprocess",
+    "input_process",
+    "output_process",
+    "parameters_init_method",
+)
 
 
 class RPNHead(nn.Module):
     """One RPN head ``R^m -> R^n`` with ``C`` channels.
 
     For every channel ``c`` the weight is ``W_c = ψ(w_c) ∈ R^{n×D}`` (``w`` has shape
-    ``(C, l)``); the output is
+    ``(C, l)``); with ``x' = input_process(x)`` the output is
 
-    ``y = output_process(mean_c κ(x) W_cᵀ + b + π(x))``,
+    ``y = output_process(fusion_c(κ(x') W_cᵀ + b) + π(x'))``,
 
     where the bias ``b ∈ R^n`` exists when the reconciliation has ``enable_bias`` and is shared
-    by all channels, as in tinybig.
+    by all channels, and is added inside every channel, as in tinybig. The channel fusion is
+    the mean by default; its output size is :attr:`out_features`.
 
-    The product is computed from the factors the reconciliation offers
-    (:meth:`Reconciliation.factorize`, ``W = A B``) and the projection the expansion offers
-    (:meth:`Expansion.project`, ``κ(x) Bᵀ``): the channel mean is folded into one matrix
-    product, a low-rank weight is never formed, and a Taylor expansion of order 2 is never
-    materialised.
+    When the channel fusion is a fixed linear combination ``Σ_c α_c o_c`` (the mean, the sum,
+    a weighted sum: :meth:`Fusion.combination`), the product is computed from the factors
+    the reconciliation offers (:meth:`Reconciliation.factorize`, ``W = A B``) and the
+    projection the expansion offers (:meth:`Expansion.project`, ``κ(x) Bᵀ``): the channel sum
+    is folded into one matrix product, a low-rank weight is never formed, and a Taylor
+    expansion of order 2 is never materialised. Other channel fusions get the channel outputs
+    one by one (still through the projection).
 
     Parameters are initialised by :meth:`reset_parameters` and are deterministic under
     :func:`torch.manual_seed`.
@@ -48,7 +72,7 @@ class RPNHead(nn.Module):
     m
         Input size.
     n
-        Output size.
+        Output size of every channel.
     expansion
         κ: name, config dict or :class:`Expansion` instance (group ``expansion``).
     reconciliation
@@ -59,17 +83,27 @@ class RPNHead(nn.Module):
         ``m`` and ``n``.
     channels
         Number of channels ``C``, >= 1.
+    channel_fusion
+        How the channel outputs are fused: name, config dict or :class:`Fusion` instance
+        (group ``fusion``), built with ``dims = [n] * C``. Default ``"mean"``.
     postprocess
         Processing steps for the expansion's output (e.g. ``["layer_norm"]``), passed to the
         expansion's constructor; not allowed with an expansion instance.
+    input_process
+        Processing steps for the head's input, applied before both the expansion and the
+        remainder; they must keep the ``m`` features.
     output_process
         Processing steps for the head's output (e.g. ``["relu"]``).
+    parameters_init_method
+        How :meth:`reset_parameters` draws the parameters: one of
+        :data:`~rpnkit.rpn.initialization.INIT_METHODS` (default ``"xavier_uniform"``).
 
     Raises
     ------
     ConfigError
-        For invalid sizes, components or processing steps, or an instance whose sizes do not
-        match the head.
+        For invalid sizes, components, processing steps or initialisation method, an
+        instance whose sizes do not match the head, or a channel fusion that changes the size
+        while the remainder adds ``n`` outputs.
     """
 
     def __init__(
@@ -82,17 +116,23 @@ class RPNHead(nn.Module):
         channels: int = 1,
         postprocess: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
         output_process: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
+        *,
+        channel_fusion: Any = "mean",
+        input_process: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
+        parameters_init_method: str = DEFAULT_INIT_METHOD,
     ) -> None:
         super().__init__()
         self.m = positive_int(m, "m")
         self.n = positive_int(n, "n")
         self.channels = positive_int(channels, "channels")
+        self.parameters_init_method = check_init_method(parameters_init_method)
         if postprocess is not None and isinstance(expansion, nn.Module):
             raise ConfigError(
                 f"postprocess={postprocess!r} cannot be added to the already built expansion "
                 f"{type(expansion).__name__}; pass postprocess to its constructor instead"
             )
         extra = {} if postprocess is None else {"postprocess": postprocess}
+        self.input_process = ProcessingChain(input_process, field="input_process")
         self.expansion: Expansion = build_component(
             "expansion", expansion, Expansion, "expansion", **extra
         )
@@ -100,60 +140,132 @@ class RPNHead(nn.Module):
         self.reconciliation: Reconciliation = build_component(
             "reconciliation", reconciliation, Reconciliation, "reconciliation", n=self.n, D=self.D
         )
-        _check_sizes(self.reconciliation, "reconciliation", n=self.n, D=self.D)
+        check_sizes(self.reconciliation, "reconciliation", "head", n=self.n, D=self.D)
         self.remainder: Remainder = build_component(
             "remainder", remainder, Remainder, "remainder", m=self.m, n=self.n
         )
-        _check_sizes(self.remainder, "remainder", m=self.m, n=self.n)
+        check_sizes(self.remainder, "remainder", "head", m=self.m, n=self.n)
+        dims = (self.n,) * self.channels
+        self.channel_fusion: Fusion = build_component(
+            "fusion", channel_fusion, Fusion, "channel_fusion", dims=dims
+        )
+        check_sizes(self.channel_fusion, "channel_fusion", "head", dims=dims)
+        self._out_features = self.channel_fusion.n
+        # the plain mean keeps the exact arithmetic of a mean over channels
+        self._mean = (
+            type(self.channel_fusion) is MeanFusion
+            and self.channel_fusion.combination(None) is not None
+        )
+        self._add_remainder = not isinstance(self.remainder, ZeroRemainder)
+        if self._add_remainder and self.out_features != self.n:
+            raise ConfigError(
+                f"channel_fusion {type(self.channel_fusion).__name__} gives "
+                f"{self.out_features} outputs, but the remainder {type(self.remainder).__name__} "
+                f"adds n={self.n}; use a fusion that keeps the size, or remainder 'zero'"
+            )
         self.w = nn.Parameter(torch.empty(self.channels, self.reconciliation.l))
         self.bias = nn.Parameter(torch.empty(self.n)) if self.reconciliation.enable_bias else None
+        fusion_l = self.channel_fusion.l
+        self.w_channel_fusion = nn.Parameter(torch.empty(1, fusion_l)) if fusion_l else None
         self.output_process = ProcessingChain(output_process, field="output_process")
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Xavier-uniform initialisation of every tensor with its own fans (tinybig's rule).
+    @property
+    def out_features(self) -> int:
+        """Output size: the channel fusion's (``n`` unless it changes the size)."""
+        return self._out_features
 
-        ``w`` of shape ``(C, l)`` draws from U(±√(6/(l+C))), the bias (as a ``(1, n)``
-        matrix) from U(±√(6/(1+n))), and the remainder re-initialises its own parameters.
+    def reset_parameters(self) -> None:
+        """Initialise every tensor with its own fans, by :attr:`parameters_init_method`.
+
+        ``w`` of shape ``(C, l)`` and the channel-fusion weight of shape ``(1, l_f)`` are
+        weights, the bias a vector whose kaiming fan is ``l``. Under the default
+        ``xavier_uniform`` (tinybig's rule when it builds a model: ``w`` from
+        U(±√(6/(l+C))), the bias as a ``(1, n)`` matrix from U(±√(6/(1+n)))) the remainder
+        re-initialises its own parameters; under another method the remainder's matrices are
+        drawn as weights and its vectors as biases of a map from ``m`` inputs.
         """
-        nn.init.xavier_uniform_(self.w)
+        method = self.parameters_init_method
+        init_weight_(self.w, method, self.n)
         if self.bias is not None:
-            nn.init.xavier_uniform_(self.bias.unsqueeze(0))
-        self.remainder.reset_parameters()
+            init_bias_(self.bias, method, self.n, fan_in=self.reconciliation.l)
+        if self.w_channel_fusion is not None:
+            init_weight_(self.w_channel_fusion, method, self.n)
+        if method == DEFAULT_INIT_METHOD:
+            self.remainder.reset_parameters()
+            return
+        for parameter in self.remainder.parameters(recurse=False):
+            if parameter.dim() >= 2:
+                init_weight_(parameter, method, self.n)
+            else:
+                init_bias_(parameter, method, self.n, fan_in=self.m)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return the head output of shape ``(..., n)`` for ``x`` of shape ``(..., m)``."""
+        """Return the head output of shape ``(..., out_features)`` for ``x`` of shape ``(..., m)``."""
         if x.shape[-1] != self.m:
             raise ConfigError(
                 f"head input has {x.shape[-1]} features (shape {tuple(x.shape)}); "
                 f"expected m={self.m}"
             )
-        flat = x.reshape(-1, self.m)
+        flat = self.input_process(x.reshape(-1, self.m))
+        if self._mean:
+            out = self._combined_channels(flat, None)
+        else:
+            alpha = self.channel_fusion.combination(self.w_channel_fusion)
+            if alpha is None:
+                out = self._fused_channels(flat)
+            else:
+                out = self._combined_channels(flat, alpha.to(self.w.dtype))
+        if self._add_remainder:
+            out = out + self.remainder(flat)
+        return self.output_process(out.reshape(*x.shape[:-1], self.out_features))
+
+    def _combined_channels(self, flat: Tensor, alpha: Tensor | None) -> Tensor:
+        """``Σ_c α_c (κ(x) W_cᵀ + b)`` as one product (the fast path); ``None``: the mean."""
         left, right = self.reconciliation.factorize(self.w)
         if left is None:
-            weight = right[0] if self.channels == 1 else right.mean(0)
+            if alpha is not None:
+                weight = torch.tensordot(alpha, right, dims=1)
+            else:
+                weight = right[0] if self.channels == 1 else right.mean(0)
             out = self.expansion.project(flat, weight)
         else:
             projected = self.expansion.project(flat, right)
+            if alpha is not None:
+                left = left * alpha.view(-1, 1, 1)
             out = torch.einsum("cbr,cnr->bn", projected, left)
-            if self.channels > 1:
+            if alpha is None and self.channels > 1:
                 out = out / self.channels
         if self.bias is not None:
-            out = out + self.bias
-        out = out + self.remainder(flat)
-        return self.output_process(out.reshape(*x.shape[:-1], self.n))
+            out = out + (self.bias if alpha is None else alpha.sum() * self.bias)
+        return out
+
+    def _fused_channels(self, flat: Tensor) -> Tensor:
+        """``fusion(κ(x) W_1ᵀ + b, …, κ(x) W_Cᵀ + b)`` for a fusion that is not a sum."""
+        left, right = self.reconciliation.factorize(self.w)
+        projected = self.expansion.project(flat, right)
+        outputs = projected if left is None else torch.einsum("cbr,cnr->cbn", projected, left)
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return self.channel_fusion(list(outputs.unbind(0)), self.w_channel_fusion)
 
     def extra_repr(self) -> str:
-        """Sizes and channel count."""
-        return f"m={self.m}, n={self.n}, D={self.D}, channels={self.channels}"
+        """Sizes, channel count and initialisation method."""
+        return (
+            f"m={self.m}, n={self.n}, D={self.D}, channels={self.channels}, "
+            f"parameters_init_method={self.parameters_init_method!r}"
+        )
 
 
-def _check_sizes(component: nn.Module, field: str, **sizes: int) -> None:
-    """Raise if a component instance was built for other sizes than the head's."""
+def check_sizes(component: nn.Module, field: str, user: str, **sizes: Any) -> None:
+    """Raise if a component instance was built for other sizes than ``user`` needs."""
     for name, expected in sizes.items():
         actual = getattr(component, name)
         if actual != expected:
+            shown = list(actual) if isinstance(actual, tuple) else actual
+            wanted = list(expected) if isinstance(expected, tuple) else expected
             raise ConfigError(
-                f"{field} {type(component).__name__} was built with {name}={actual}, but the head "
-                f"needs {name}={expected}; give a name or config dict so the head builds it"
+                f"{field} {type(component).__name__} was built with {name}={shown}, but the "
+                f"{user} needs {name}={wanted}; give a name or config dict so the {user} "
+                "builds it"
             )

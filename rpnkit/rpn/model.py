@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -9,24 +10,15 @@ import torch
 from torch import Tensor, nn
 
 from rpnkit.errors import ConfigError, RpnkitError, did_you_mean
+from rpnkit.rpn._validation import allocation
+from rpnkit.rpn.head import HEAD_KEYS
 from rpnkit.rpn.layer import RPNLayer
 
 __all__ = ["LAYER_KEYS", "RPN", "build_model"]
 
 #: Keys of a layer config; ``m`` and ``n`` are required, the rest default as in
 #: :class:`RPNLayer`.
-LAYER_KEYS = (
-    "m",
-    "n",
-    "expansion",
-    "reconciliation",
-    "remainder",
-    "channels",
-    "postprocess",
-    "output_process",
-    "width",
-    "fusion",
-)
+LAYER_KEYS = ("m", "n", *HEAD_KEYS, "width", "fusion", "heads", "width_alloc")
 
 
 class RPN(nn.Module):
@@ -95,18 +87,22 @@ def _check_chain(i: int, m: int, previous: RPNLayer) -> None:
     if previous.out_features != previous.n:
         source = (
             f"model.layers[{i - 1}] output size {previous.out_features} "
-            f"(n={previous.n} x width={previous.width}, fusion='concat')"
+            f"(n={previous.n}, width={previous.width}, fusion {type(previous.fusion).__name__})"
         )
     raise ConfigError(f"model.layers[{i}].m={m} does not match {source}")
 
 
-def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
+def build_model(
+    layers: Sequence[Mapping[str, Any] | RPNLayer],
+    depth: int | None = None,
+    depth_alloc: int | Sequence[int] | None = None,
+) -> RPN:
     """Build an :class:`RPN` from layer configs (or layers).
 
     Parameters
     ----------
     layers
-        One entry per layer: an :class:`RPNLayer`, or a mapping with the keys
+        One entry per layer config: an :class:`RPNLayer`, or a mapping with the keys
         :data:`LAYER_KEYS`, for example::
 
             {"m": 64, "n": 32, "expansion": "taylor",
@@ -115,6 +111,12 @@ def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
 
         Components are resolved through :func:`rpnkit.registry.build`, so plugin components
         work by name.
+    depth
+        Number of layers. Default: one per config, or ``sum(depth_alloc)``; with a single
+        config, ``depth`` repeats it.
+    depth_alloc
+        How many layers each config gives (tinybig's ``depth_alloc``); each one is built
+        afresh, with its own parameters.
 
     Returns
     -------
@@ -132,17 +134,28 @@ def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
     Every message starts with the layer it is about (``model.layers[i]``).
     """
     if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
-        raise ConfigError(f"model.layers={layers!r} is invalid; expected a list of layer configs")
+        shown = repr(layers) if isinstance(layers, str) and len(layers) < 40 else "a value"
+        raise ConfigError(f"model.layers={shown} is invalid; expected a list of layer configs")
+    if not layers:
+        raise ConfigError("model.layers is empty; expected at least one layer")
+    counts = allocation(depth, depth_alloc, len(layers), "depth", "depth_alloc", "model.layers")
     built = []
-    for i, config in enumerate(layers):
+    for i, (config, count) in enumerate(zip(layers, counts, strict=True)):
         if isinstance(config, RPNLayer):
+            if count > 1:
+                raise ConfigError(
+                    f"model.layers[{i}] is a built RPNLayer, which cannot be repeated by "
+                    "depth_alloc; give a layer config instead"
+                )
             built.append(config)
             continue
         _check_layer_config(i, config)
-        try:
-            built.append(RPNLayer(**config))
-        except RpnkitError as exc:
-            raise type(exc)(f"model.layers[{i}]: {exc}") from exc
+        for repeat in range(count):
+            options = dict(config) if repeat == 0 else copy.deepcopy(dict(config))
+            try:
+                built.append(RPNLayer(**options))
+            except RpnkitError as exc:
+                raise type(exc)(f"model.layers[{i}]: {exc}") from exc
     return RPN(built)
 
 

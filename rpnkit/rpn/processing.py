@@ -9,7 +9,9 @@ A processing specification is a list whose entries are
 
 Functions that need a shape or a dimension are applied over the last (feature) dimension:
 ``layer_norm`` normalises it without affine parameters (``eps=1e-5``), and ``softmax``,
-``log_softmax`` and ``softmin`` reduce over it.
+``log_softmax`` and ``softmin`` reduce over it. Functions with a ``training`` argument
+(``dropout``, ``alpha_dropout``, ``rrelu``, ...) follow the module's mode: they are active after
+``.train()`` and inactive after ``.eval()``, like their :mod:`torch.nn` modules.
 """
 
 from __future__ import annotations
@@ -55,18 +57,29 @@ class Functional(nn.Module):
         super().__init__()
         self.function = function
         self.name = name
+        self.follows_mode = name is not None and _takes_training(function)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Apply the function to ``x``."""
+        """Apply the function to ``x`` (with ``training=self.training`` if it takes it)."""
         if self.name == "layer_norm":
             return F.layer_norm(x, x.shape[-1:])
         if self.name in _LAST_DIM_REDUCTIONS:
             return self.function(x, dim=-1)
+        if self.follows_mode:
+            return self.function(x, training=self.training)
         return self.function(x)
 
     def extra_repr(self) -> str:
         """Name of the wrapped function."""
         return self.name or str(getattr(self.function, "__qualname__", repr(self.function)))
+
+
+def _takes_training(function: Callable[..., Tensor]) -> bool:
+    """Whether ``function`` has a ``training`` argument (dropout and its kind)."""
+    try:
+        return "training" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _to_module(spec: ProcessingSpec, field: str) -> nn.Module:
