@@ -15,6 +15,7 @@ from rpnkit.rpn import (
     RPN,
     Expansion,
     LowRankReconciliation,
+    ProcessingChain,
     RPNHead,
     RPNLayer,
     TaylorExpansion,
@@ -345,3 +346,27 @@ def test_model_runs_in_float64_after_double() -> None:
     model = build_model([{"m": 3, "n": 2, "expansion": "bspline", "remainder": "linear"}]).double()
     out = model(torch.randn(4, 3, dtype=torch.float64))
     assert out.dtype == torch.float64
+
+
+@pytest.mark.parametrize("step", ["dropout", torch.nn.functional.dropout, torch.nn.Dropout(0.5)])
+def test_dropout_output_process_follows_the_training_mode(step: Any) -> None:
+    torch.manual_seed(0)
+    model = build_model([{"m": 8, "n": 64, "output_process": [step]}])
+    x = torch.randn(16, 8)
+    model.train()
+    trained = model(x)
+    assert (trained == 0).float().mean() > 0.3  # about half the entries are dropped
+    model.eval()
+    without = build_model([{"m": 8, "n": 64}])
+    without.load_state_dict(model.state_dict())
+    torch.testing.assert_close(model(x), without(x))
+    torch.testing.assert_close(model(x), model(x))
+
+
+def test_rrelu_step_is_random_only_in_training() -> None:
+    chain = ProcessingChain(["rrelu"])
+    x = -torch.ones(1000)
+    chain.eval()
+    torch.testing.assert_close(chain(x), x * (1 / 8 + 1 / 3) / 2)
+    chain.train()
+    assert chain(x).std() > 0

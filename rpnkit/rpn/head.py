@@ -25,7 +25,7 @@ from rpnkit.rpn.initialization import (
 )
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
 from rpnkit.rpn.reconciliation import Reconciliation
-from rpnkit.rpn.remainder import Remainder, ZeroRemainder
+from rpnkit.rpn.remainder import LinearRemainder, Remainder, ZeroRemainder
 
 __all__ = ["HEAD_KEYS", "RPNHead"]
 
@@ -178,27 +178,42 @@ class RPNHead(nn.Module):
     def reset_parameters(self) -> None:
         """Initialise every tensor with its own fans, by :attr:`parameters_init_method`.
 
-        ``w`` of shape ``(C, l)`` and the channel-fusion weight of shape ``(1, l_f)`` are
-        weights, the bias a vector whose kaiming fan is ``l``. Under the default
-        ``xavier_uniform`` (tinybig's rule when it builds a model: ``w`` from
-        U(±√(6/(l+C))), the bias as a ``(1, n)`` matrix from U(±√(6/(1+n)))) the remainder
-        re-initialises its own parameters; under another method the remainder's matrices are
-        drawn as weights and its vectors as biases of a map from ``m`` inputs.
+        The tensors are tinybig's, drawn in tinybig's order (so a seeded draw gives tinybig's
+        numbers): ``w`` of shape ``(C, l)``, a linear remainder's ``W_r`` ``(n, m)`` and the
+        channel-fusion weight ``(1, l_f)`` are weights; the bias (kaiming fan ``l``) and the
+        remainder's bias (fan ``m``) are biases; see :mod:`rpnkit.rpn.initialization`. Under
+        the default ``xavier_uniform`` (tinybig's rule when it builds a model) ``w`` is drawn
+        from U(±√(6/(l+C))) and the bias, as a ``(1, n)`` matrix, from U(±√(6/(1+n))). A
+        remainder other than :class:`~rpnkit.rpn.remainder.LinearRemainder` re-initialises its
+        own parameters (:meth:`Remainder.reset_parameters`).
         """
         method = self.parameters_init_method
-        init_weight_(self.w, method, self.n)
+        linear = self.remainder if isinstance(self.remainder, LinearRemainder) else None
+        # (tensor, None) is a weight, (tensor, fan_in) a bias
+        head: list[tuple[Tensor, int | None]] = [(self.w, None)]
+        bias: list[tuple[Tensor, int | None]] = []
         if self.bias is not None:
-            init_bias_(self.bias, method, self.n, fan_in=self.reconciliation.l)
+            bias.append((self.bias, self.reconciliation.l))
+        remainder: list[tuple[Tensor, int | None]] = []
+        remainder_bias: list[tuple[Tensor, int | None]] = []
+        if linear is not None:
+            remainder.append((linear.weight, None))
+            if linear.bias is not None:
+                remainder_bias.append((linear.bias, self.m))
+        fusion: list[tuple[Tensor, int | None]] = []
         if self.w_channel_fusion is not None:
-            init_weight_(self.w_channel_fusion, method, self.n)
-        if method == DEFAULT_INIT_METHOD:
-            self.remainder.reset_parameters()
-            return
-        for parameter in self.remainder.parameters(recurse=False):
-            if parameter.dim() >= 2:
-                init_weight_(parameter, method, self.n)
+            fusion.append((self.w_channel_fusion, None))
+        if method == "fanout_std_uniform":
+            order = [*head, *bias, *remainder, *remainder_bias, *fusion]
+        else:
+            order = [*head, *remainder, *fusion, *bias, *remainder_bias]
+        for tensor, fan_in in order:
+            if fan_in is None:
+                init_weight_(tensor, method, self.n)
             else:
-                init_bias_(parameter, method, self.n, fan_in=self.m)
+                init_bias_(tensor, method, self.n, fan_in=fan_in)
+        if linear is None:
+            self.remainder.reset_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
         """Return the head output of shape ``(..., out_features)`` for ``x`` of shape ``(..., m)``."""

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import build_component, positive_int
-from rpnkit.rpn.fusion.base import Fusion, Processing, equal_dims
+from rpnkit.rpn.fusion.base import Fusion, Processing
 from rpnkit.rpn.reconciliation import Reconciliation
 
 __all__ = [
@@ -72,7 +72,12 @@ class ParameterizedConcatenationFusion(Fusion):
     ) -> None:
         super().__init__(dims, preprocess=preprocess, postprocess=postprocess)
         if n is None:
-            self.size = equal_dims(self.dims, self._label)
+            if any(d != self.dims[0] for d in self.dims):
+                raise ConfigError(
+                    f"{self._label} fusion of inputs of sizes {list(self.dims)} needs n, the "
+                    "output size (the default, the common input size, does not exist)"
+                )
+            self.size = self.dims[0]
         else:
             self.size = positive_int(n, f"{self._label} fusion n")
         self.reconciliation: Reconciliation | None = None

@@ -61,8 +61,9 @@ class WeightedSummationFusion(LinearCombinationFusion):
     dims
         Size of every input; all equal.
     weights
-        ``α``, one number per input. Kept as a buffer that is not saved in the
-        ``state_dict`` (it is configuration) and is moved by ``.to()``.
+        ``α``, one number per input. Kept in double precision as a buffer that is not saved
+        in the ``state_dict`` (it is configuration) and is moved by ``.to()``; it is cast to
+        the inputs' type when used.
     preprocess, postprocess
         See :class:`~rpnkit.rpn.fusion.base.Fusion`.
 
@@ -125,7 +126,8 @@ class ParameterizedWeightedSummationFusion(LinearCombinationFusion):
     """Weighted summation with learnable weights: ``Σ_i w_i x_i`` (``l = k``).
 
     The weights are the fusion's parameters ``w`` of shape ``(1, k)``, held by the head or
-    layer that uses it.
+    layer that uses it. (tinybig 0.2.1 asserts that ``w`` has ``k`` rows, so the ``(1, k)``
+    parameter its heads and layers hold fails there; this computes what it intends.)
     """
 
     _label = "parameterized_weighted_summation"
@@ -144,13 +146,13 @@ class ParameterizedWeightedSummationFusion(LinearCombinationFusion):
 def _weights(weights: object, k: int) -> Tensor:
     """Return ``weights`` as a float tensor of shape ``(k,)``, or raise."""
     if isinstance(weights, Tensor):
-        values = weights.detach().to(torch.get_default_dtype())
+        values = weights.detach().to(torch.float64)
     elif (
         isinstance(weights, Sequence)
         and not isinstance(weights, (str, bytes))
         and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in weights)
     ):
-        values = torch.tensor([float(v) for v in weights])
+        values = torch.tensor([float(v) for v in weights], dtype=torch.float64)
     else:
         raise ConfigError(
             f"weighted_summation fusion weights of type {type(weights).__name__} are invalid; "
