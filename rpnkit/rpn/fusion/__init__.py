@@ -5,10 +5,10 @@ A :class:`Fusion` is built for the last sizes ``dims`` of its inputs and reports
 size ``n`` (:meth:`Fusion.calculate_n`) and its number of learnable parameters ``l``; the head
 or layer that uses it holds those parameters. The families follow tinybig 0.2.1:
 
-* :mod:`~rpnkit.rpn.fusion.summation`: mean (the default), sum, fixed and learnable weighted
+* ``summation``: mean (the default), sum, fixed and learnable weighted
   sums;
-* :mod:`~rpnkit.rpn.fusion.metric`: elementwise max, min, product, median, L1 and L2 norm;
-* :mod:`~rpnkit.rpn.fusion.concatenation`: concatenation, and concatenation followed by a
+* ``metric``: elementwise max, min, product, median, L1 and L2 norm;
+* ``concatenation``: concatenation, and concatenation followed by a
   learnable linear map, dense or reconciled (low-rank, hm, lphm, dual lphm, random matrix
   adaption).
 """

@@ -52,7 +52,7 @@ class ParameterizedConcatenationFusion(Fusion):
     n
         Output size; default the common input size (then all sizes must be equal).
     preprocess, postprocess
-        See :class:`~rpnkit.rpn.fusion.base.Fusion`.
+        See :class:`~rpnkit.rpn.fusion.Fusion`.
 
     Raises
     ------

@@ -50,7 +50,7 @@ class MetricFusion(Fusion):
         takes a matrix of shape ``(N, k)`` (one row per output entry, one column per input)
         and returns the ``N`` reduced values.
     preprocess, postprocess
-        See :class:`~rpnkit.rpn.fusion.base.Fusion`.
+        See :class:`~rpnkit.rpn.fusion.Fusion`.
 
     Raises
     ------

@@ -65,7 +65,7 @@ class WeightedSummationFusion(LinearCombinationFusion):
         in the ``state_dict`` (it is configuration) and is moved by ``.to()``; it is cast to
         the inputs' type when used.
     preprocess, postprocess
-        See :class:`~rpnkit.rpn.fusion.base.Fusion`.
+        See :class:`~rpnkit.rpn.fusion.Fusion`.
 
     Raises
     ------
