@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.learner import callbacks
+from rpnkit.learner.callbacks import Checkpointer, registered
 from rpnkit.learner.arguments import (
     MetricSpec,
     loader_length,
@@ -217,7 +217,7 @@ class Run:
     def fit(self) -> TrainingRecord:
         """Train every remaining epoch between the train-start and train-end hooks."""
         context, hook = self.context, get_plugin_manager().hook
-        with callbacks.registered(self.callbacks):
+        with registered(self.callbacks):
             listening = bool(hook.rpnkit_progress.get_hookimpls())
             hook.rpnkit_train_start(context=context)
             if self.checkpoint is not None:
@@ -365,7 +365,7 @@ def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext
     if not context.is_main_process:
         return chosen
     if learner.checkpoint_dir is not None:
-        chosen.append(callbacks.Checkpointer(learner.checkpoint_dir))
+        chosen.append(Checkpointer(learner.checkpoint_dir))
     if learner.verbose and request.progress:
         chosen.append(ProgressBar(n_epochs=learner.n_epochs))
     if learner.verbose:
