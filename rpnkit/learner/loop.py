@@ -29,7 +29,6 @@ from torch import Tensor, nn
 
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.learner.callbacks import Checkpointer, registered
 from rpnkit.learner.arguments import (
     MetricSpec,
     loader_length,
@@ -37,6 +36,7 @@ from rpnkit.learner.arguments import (
     rows,
     split_loaders,
 )
+from rpnkit.learner.callbacks import Checkpointer, registered
 from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
 from rpnkit.learner.context import TrainContext
 from rpnkit.learner.device import MixedPrecision
