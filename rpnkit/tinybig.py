@@ -15,7 +15,7 @@ from typing import Any
 
 from rpnkit.errors import ConfigError, did_you_mean
 
-__all__ = ["TINYBIG_CLASSES", "translate_tinybig"]
+__all__ = ["TINYBIG_CLASSES", "component_config", "is_tinybig_component", "translate_tinybig"]
 
 #: tinybig class path -> (rpnkit group, rpnkit name).
 TINYBIG_CLASSES: dict[str, tuple[str, str]] = {
@@ -96,6 +96,47 @@ def _parameters(params: dict[str, Any], group: str) -> dict[str, Any]:
 def _component(section: Any, prefix: str, group: str, where: str) -> dict[str, Any]:
     cls, params = _class_and_params(section, prefix, where)
     return {"name": _map(cls, group, where), "parameters": _parameters(params, group)}
+
+
+def is_tinybig_component(section: Mapping[str, Any]) -> bool:
+    """Whether a component mapping is in tinybig's ``*_class`` / ``*_parameters`` form."""
+    return any(str(key).endswith(("_class", "_parameters")) for key in section)
+
+
+def component_config(group: str, section: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Translate a tinybig component mapping (``{"<group>_class": ..., ...}``) to rpnkit's form.
+
+    Parameters
+    ----------
+    group
+        The rpnkit group, which is also tinybig's key prefix (``optimizer``, ``lr_scheduler``).
+    section
+        The tinybig mapping.
+    where
+        Its config path or argument name, for messages.
+
+    Returns
+    -------
+    dict
+        ``{"name": ..., "parameters": {...}}``.
+
+    Raises
+    ------
+    ConfigError
+        For keys other than the class and parameters, or a class with no rpnkit equivalent.
+    """
+    valid = (f"{group}_class", f"{group}_parameters")
+    unknown = sorted(str(k) for k in section if k not in valid)
+    if unknown:
+        raise ConfigError(
+            f"{where} has unknown key(s) {unknown}{did_you_mean(unknown[0], valid)}; a tinybig "
+            f"{group} config has '{valid[0]}' and '{valid[1]}'"
+        )
+    if valid[0] not in section:
+        raise ConfigError(
+            f"{where} needs exactly one of 'name' or '{valid[0]}', got {sorted(map(str, section))}"
+        )
+    return _component(section, group, group, where)
 
 
 #: torch.nn module classes tinybig configs use as processing functions -> functional names.

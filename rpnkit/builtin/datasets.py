@@ -28,13 +28,13 @@ DATASETS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 )  # fmt: skip
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_groups(registry: Registry) -> None:
     """Declare the ``dataset`` group."""
     registry.add_group("dataset", summary="Offline datasets returning train/test loaders")
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_components(registry: Registry) -> None:
     """Register every dataset of :data:`DATASETS`."""
     for name, target, aliases, summary in DATASETS:

@@ -20,6 +20,13 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("remainder", "RPN remainder functions π: R^m -> R^n"),
     ("model", "Models built from a config"),
 )
+#: What a dotted path in each group may name besides registered entries (see rpnkit.trust).
+KINDS: dict[str, tuple[str, ...]] = {
+    "expansion": ("rpnkit.rpn.expansion:Expansion",),
+    "reconciliation": ("rpnkit.rpn.reconciliation:Reconciliation",),
+    "remainder": ("rpnkit.rpn.remainder:Remainder",),
+    "model": ("torch.nn:Module",),
+}
 
 _EXPANSION = "rpnkit.rpn.expansion"
 _RECONCILIATION = "rpnkit.rpn.reconciliation"
@@ -121,14 +128,14 @@ COMPONENTS: tuple[tuple[str, tuple[Row, ...]], ...] = (
 )
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_groups(registry: Registry) -> None:
-    """Declare the ``expansion``, ``reconciliation``, ``remainder`` and ``model`` groups."""
+    """Declare the RPN groups (``expansion``, ``reconciliation``, ...) and the ``model`` group."""
     for name, summary in GROUPS:
-        registry.add_group(name, summary=summary)
+        registry.add_group(name, summary=summary, kinds=KINDS.get(name, ()))
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_components(registry: Registry) -> None:
     """Register the builtin RPN components and the ``rpn`` model."""
     for group, rows in COMPONENTS:

@@ -163,7 +163,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from rpnkit.runner import assemble
 
     config = _load(args)
-    parts, problems = assemble(config, verbose=False)
+    parts, problems = assemble(config, verbose=False, check=True)
     if parts is None:
         for problem in problems:
             print(f"error: {problem}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build
+from rpnkit.state import build
 
 
 def positive_int(value: object, field: str) -> int:
@@ -76,7 +76,7 @@ def build_component(group: str, spec: Any, kind: type, field: str, **overrides: 
     group
         Registry group (``"expansion"``, ``"reconciliation"``, ``"remainder"``).
     spec
-        A name, config dict, class or instance (see :func:`rpnkit.registry.build`).
+        A name, config dict, class or instance (see :func:`rpnkit.state.build`).
     kind
         The base class the result must be an instance of.
     field
