@@ -16,7 +16,6 @@ import pytest
 import torch
 
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build, get_registry
 from rpnkit.rpn import (
     ConstantRemainder,
     DuplicatedPaddingReconciliation,
@@ -28,6 +27,7 @@ from rpnkit.rpn import (
     Reconciliation,
     RPNHead,
 )
+from rpnkit.state import build, get_registry
 
 N, D = 4, 6
 F64 = torch.float64
