@@ -241,7 +241,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed steps (default: 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps (default: 2)")
     parser.add_argument(
-        "--rows-m", type=int, default=256, help="input size of the reconciliation rows (256)"
+        "--rows-m",
+        type=int,
+        default=256,
+        help="input size of the reconciliation rows (256); m + m² must be a multiple of 64",
     )
     parser.add_argument(
         "--only-rows", action="store_true", help="skip the 784 -> 64 low-rank comparison"
