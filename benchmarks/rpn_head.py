@@ -12,6 +12,13 @@ repeats, and the peak memory allocated during the step above what was allocated 
 ``torch.profiler`` with ``profile_memory=True``). Outputs and gradients are compared in
 float64 first.
 
+Then one row per reconciliation family (:data:`RECONCILIATIONS`), on a smaller Taylor head
+(``--rows-m`` features, 64 outputs, a linear remainder): the head's own forward against the same
+head with the weight ``ψ(w)`` formed and passed to the expansion's projection, so only the
+reconciliation side differs. Factored reconciliations (constant, duplicated padding, random
+matrix adaption) should be faster and lighter; the others form their weight either way and
+should tie.
+
 Run by hand::
 
     python benchmarks/rpn_head.py --device cpu
@@ -24,6 +31,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -32,6 +40,18 @@ from torch.profiler import ProfilerActivity, profile
 from rpnkit.rpn import RPNHead
 
 M, N, RANK = 784, 64, 2
+
+#: (label, reconciliation spec) of the per-reconciliation rows; the head maps --rows-m to N.
+RECONCILIATIONS: tuple[tuple[str, Any], ...] = (
+    ("constant", {"name": "constant", "parameters": {"c": 0.5}}),
+    ("constant_eye", "constant_eye"),
+    ("masking", "masking"),
+    ("duplicated_padding p=q=2", {"name": "duplicated_padding", "parameters": {"p": 2}}),
+    ("duplicated_diagonal_padding p=q=n",
+     {"name": "duplicated_diagonal_padding", "parameters": {"p": N, "q": N}}),
+    ("random_matrix_adaption r=2", "random_matrix_adaption"),
+    ("random_matrix_hypernet", "random_matrix_hypernet"),
+)  # fmt: skip
 
 
 def make_head() -> RPNHead:
@@ -51,6 +71,20 @@ def naive_forward(head: RPNHead, x: Tensor) -> Tensor:
     expanded = head.expansion(x)
     weight = head.reconciliation(head.w)
     return (expanded @ weight.transpose(-1, -2)).mean(0) + head.remainder(x)
+
+
+def formed_forward(head: RPNHead, x: Tensor) -> Tensor:
+    """The head's function with the weight ``ψ(w)`` formed (the expansion's projection kept)."""
+    weight = head.reconciliation(head.w).mean(0)
+    out = head.expansion.project(x, weight)
+    if head.bias is not None:
+        out = out + head.bias
+    return out + head.remainder(x)
+
+
+def make_row_head(m: int, reconciliation: Any) -> RPNHead:
+    """A head of one reconciliation row: ``m -> N``, Taylor order 2, linear remainder."""
+    return RPNHead(m, N, expansion="taylor", reconciliation=reconciliation, remainder="linear")
 
 
 def step(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor) -> None:
@@ -85,6 +119,29 @@ def median_time(
     return statistics.median(times)
 
 
+def paired_median_times(
+    forwards: tuple[Callable[[RPNHead, Tensor], Tensor], ...],
+    head: RPNHead,
+    x: Tensor,
+    repeats: int,
+    warmup: int,
+) -> list[float]:
+    """Median step times of several forwards timed in turn, so that load on a shared machine
+    falls on all of them alike."""
+    for _ in range(warmup):
+        for forward in forwards:
+            step(forward, head, x)
+    times: list[list[float]] = [[] for _ in forwards]
+    for _ in range(repeats):
+        for forward, record in zip(forwards, times, strict=True):
+            synchronize(x.device)
+            start = time.perf_counter()
+            step(forward, head, x)
+            synchronize(x.device)
+            record.append(time.perf_counter() - start)
+    return [statistics.median(record) for record in times]
+
+
 def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor) -> int:
     """Peak bytes allocated during one :func:`step` above those allocated before it."""
     head.zero_grad(set_to_none=True)
@@ -112,23 +169,68 @@ def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: 
     return peak
 
 
-def check_equal(device: torch.device, batch: int) -> tuple[float, float]:
-    """Relative differences (max-abs) of outputs and gradients, float64, O(1) parameters."""
+def check_equal(
+    device: torch.device,
+    batch: int,
+    head_factory: Callable[[], RPNHead] = make_head,
+    reference: Callable[[RPNHead, Tensor], Tensor] = naive_forward,
+) -> tuple[float, float]:
+    """Relative differences (max-abs) of outputs and gradients, float64, O(1) parameters.
+
+    The gradient is taken with respect to every non-empty parameter of the head.
+    """
     torch.manual_seed(0)
-    head = make_head().to(device=device, dtype=torch.float64)
+    head = head_factory().to(device=device, dtype=torch.float64)
     with torch.no_grad():
         head.w.normal_()
-    x = torch.randn(batch, M, device=device, dtype=torch.float64)
+    x = torch.randn(batch, head.m, device=device, dtype=torch.float64)
+    parameters = [p for p in head.parameters() if p.numel()]
     fast = head(x)
-    (fast_grad,) = torch.autograd.grad(fast.square().mean(), head.w)
-    naive = naive_forward(head, x)
-    (naive_grad,) = torch.autograd.grad(naive.square().mean(), head.w)
-    return _relative(fast, naive), _relative(fast_grad, naive_grad)
+    fast_grads = torch.autograd.grad(fast.square().mean(), parameters)
+    naive = reference(head, x)
+    naive_grads = torch.autograd.grad(naive.square().mean(), parameters)
+    grad_error = max(_relative(f, r) for f, r in zip(fast_grads, naive_grads, strict=True))
+    return _relative(fast, naive), grad_error
 
 
 def _relative(value: Tensor, reference: Tensor) -> float:
     """``max |value - reference| / max |reference|``."""
-    return ((value - reference).abs().max() / reference.abs().max()).item()
+    scale = reference.abs().max().clamp_min(torch.finfo(reference.dtype).tiny)
+    return ((value - reference).abs().max() / scale).item()
+
+
+def reconciliation_rows(device: torch.device, args: argparse.Namespace) -> None:
+    """Time and peak memory of every :data:`RECONCILIATIONS` row, head against formed weight."""
+    print(
+        f"\nreconciliations: head {args.rows_m} -> {N}, taylor d=2 "
+        f"(D={args.rows_m + args.rows_m**2}), linear remainder, batch {args.batch}, float32; "
+        "the head against the same head with ψ(w) formed, timed in turn"
+    )
+    print(
+        f"{'reconciliation':>36} {'l':>9} {'head ms':>9} {'formed ms':>9} {'speed-up':>8} "
+        f"{'head MiB':>9} {'formed MiB':>10} {'memory':>7}"
+    )
+    for label, spec in RECONCILIATIONS:
+
+        def factory(spec: Any = spec) -> RPNHead:
+            return make_row_head(args.rows_m, spec)
+
+        output_error, grad_error = check_equal(device, 8, factory, formed_forward)
+        if max(output_error, grad_error) > 1e-5:
+            raise SystemExit(f"{label}: the head and the formed weight disagree")
+        torch.manual_seed(0)
+        head = factory().to(device)
+        x = torch.randn(args.batch, args.rows_m, device=device)
+        fast_s, formed_s = paired_median_times(
+            (fast_forward, formed_forward), head, x, args.repeats, args.warmup
+        )
+        fast_peak = peak_memory(fast_forward, head, x)
+        formed_peak = peak_memory(formed_forward, head, x)
+        print(
+            f"{label:>36} {head.reconciliation.l:>9} {fast_s * 1e3:>9.2f} {formed_s * 1e3:>9.2f} "
+            f"{formed_s / fast_s:>7.2f}x {fast_peak / 2**20:>9.2f} {formed_peak / 2**20:>10.2f} "
+            f"{fast_peak / max(formed_peak, 1):>7.2f}"
+        )
 
 
 def main() -> None:
@@ -138,9 +240,25 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128, help="batch size (default: 128)")
     parser.add_argument("--repeats", type=int, default=10, help="timed steps (default: 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps (default: 2)")
+    parser.add_argument(
+        "--rows-m",
+        type=int,
+        default=256,
+        help="input size of the reconciliation rows (256); m + m² must be a multiple of 64",
+    )
+    parser.add_argument(
+        "--only-rows", action="store_true", help="skip the 784 -> 64 low-rank comparison"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
 
+    if not args.only_rows:
+        low_rank_comparison(device, args)
+    reconciliation_rows(device, args)
+
+
+def low_rank_comparison(device: torch.device, args: argparse.Namespace) -> None:
+    """The 784 -> 64 Taylor/low-rank head against the naive computation."""
     output_error, grad_error = check_equal(device, batch=16)
     print(
         f"float64 check, relative max-abs difference: output {output_error:.2e}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,13 @@ def positive_float(value: object, field: str) -> float:
         or not 0 < value < float("inf")
     ):
         raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > 0")
+    return float(value)
+
+
+def real_number(value: object, field: str) -> float:
+    """Return ``value`` as a float if it is a finite real number, else raise naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number")
     return float(value)
 
 
