@@ -3,6 +3,7 @@ tinybig 0.2.1 reference values, factorised projections and argument errors."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from typing import Any
@@ -22,6 +23,7 @@ from rpnkit.rpn import (
     RPNHead,
     ShannonWaveletExpansion,
 )
+from rpnkit.rpn.expansion.combinatorial import lexicographic_subsets
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 X3 = torch.tensor([[0.5, -0.3, 1.0]], dtype=torch.float64)
@@ -207,16 +209,18 @@ def test_geometric_matches_tinybig(
 ) -> None:
     name, tinybig_name, params, (h, w, d, channels) = case
     grid = {"grid_parameters": {"h": h, "w": w, "d": d, "universe_num": channels}}
-    with warnings.catch_warnings():  # tinybig warns that packing_strategy=None is unknown
+    ours = build("expansion", name, **params, h=h, w=w, d=d, channel_num=channels)
+    m = channels * h * w * d
+    x = _inputs(m)
+    # tinybig warns that packing_strategy=None is unknown, and about its sparse matrix.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = getattr(tinybig.expansion, tinybig_name)(
             **params, grid_configs={"grid_class": "tinybig.koala.geometry.grid", **grid}
         )
-    ours = build("expansion", name, **params, h=h, w=w, d=d, channel_num=channels)
-    m = channels * h * w * d
-    x = _inputs(m)
+        expected = reference(x)
     assert ours.calculate_D(m) == reference.calculate_D(m)
-    torch.testing.assert_close(ours(x), reference(x), rtol=0, atol=0)
+    torch.testing.assert_close(ours(x), expected, rtol=0, atol=0)
 
 
 # -- factorised projections ------------------------------------------------------------------
@@ -329,6 +333,16 @@ def test_beta_wavelet_sample_does_not_depend_on_the_rest_of_the_batch() -> None:
     with_outside_sample = expansion(torch.cat([inside, torch.tensor([[-1.0, 3.0]])]))
     torch.testing.assert_close(with_outside_sample[:1], alone)
     assert (alone - 12 * 0.2 * 0.8**2).abs()[0, 0] < 1e-6  # Beta(2, 3) density 12 τ (1-τ)²
+
+
+@pytest.mark.parametrize("with_replacement", [False, True])
+def test_subsets_are_itertools_order(with_replacement: bool) -> None:
+    enumerate_ = (
+        itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    )
+    for m, r in itertools.product(range(1, 6), range(1, 5)):
+        got = lexicographic_subsets(m, r, with_replacement).tolist()
+        assert [tuple(s) for s in got] == list(enumerate_(range(m), r)), (m, r)
 
 
 def test_combinatorial_subsets_are_cached_per_width_and_device() -> None:

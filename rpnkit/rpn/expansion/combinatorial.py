@@ -21,12 +21,12 @@ from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
-__all__ = ["CombinatorialExpansion", "CombinatorialNormalExpansion"]
+__all__ = ["CombinatorialExpansion", "CombinatorialNormalExpansion", "lexicographic_subsets"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def subsets(m: int, r: int, with_replacement: bool = False) -> Tensor:
+def lexicographic_subsets(m: int, r: int, with_replacement: bool = False) -> Tensor:
     """Return the ``r``-subsets of ``range(m)`` in lexicographic order, shape ``(count, r)``.
 
     Parameters
@@ -122,7 +122,9 @@ class CombinatorialExpansion(Expansion):
     def _indices(self, m: int, device: torch.device) -> tuple[list[Tensor], Tensor]:
         key = (m, device)
         if key not in self._cache:
-            blocks = [subsets(m, r, self.with_replacement) for r in range(1, self.d + 1)]
+            blocks = [
+                lexicographic_subsets(m, r, self.with_replacement) for r in range(1, self.d + 1)
+            ]
             flat = torch.cat([block.flatten() for block in blocks]).to(device)
             self._cache[key] = ([block.T.contiguous().to(device) for block in blocks], flat)
         return self._cache[key]
