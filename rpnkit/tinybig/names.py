@@ -95,7 +95,7 @@ def registry_name(group: str, path: Any, where: str) -> str:
     except ComponentNotFoundError:
         if path.startswith("torch."):
             return path
-        names = registry.names(group)
+        names = [n for entry in registry.entries(group) for n in (entry.name, *entry.aliases)]
         raise ConfigError(
             f"{where}={short_repr(path)} has no rpnkit {group} equivalent"
             f"{did_you_mean(leaf, names)}; `rpnkit list {group}` shows them all"
