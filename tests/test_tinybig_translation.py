@@ -120,6 +120,7 @@ def test_class_paths_become_registry_names() -> None:
     (layer,) = out["model"]["parameters"]["layers"]
     assert (layer["expansion"]["name"], layer["reconciliation"]["name"]) == ("taylor", "low_rank")
     assert layer["remainder"]["name"] == "linear"
+    assert out["learner"]["lr_scheduler_interval"] == "epoch"  # tinybig steps once an epoch
     assert [out["learner"][k]["name"] for k in ("loss", "optimizer", "lr_scheduler")] == [
         "cross_entropy",
         "adamw",

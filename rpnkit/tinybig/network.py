@@ -34,7 +34,16 @@ from rpnkit.tinybig.names import check_parameters, registry_name
 from rpnkit.tinybig.problems import Problems, TinybigConfigError
 from rpnkit.tinybig.reading import drop_labels, read_object, unknown_keys
 
-__all__ = ["INIT_METHODS", "allocation", "head", "layer", "model"]
+__all__ = [
+    "HEAD_KEYS",
+    "INIT_METHODS",
+    "LAYER_KEYS",
+    "MODEL_KEYS",
+    "allocation",
+    "head",
+    "layer",
+    "model",
+]
 
 #: The initialisation methods tinybig's heads know (any other leaves them uninitialised).
 INIT_METHODS = ("xavier_uniform", "kaiming_uniform", "xavier_normal", "fanout_std_uniform")
@@ -48,14 +57,17 @@ _UNSUPPORTED = ("attribute_interdependence_configs", "instance_interdependence_c
                 "attribute_interdependence", "instance_interdependence",
                 "l_attribute_interdependence", "l_instance_interdependence", "l_channel_fusion",
                 "batch_num")  # fmt: skip
-_HEAD_KEYS = ("m", "n", "l", "channel_num", "data_transformation_configs",
+#: The keys of tinybig's ``head_parameters``.
+HEAD_KEYS = ("m", "n", "l", "channel_num", "data_transformation_configs",
               "parameter_fabrication_configs", "remainder_configs", "channel_fusion_configs",
               "input_process_functions", "input_process_function_configs",
               "output_process_functions", "output_process_function_configs",
               "create_parameters_at_init", "parameters_init_method", *_UNSUPPORTED)  # fmt: skip
-_LAYER_KEYS = ("m", "n", "width", "width_alloc", "head_configs", "head_fusion_configs",
+#: The keys of tinybig's ``layer_parameters``.
+LAYER_KEYS = ("m", "n", "width", "width_alloc", "head_configs", "head_fusion_configs",
                "fusion_strategy", "parameters_init_method")  # fmt: skip
-_MODEL_KEYS = ("depth", "depth_alloc", "layer_configs")
+#: The keys of tinybig's ``model_parameters`` for ``tinybig.model.rpn``.
+MODEL_KEYS = ("depth", "depth_alloc", "layer_configs")
 
 
 def allocation(total: Any, alloc: Any, configs: Any, where: str, names: tuple[str, str, str]) -> list[tuple[Any, int]]:  # fmt: skip
@@ -119,7 +131,7 @@ def head(section: Any, where: str, m: int, n: int, init: str) -> dict[str, Any]:
     params = drop_labels(obj.parameters)
     at = obj.parameters_path
     problems = Problems()
-    for key in unknown_keys(list(params), _HEAD_KEYS, at, "tinybig head"):
+    for key in unknown_keys(list(params), HEAD_KEYS, at, "tinybig head"):
         problems.add(key)
     for key, size in (("m", m), ("n", n)):
         if params.get(key) not in (None, size):
@@ -141,7 +153,7 @@ def head(section: Any, where: str, m: int, n: int, init: str) -> dict[str, Any]:
         channels = 1
     elif channels != 1:
         options["channels"] = channels
-    section_of = {key: params.get(key) for key in _HEAD_KEYS}
+    section_of = {key: params.get(key) for key in HEAD_KEYS}
     kappa = None
     if section_of["data_transformation_configs"] is None:
         problems.add(f"{at}.data_transformation_configs is missing; tinybig's head needs one")
@@ -225,7 +237,7 @@ def layer(section: Any, where: str) -> dict[str, Any]:
     params = drop_labels(obj.parameters)
     at = obj.parameters_path
     problems = Problems()
-    for key in unknown_keys(list(params), _LAYER_KEYS, at, "tinybig layer"):
+    for key in unknown_keys(list(params), LAYER_KEYS, at, "tinybig layer"):
         problems.add(key)
     sizes: list[int] = []
     for key in ("m", "n"):
@@ -309,7 +321,7 @@ def model(section: Any, where: str) -> dict[str, Any]:
         check_parameters("model", name, params, at)
         return {"name": name, "parameters": params}
     problems = Problems()
-    for key in unknown_keys(list(params), _MODEL_KEYS, at, "tinybig rpn model"):
+    for key in unknown_keys(list(params), MODEL_KEYS, at, "tinybig rpn model"):
         problems.add(key)
     layers = problems.attempt(
         allocation, params.get("depth"), params.get("depth_alloc"), params.get("layer_configs"),

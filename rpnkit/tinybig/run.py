@@ -29,7 +29,7 @@ from rpnkit.tinybig.network import model
 from rpnkit.tinybig.problems import Problems
 from rpnkit.tinybig.reading import drop_labels, read_object, unknown_keys
 
-__all__ = ["CLASS_INDEX_LOSSES", "SECTIONS", "translate_tinybig"]
+__all__ = ["CLASS_INDEX_LOSSES", "LEARNER_KEYS", "SECTIONS", "translate_tinybig"]
 
 #: The sections of ``configurations``.
 SECTIONS = ("device", "random_seed", "data_configs", "model_configs", "learner_configs",
@@ -47,7 +47,8 @@ _TABULAR_DEFAULTS = {"test_size": 0.1, "standardize": False}
 _EQUATIONS = ("elementary", "composite", "feynman", "dimensionless_feynman")
 #: tinybig metric defaults that differ from rpnkit's.
 _METRIC_DEFAULTS = {"f1": {"average": "binary"}}
-_LEARNER_KEYS = ("n_epochs", "optimizer_configs", "lr_scheduler_configs", "loss_configs")
+#: The keys of ``backward_learner``'s ``learner_parameters``.
+LEARNER_KEYS = ("n_epochs", "optimizer_configs", "lr_scheduler_configs", "loss_configs")
 _LOCAL_FILES = (
     "rpnkit bundles no copy; to train on a local copy, set data_class to an rpnkit dataset "
     "that reads it (`rpnkit list dataset`)"
@@ -138,7 +139,7 @@ def _learner(section: Any) -> dict[str, Any]:
     params = drop_labels(obj.parameters)
     at = obj.parameters_path
     problems = Problems()
-    for key in unknown_keys(list(params), _LEARNER_KEYS, at, "backward_learner"):
+    for key in unknown_keys(list(params), LEARNER_KEYS, at, "backward_learner"):
         problems.add(key)
     learner: dict[str, Any] = {}
     n_epochs = params.get("n_epochs", 100)
@@ -153,6 +154,8 @@ def _learner(section: Any) -> dict[str, Any]:
                 runtime,
             )  # fmt: skip
     problems.raise_if_any()
+    if "lr_scheduler" in learner:
+        learner["lr_scheduler_interval"] = "epoch"  # tinybig steps every scheduler once an epoch
     return learner
 
 
