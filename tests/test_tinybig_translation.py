@@ -303,8 +303,8 @@ def test_processing_without_exact_equivalent_is_refused(value: Any, reason: str)
 
 
 def test_a_lone_layer_norm_without_affine_parameters_maps() -> None:
-    value = {"function_class": "torch.nn.LayerNorm",
-             "function_parameters": {"normalized_shape": 3, "elementwise_affine": False}}  # fmt: skip
+    parameters = {"normalized_shape": 3, "elementwise_affine": False}
+    value = {"function_class": "torch.nn.LayerNorm", "function_parameters": parameters}
     (layer,) = _layers(_config(_head(output_process_function_configs=value)))
     assert layer["output_process"] == ["layer_norm"]
 
@@ -540,7 +540,8 @@ def test_binary_setup_trains_with_one_output(tmp_path: Path) -> None:
     [
         (
             "tinybig.data.mnist",
-            "is downloaded by tinybig; rpnkit bundles no copy; to train on a local copy, set data_class to an rpnkit dataset",
+            "is downloaded by tinybig; rpnkit bundles no copy; to train on a local copy, set "
+            "data_class to an rpnkit dataset",
         ),
         ("tinybig.data.banknote", "is a table inside tinybig"),
         ("tinybig.data.irs", "has no rpnkit dataset equivalent (did you mean 'iris'"),
@@ -628,3 +629,11 @@ def test_rpnkit_configs_are_not_translated() -> None:
         {"data": "iris", "model": {"name": "rpn", "parameters": {"layers": [{"m": 4, "n": 3}]}}}
     )
     assert config.data == {"name": "iris", "parameters": {}}
+
+
+def test_tinybig_form_components_build_through_the_registry() -> None:
+    registry = get_registry()
+    spec = _function("tinybig.expansion.taylor_expansion", d=2, name="label")
+    assert registry.build("expansion", spec).calculate_D(3) == 12
+    old = {"remainder_class": "tinybig.remainder.linear_remainder", "remainder_parameters": {}}
+    assert registry.build("remainder", old, m=3, n=2).weight.shape == (2, 3)

@@ -70,7 +70,9 @@ LAYER_KEYS = ("m", "n", "width", "width_alloc", "head_configs", "head_fusion_con
 MODEL_KEYS = ("depth", "depth_alloc", "layer_configs")
 
 
-def allocation(total: Any, alloc: Any, configs: Any, where: str, names: tuple[str, str, str]) -> list[tuple[Any, int]]:  # fmt: skip
+def allocation(
+    total: Any, alloc: Any, configs: Any, where: str, names: tuple[str, str, str]
+) -> list[tuple[Any, int]]:
     """tinybig's rule for a count, its allocation and configs: each config with its repeats.
 
     * ``alloc`` given (an integer or a list): one count per config, summing to ``total``
