@@ -10,15 +10,15 @@ becomes. A key with no exact equivalent is refused with its key path and the rea
 them are found in one pass (:class:`TinybigConfigError`). Keys that are pure labels (``name``,
 ``device`` inside objects) are ignored by design.
 
-This package is the only place that knows tinybig's shapes:
+This package is the only place that knows tinybig's shapes; its modules:
 
-* :mod:`~rpnkit.tinybig.reading`: the two spellings of a class and its parameters;
-* :mod:`~rpnkit.tinybig.names`: class paths as registry names, parameters by signature;
-* :mod:`~rpnkit.tinybig.functions`: processing functions as rpnkit processing steps;
-* :mod:`~rpnkit.tinybig.components`: expansions, reconciliations, remainders, fusions;
-* :mod:`~rpnkit.tinybig.network`: heads, layers and the model;
-* :mod:`~rpnkit.tinybig.run`: the run sections and :func:`translate_tinybig`;
-* :mod:`~rpnkit.tinybig.labels`: the ``label_regression`` dataset (tinybig's float labels).
+* ``reading``: the two spellings of a class and its parameters;
+* ``names``: class paths as registry names, parameters by signature;
+* ``functions``: processing functions as rpnkit processing steps;
+* ``components``: expansions, reconciliations, remainders, fusions;
+* ``network``: heads, layers and the model;
+* ``run``: the run sections and :func:`translate_tinybig`;
+* ``labels``: the ``label_regression`` dataset (tinybig's float labels).
 """
 
 from __future__ import annotations

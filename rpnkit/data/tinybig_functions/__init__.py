@@ -14,7 +14,7 @@ by ``equation_index`` (its position in the table, from 0), sampled as tinybig sa
   with half of 2000 samples each by default); the training loader is reshuffled every epoch.
 
 Formulas are evaluated by a small arithmetic interpreter over a fixed set of functions
-(:data:`FUNCTIONS`, see :mod:`~rpnkit.data.tinybig_functions.equation`); nothing is ever passed
+(:data:`FUNCTIONS`, in the module ``equation``); nothing is ever passed
 to ``eval``. Targets are computed in double precision and stored as ``float32`` (tinybig
 computes them in single precision, so values near a pole, as in ``C.15``, agree to about 1e-4
 relative).
