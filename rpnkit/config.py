@@ -266,7 +266,7 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
         For the first problem found.
     """
     if "configurations" in raw:
-        from rpnkit.tinybig import translate_tinybig
+        from rpnkit.tinybig.run import translate_tinybig
 
         raw = translate_tinybig(raw, source)
     _check_keys(raw, SECTIONS, "")
@@ -349,7 +349,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     raw = load_yaml(path)
     overrides = list(overrides)
     if "configurations" in raw:
-        from rpnkit.tinybig import translate_tinybig
+        from rpnkit.tinybig.run import translate_tinybig
 
         own = [a for a in overrides if a.partition("=")[0].strip().startswith("configurations.")]
         overrides = [a for a in overrides if a not in own]

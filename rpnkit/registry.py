@@ -50,7 +50,7 @@ from rpnkit.errors import (
     did_you_mean,
 )
 from rpnkit.spec import ComponentSpec, split_spec
-from rpnkit.tinybig import component_config, is_tinybig_component
+from rpnkit.tinybig.reading import component_config, is_tinybig_component
 from rpnkit.trust import admit_path, is_trusted, trusted_code
 
 __all__ = [

@@ -13,7 +13,6 @@ import torch
 
 from rpnkit.cli import main
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build
 from rpnkit.rpn import (
     BetaWaveletExpansion,
     CombinatorialExpansion,
@@ -24,6 +23,7 @@ from rpnkit.rpn import (
     ShannonWaveletExpansion,
 )
 from rpnkit.rpn.expansion.combinatorial import lexicographic_subsets
+from rpnkit.state import build
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 X3 = torch.tensor([[0.5, -0.3, 1.0]], dtype=torch.float64)

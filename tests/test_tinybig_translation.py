@@ -18,7 +18,8 @@ from rpnkit.config import load_config, normalize_config
 from rpnkit.errors import ConfigError
 from rpnkit.rpn.model import LAYER_KEYS
 from rpnkit.state import get_registry
-from rpnkit.tinybig import TinybigConfigError, translate_tinybig
+from rpnkit.tinybig.problems import TinybigConfigError
+from rpnkit.tinybig.run import translate_tinybig
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "tests" / "configs" / "tinybig"
