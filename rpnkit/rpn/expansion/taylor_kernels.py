@@ -120,9 +120,7 @@ class _Taylor2Projection(torch.autograd.Function):
     """``κ(x) Wᵀ`` for Taylor order 2 with hand-written backward (see the module docstring)."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any, x: Tensor, weight: Tensor, layer_norm: bool, eps: float
-    ) -> Tensor:
+    def forward(ctx: Any, x: Tensor, weight: Tensor, layer_norm: bool, eps: float) -> Tensor:
         b, m = x.shape
         w_hat = weight.view(weight.shape[0], m + 1, m)
         ctx.layer_norm = layer_norm
