@@ -61,6 +61,8 @@ def taylor2_project(x: Tensor, weight: Tensor, *, layer_norm: bool, eps: float =
     Tensor
         Shape ``(b, r)``; differentiable in ``x`` and ``weight``.
     """
+    if weight.stride(-1) != 1:  # each row must be viewable as an (m+1) × m matrix
+        weight = weight.contiguous()
     out: Tensor = _Taylor2Projection.apply(x, weight, layer_norm, eps)
     return out
 
@@ -124,9 +126,10 @@ class _Taylor2Projection(torch.autograd.Function):
         b, m = x.shape
         w_hat = weight.view(weight.shape[0], m + 1, m)
         ctx.layer_norm = layer_norm
+        keep = ctx.needs_input_grad[0]  # y (and the centred output) serve the gradient of x only
         if not layer_norm:
             y = torch.matmul(torch.nn.functional.pad(x, (1, 0), value=1.0), w_hat)
-            ctx.save_for_backward(x, weight, y)
+            ctx.save_for_backward(x, weight, y if keep else None)
             return (y * x).sum(-1).T
         stats = _statistics(x, eps)
         u = x - stats.shift
@@ -140,7 +143,7 @@ class _Taylor2Projection(torch.autograd.Function):
             + (stats.shift * u + stats.beta) @ y[:, b].T
         )
         ctx.stats = stats
-        ctx.save_for_backward(x, weight, y, centred)
+        ctx.save_for_backward(x, weight, *((y, centred) if keep else (None, None)))
         return centred * stats.rstd
 
     @staticmethod
