@@ -33,7 +33,7 @@ class TaylorExpansion(Expansion):
     row ``k`` of the weight is read as an ``(m+1) × m`` matrix ``Ŵ_k`` (linear block, then the
     quadratic block) and ``κ(x)·w_k = [1, x] Ŵ_k xᵀ``, so the forward and the backward are a few
     batched matrix products over the weight in place
-    (:func:`~rpnkit.rpn.expansion.taylor_kernels.taylor2_project`). A ``layer_norm``
+    (``rpnkit.rpn.expansion.taylor_kernels``). A ``layer_norm``
     postprocess is handled exactly, with ``O(m)`` statistics of ``κ(x)`` per sample computed
     in float64 and a centred form of ``κ(x) - μ`` that avoids the cancellation of
     ``κ Wᵀ - μ (W 1_D)ᵀ`` on near-constant inputs. Other postprocessing, and ``d ≠ 2``, fall
