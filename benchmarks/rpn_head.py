@@ -1,62 +1,233 @@
-"""Speed and peak memory of a Taylor/low-rank RPN head against the naive computation.
+"""(The per-family rows — every expansion and reconciliation against its materialised
+computation — are in ``benchmarks/rpn_families.py``.)
 
-The head maps 784 features to 64 with a Taylor expansion of order 2 (D = 784 + 784² =
-615 440) and a low-rank reconciliation of rank 2. rpnkit's head never forms the ``b × D``
-expansion nor the ``n × D`` weight (``κ(x) Bᵀ`` is computed from ``x`` directly, then
-multiplied by ``Aᵀ``). The reference is the naive computation of the same function with the
-same parameters, as tinybig does it: materialise ``κ(x)`` and ``W = A B``, then ``κ(x) Wᵀ``.
+Speed and peak memory of RPN heads against reference computations, and the matmul limit.
 
-Both are measured in the same run on one forward+backward step: the median step time over
-repeats, and the peak memory allocated during the step above what was allocated before it
-(``torch.cuda.max_memory_allocated`` on CUDA; on CPU the allocation events recorded by
-``torch.profiler`` with ``profile_memory=True``). Outputs and gradients are compared in
-float64 first.
+Every *case* is one head configuration, measured on one forward+backward step (a scalar loss
+``mean(y²)``, gradients set to ``None`` before each step), with several *rows*: rpnkit's head
+and one or more references computing the same function with the same parameters.
+
+* ``low_rank``: 784 -> 64, Taylor order 2 (D = 615 440), low-rank reconciliation r = 2.
+  Reference: the naive computation (materialise ``κ(x)`` and ``W = A B``, then ``κ(x) Wᵀ``).
+* ``mnist``: the first head of tinybig's published MNIST model
+  (``docs/notes/configs/mnist_configs.yaml``): 784 -> 64, Taylor order 2 with a LayerNorm
+  post-processing, identity reconciliation (the 64 × 615 440 weight is the parameter, 39.4 M
+  numbers), zero remainder, batch 64. Reference: tinybig 0.2.1's own ``rpn_head`` built from
+  that config (when tinybig is installed; ``tests/tinybig_reference.py`` imports it), with
+  rpnkit's parameters copied in; the naive materialising computation is a further row.
+
+Columns: the median step time over interleaved repeats (rows of a case alternate, and a plain
+``n × n`` float32 matmul is timed in the same rounds), the *fraction of the matmul limit*
+(the case's essential floating-point work divided by the matmul rate measured in the same
+run, over the row's time: 100% would mean the step runs as fast as its matrix products could
+at the plain-matmul rate), the peak memory allocated during one step above what was allocated
+before it (``torch.cuda.max_memory_allocated`` on CUDA; on CPU the allocation events of
+``torch.profiler`` with ``profile_memory=True``), and speed and memory against the case's
+reference. The essential work of an order-2 Taylor projection onto ``R`` rows is
+``2 b R m (m+1)`` flops for the forward and as much for the weight gradient (the benchmark's
+input needs no gradient). On the CPU the times are process CPU times with one thread by
+default (``--threads``), which other processes on a shared machine disturb less than wall
+time. Before timing, each case checks rpnkit against the naive computation in float64
+(outputs and gradients), and the ``mnist`` case checks tinybig's output against rpnkit's.
+
+Fresh gradient buffers are allocated every step; on Linux their first touch (page faults)
+can be a large part of the step. PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages
+for large CPU allocations) makes it much cheaper, for every row alike; the header says whether
+it is set.
 
 Run by hand::
 
     python benchmarks/rpn_head.py --device cpu
+    THP_MEM_ALLOC_ENABLE=1 python benchmarks/rpn_head.py --cases mnist
     python benchmarks/rpn_head.py --device cuda --batch 1024
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.profiler import ProfilerActivity, profile
 
 from rpnkit.rpn import RPNHead
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests.tinybig_reference
+
 M, N, RANK = 784, 64, 2
+MATMUL_SIZE = 1024
+
+Forward = Callable[[nn.Module, Tensor], Tensor]
 
 
-def make_head() -> RPNHead:
-    """The benchmarked head: 784 -> 64, Taylor order 2, low-rank r=2, no remainder."""
+@dataclass
+class Row:
+    """One implementation of a case: a module, how to call it, and its input."""
+
+    label: str
+    module: nn.Module
+    forward: Forward
+    x: Tensor
+
+    def step(self) -> None:
+        """One training step's worth of work: gradients to ``None``, then :meth:`run`."""
+        self.module.zero_grad(set_to_none=True)
+        self.run()
+
+    def run(self) -> None:
+        """Forward, a scalar loss, backward."""
+        self.forward(self.module, self.x).square().mean().backward()
+
+
+@dataclass
+class Case:
+    """A head configuration: its rows, the reference row's label and its essential flops."""
+
+    name: str
+    title: str
+    flops: float
+    reference: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: Builds the case's rpnkit head for the float64 check against the naive computation.
+    make_head: Callable[[], RPNHead] | None = None
+
+
+def taylor2_flops(batch: int, m: int, rows: int) -> float:
+    """Flops of ``κ(x) Wᵀ`` for Taylor order 2 onto ``rows`` rows, forward + weight gradient."""
+    return 2 * (2.0 * batch * rows * m * (m + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Cases
+
+
+def naive_forward(head: nn.Module, x: Tensor) -> Tensor:
+    """The head's function computed by materialising ``κ(x)`` (b × D) and ``W`` (n × D)."""
+    assert isinstance(head, RPNHead)
+    expanded = head.expansion(x)
+    weight = head.reconciliation(head.w)
+    out = (expanded @ weight.transpose(-1, -2)).mean(0) + head.remainder(x)
+    return out if head.bias is None else out + head.bias
+
+
+def head_forward(head: nn.Module, x: Tensor) -> Tensor:
+    """The module's own forward."""
+    return head(x)
+
+
+def low_rank_head() -> RPNHead:
+    """784 -> 64, Taylor order 2, low-rank r=2, no remainder."""
     return RPNHead(
         M, N, expansion="taylor", reconciliation={"name": "low_rank", "parameters": {"r": RANK}}
     )
 
 
-def fast_forward(head: RPNHead, x: Tensor) -> Tensor:
-    """The head's own forward."""
-    return head(x)
+def mnist_head() -> RPNHead:
+    """tinybig's MNIST head: 784 -> 64, Taylor order 2 + layer_norm, identity reconciliation."""
+    return RPNHead(M, N, expansion="taylor", reconciliation="identity", postprocess=["layer_norm"])
 
 
-def naive_forward(head: RPNHead, x: Tensor) -> Tensor:
-    """The head's function computed by materialising ``κ(x)`` (b × D) and ``W`` (n × D)."""
-    expanded = head.expansion(x)
-    weight = head.reconciliation(head.w)
-    return (expanded @ weight.transpose(-1, -2)).mean(0) + head.remainder(x)
+def tinybig_mnist_head(tinybig: Any, device: torch.device) -> nn.Module:
+    """tinybig's own ``rpn_head`` from the first layer of its published MNIST config."""
+    D = M + M * M
+    return tinybig.module.rpn_head(
+        m=M,
+        n=N,
+        channel_num=1,
+        data_transformation_configs={
+            "function_class": "tinybig.expansion.taylor_expansion",
+            "function_parameters": {
+                "name": "taylor_expansion",
+                "d": 2,
+                "postprocess_function_configs": [
+                    {
+                        "function_class": "torch.nn.LayerNorm",
+                        "function_parameters": {"normalized_shape": D, "device": device.type},
+                    }
+                ],
+            },
+        },
+        parameter_fabrication_configs={
+            "function_class": "tinybig.reconciliation.identity_reconciliation",
+            "function_parameters": {"name": "identity_reconciliation"},
+        },
+        remainder_configs={
+            "function_class": "tinybig.remainder.zero_remainder",
+            "function_parameters": {"name": "zero_remainder"},
+        },
+        device=device.type,
+    )
 
 
-def step(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor) -> None:
-    """One training step's worth of work: forward, a scalar loss, backward."""
-    head.zero_grad(set_to_none=True)
-    forward(head, x).square().mean().backward()
+def low_rank_case(device: torch.device, batch: int | None) -> Case:
+    """rpnkit's low-rank Taylor head against the naive computation."""
+    batch = batch or 128
+    torch.manual_seed(0)
+    head = low_rank_head().to(device)
+    x = torch.randn(batch, M, device=device)
+    flops = taylor2_flops(batch, M, RANK) + 3 * 2.0 * batch * N * RANK
+    case = Case(
+        "low_rank",
+        f"{M} -> {N}, taylor d=2 (D={head.D}), low_rank r={RANK}, batch {batch}",
+        flops,
+        reference="naive",
+        make_head=low_rank_head,
+    )
+    case.rows += [Row("rpnkit", head, head_forward, x), Row("naive", head, naive_forward, x)]
+    return case
+
+
+def mnist_case(device: torch.device, batch: int | None) -> Case:
+    """tinybig's MNIST head: rpnkit, tinybig's own head (when installed) and the naive one."""
+    from tests.tinybig_reference import import_tinybig
+
+    batch = batch or 64
+    torch.manual_seed(0)
+    head = mnist_head().to(device)
+    x = torch.randn(batch, M, device=device)
+    case = Case(
+        "mnist",
+        f"tinybig MNIST head {M} -> {N}, taylor d=2 + layer_norm (D={head.D}), identity "
+        f"reconciliation ({head.w.numel() / 1e6:.1f} M parameters), batch {batch}",
+        taylor2_flops(batch, M, N),
+        reference="naive",
+        make_head=mnist_head,
+    )
+    case.rows.append(Row("rpnkit", head, head_forward, x))
+    tinybig = import_tinybig()
+    if tinybig is None:
+        case.notes.append("tinybig is not installed: the reference is the naive computation")
+    else:
+        reference = tinybig_mnist_head(tinybig, device)
+        with torch.no_grad():
+            reference.w.copy_(head.w)
+        output_error = _relative(reference(x), head(x))
+        case.notes.append(f"tinybig vs rpnkit, float32 output: relative max-abs {output_error:.1e}")
+        if output_error > 1e-3:
+            raise SystemExit("tinybig's MNIST head and rpnkit's compute different functions")
+        case.rows.append(Row("tinybig", reference, head_forward, x))
+        case.reference = "tinybig"
+    case.rows.append(Row("naive", head, naive_forward, x))
+    return case
+
+
+CASES: dict[str, Callable[[torch.device, int | None], Case]] = {
+    "low_rank": low_rank_case,
+    "mnist": mnist_case,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Measurement
 
 
 def synchronize(device: torch.device) -> None:
@@ -65,38 +236,50 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_time(
-    forward: Callable[[RPNHead, Tensor], Tensor],
-    head: RPNHead,
-    x: Tensor,
+def matmul_probe(device: torch.device, size: int = MATMUL_SIZE) -> tuple[Callable[[], None], float]:
+    """A plain ``size × size`` float32 matmul and its flop count, to measure the matmul rate."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    return (lambda: torch.mm(a, b)), 2.0 * size**3
+
+
+def interleaved_medians(
+    steps: dict[str, Callable[[], None]],
+    device: torch.device,
+    clock: Callable[[], float],
     repeats: int,
     warmup: int,
-) -> float:
-    """Median wall time in seconds of :func:`step` over ``repeats`` runs after ``warmup``."""
-    for _ in range(warmup):
-        step(forward, head, x)
-    times = []
-    for _ in range(repeats):
-        synchronize(x.device)
-        start = time.perf_counter()
-        step(forward, head, x)
-        synchronize(x.device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+) -> dict[str, float]:
+    """Median seconds per step, the steps alternating in every round after ``warmup`` rounds."""
+    times: dict[str, list[float]] = {key: [] for key in steps}
+    for round_ in range(warmup + repeats):
+        for key, step in steps.items():
+            synchronize(device)
+            start = clock()
+            step()
+            synchronize(device)
+            if round_ >= warmup:
+                times[key].append(clock() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
-def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor) -> int:
-    """Peak bytes allocated during one :func:`step` above those allocated before it."""
-    head.zero_grad(set_to_none=True)
-    if x.device.type == "cuda":
-        synchronize(x.device)
-        torch.cuda.reset_peak_memory_stats(x.device)
-        before = torch.cuda.memory_allocated(x.device)
-        step(forward, head, x)
-        synchronize(x.device)
-        return torch.cuda.max_memory_allocated(x.device) - before
+def peak_memory(row: Row, device: torch.device) -> int:
+    """Peak bytes allocated during one step above those allocated before it.
+
+    The previous gradients are released before the measurement starts, so that their release
+    does not offset the step's own allocations.
+    """
+    row.module.zero_grad(set_to_none=True)
+    step = row.run
+    if device.type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        step()
+        synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step(forward, head, x)
+        step()
     # Every allocation (+bytes) and free (-bytes) is an "[memory]" event; the peak is the
     # largest running total in time order. The kineto results hold them all, including
     # those made inside operators.
@@ -112,18 +295,21 @@ def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: 
     return peak
 
 
-def check_equal(device: torch.device, batch: int) -> tuple[float, float]:
-    """Relative differences (max-abs) of outputs and gradients, float64, O(1) parameters."""
+def check_equal(make_head: Callable[[], RPNHead], device: torch.device, batch: int) -> None:
+    """Compare the head with the naive computation in float64 (O(1) parameters); exit if off."""
     torch.manual_seed(0)
     head = make_head().to(device=device, dtype=torch.float64)
     with torch.no_grad():
         head.w.normal_()
-    x = torch.randn(batch, M, device=device, dtype=torch.float64)
+    x = torch.randn(batch, head.m, device=device, dtype=torch.float64)
     fast = head(x)
     (fast_grad,) = torch.autograd.grad(fast.square().mean(), head.w)
     naive = naive_forward(head, x)
     (naive_grad,) = torch.autograd.grad(naive.square().mean(), head.w)
-    return _relative(fast, naive), _relative(fast_grad, naive_grad)
+    errors = _relative(fast, naive), _relative(fast_grad, naive_grad)
+    print(f"  float64 check vs naive: output {errors[0]:.1e}, gradient {errors[1]:.1e}")
+    if max(errors) > 1e-8:
+        raise SystemExit("the fast head and the naive computation disagree")
 
 
 def _relative(value: Tensor, reference: Tensor) -> float:
@@ -131,42 +317,72 @@ def _relative(value: Tensor, reference: Tensor) -> float:
     return ((value - reference).abs().max() / reference.abs().max()).item()
 
 
+# --------------------------------------------------------------------------------------------
+# Report
+
+HEADER = (
+    f"{'implementation':>15} {'step ms':>9} {'of limit':>9} {'peak MiB':>9} "
+    f"{'speed-up':>9} {'memory':>8}"
+)
+
+
+def run_case(
+    case: Case,
+    device: torch.device,
+    clock: Callable[[], float],
+    repeats: int,
+    warmup: int,
+) -> None:
+    """Time every row of a case with the matmul probe, then print the table."""
+    probe, probe_flops = matmul_probe(device)
+    steps: dict[str, Callable[[], None]] = {row.label: row.step for row in case.rows}
+    steps["__matmul__"] = probe
+    seconds = interleaved_medians(steps, device, clock, repeats, warmup)
+    rate = probe_flops / seconds.pop("__matmul__")
+    limit = case.flops / rate
+    peaks = {row.label: peak_memory(row, device) for row in case.rows}
+    for note in case.notes:
+        print(f"  {note}")
+    print(
+        f"  matmul {MATMUL_SIZE}³ float32: {rate / 1e9:.1f} GFLOP/s; this case needs "
+        f"{case.flops / 1e9:.2f} GFLOP per step, so its limit is {limit * 1e3:.1f} ms"
+    )
+    print(f"  {HEADER}")
+    ref_s, ref_peak = seconds[case.reference], peaks[case.reference]
+    for row in case.rows:
+        s, peak = seconds[row.label], peaks[row.label]
+        print(
+            f"  {row.label:>15} {s * 1e3:9.1f} {limit / s:9.0%} {peak / 2**20:9.1f} "
+            f"{ref_s / s:8.2f}x {peak / ref_peak:8.2f}"
+        )
+    print(f"  (speed-up and memory relative to {case.reference})")
+
+
 def main() -> None:
-    """Parse arguments, run the comparison and print the ratios."""
+    """Parse arguments, run the cases and print one table per case."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--batch", type=int, default=128, help="batch size (default: 128)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed steps (default: 10)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps (default: 2)")
+    parser.add_argument("--batch", type=int, default=None, help="batch size (default: per case)")
+    parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=list(CASES))
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default: 7)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds (default: 1)")
     args = parser.parse_args()
     device = torch.device(args.device)
-
-    output_error, grad_error = check_equal(device, batch=16)
+    torch.set_num_threads(args.threads)
+    on_cpu_one_thread = device.type == "cpu" and args.threads == 1
+    clock = time.process_time if on_cpu_one_thread else time.perf_counter
     print(
-        f"float64 check, relative max-abs difference: output {output_error:.2e}, "
-        f"gradient {grad_error:.2e}"
+        f"{device.type}, float32, {args.threads} thread(s), "
+        f"{'process CPU' if on_cpu_one_thread else 'wall'} time, "
+        f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}"
     )
-    if max(output_error, grad_error) > 1e-5:
-        raise SystemExit("the fast head and the naive computation disagree")
-
-    torch.manual_seed(0)
-    head = make_head().to(device)
-    x = torch.randn(args.batch, M, device=device)
-    print(
-        f"head {M} -> {N}, taylor d=2 (D={head.D}), low_rank r={RANK}, batch {args.batch}, "
-        f"{device.type}, float32"
-    )
-    results = {}
-    for label, forward in (("rpnkit", fast_forward), ("naive", naive_forward)):
-        seconds = median_time(forward, head, x, args.repeats, args.warmup)
-        peak = peak_memory(forward, head, x)
-        results[label] = (seconds, peak)
-        print(f"{label:>7}: step {seconds * 1e3:9.2f} ms   peak {peak / 2**20:9.2f} MiB")
-    (fast_s, fast_peak), (naive_s, naive_peak) = results["rpnkit"], results["naive"]
-    print(
-        f"speed-up {naive_s / fast_s:.1f}x (target >= 3x); "
-        f"peak memory ratio 1/{naive_peak / fast_peak:.0f} (target <= 1/5)"
-    )
+    for name in args.cases:
+        case = CASES[name](device, args.batch)
+        print(f"\n[{case.name}] {case.title}")
+        if case.make_head is not None:
+            check_equal(case.make_head, device, batch=4)
+        run_case(case, device, clock, args.repeats, args.warmup)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ import torch
 from rpnkit import data
 from rpnkit.errors import ComponentNotFoundError, ConfigError
 from rpnkit.learner import BackwardLearner
-from rpnkit.registry import build, get_registry
 from rpnkit.rpn import RPN, LinearRemainder, RPNHead, presets
+from rpnkit.state import build, get_registry
 
 DIMS = [4, 5, 3]
 

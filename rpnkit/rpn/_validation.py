@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build
+from rpnkit.state import build
 
 
 def positive_int(value: object, field: str) -> int:
@@ -42,6 +43,13 @@ def positive_float(value: object, field: str) -> float:
         or not 0 < value < float("inf")
     ):
         raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > 0")
+    return float(value)
+
+
+def real_number(value: object, field: str) -> float:
+    """Return ``value`` as a float if it is a finite real number, else raise naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number")
     return float(value)
 
 
@@ -138,7 +146,7 @@ def build_component(group: str, spec: Any, kind: type, field: str, **overrides: 
     group
         Registry group (``"expansion"``, ``"reconciliation"``, ``"remainder"``).
     spec
-        A name, config dict, class or instance (see :func:`rpnkit.registry.build`).
+        A name, config dict, class or instance (see :func:`rpnkit.state.build`).
     kind
         The base class the result must be an instance of.
     field

@@ -242,7 +242,7 @@ class RPNHead(nn.Module):
             if alpha is not None:
                 weight = torch.tensordot(alpha, right, dims=1)
             else:
-                weight = right[0] if self.channels == 1 else right.mean(0)
+                weight = right.squeeze(0) if self.channels == 1 else right.mean(0)
             out = self.expansion.project(flat, weight)
         else:
             projected = self.expansion.project(flat, right)

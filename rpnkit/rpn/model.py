@@ -109,7 +109,7 @@ def build_model(
              "reconciliation": {"name": "low_rank", "parameters": {"r": 2}},
              "remainder": "linear", "width": 1, "channels": 1, "postprocess": ["layer_norm"]}
 
-        Components are resolved through :func:`rpnkit.registry.build`, so plugin components
+        Components are resolved through :func:`rpnkit.state.build`, so plugin components
         work by name.
     depth
         Number of layers. Default: one per config, or ``sum(depth_alloc)``; with a single

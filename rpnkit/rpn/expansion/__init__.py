@@ -18,7 +18,17 @@ which is what makes a Taylor head with low-rank reconciliation cheap.
 
 from rpnkit.rpn.expansion.base import Expansion
 from rpnkit.rpn.expansion.basis import BSplineExpansion, GaussianRBFExpansion
+from rpnkit.rpn.expansion.combinatorial import (
+    CombinatorialExpansion,
+    CombinatorialNormalExpansion,
+)
 from rpnkit.rpn.expansion.composite import ExtendedExpansion
+from rpnkit.rpn.expansion.geometric import (
+    CuboidExpansion,
+    CylinderExpansion,
+    GeometricExpansion,
+    SphereExpansion,
+)
 from rpnkit.rpn.expansion.orthogonal import (
     ChebyshevExpansion,
     HermiteExpansion,
@@ -26,26 +36,76 @@ from rpnkit.rpn.expansion.orthogonal import (
     OrthogonalPolynomialExpansion,
 )
 from rpnkit.rpn.expansion.polynomial import IdentityExpansion, TaylorExpansion
-from rpnkit.rpn.expansion.probabilistic import NaiveNormalExpansion
+from rpnkit.rpn.expansion.probabilistic import (
+    CauchyExpansion,
+    Chi2Expansion,
+    ExponentialExpansion,
+    GammaExpansion,
+    HybridProbabilisticExpansion,
+    LaplaceExpansion,
+    NaiveCauchyExpansion,
+    NaiveChi2Expansion,
+    NaiveExponentialExpansion,
+    NaiveGammaExpansion,
+    NaiveLaplaceExpansion,
+    NaiveNormalExpansion,
+    NormalExpansion,
+    ProbabilisticExpansion,
+)
 from rpnkit.rpn.expansion.trigonometric import (
     FourierExpansion,
     HyperbolicExpansion,
     TrigonometricExpansion,
 )
+from rpnkit.rpn.expansion.wavelet import (
+    BetaWaveletExpansion,
+    DogWaveletExpansion,
+    HaarWaveletExpansion,
+    MeyerWaveletExpansion,
+    RickerWaveletExpansion,
+    ShannonWaveletExpansion,
+    WaveletExpansion,
+)
 
 __all__ = [
     "BSplineExpansion",
+    "BetaWaveletExpansion",
+    "CauchyExpansion",
     "ChebyshevExpansion",
+    "Chi2Expansion",
+    "CombinatorialExpansion",
+    "CombinatorialNormalExpansion",
+    "CuboidExpansion",
+    "CylinderExpansion",
+    "DogWaveletExpansion",
     "Expansion",
+    "ExponentialExpansion",
     "ExtendedExpansion",
     "FourierExpansion",
+    "GammaExpansion",
     "GaussianRBFExpansion",
+    "GeometricExpansion",
+    "HaarWaveletExpansion",
     "HermiteExpansion",
+    "HybridProbabilisticExpansion",
     "HyperbolicExpansion",
     "IdentityExpansion",
+    "LaplaceExpansion",
     "LegendreExpansion",
+    "MeyerWaveletExpansion",
+    "NaiveCauchyExpansion",
+    "NaiveChi2Expansion",
+    "NaiveExponentialExpansion",
+    "NaiveGammaExpansion",
+    "NaiveLaplaceExpansion",
     "NaiveNormalExpansion",
+    "NormalExpansion",
     "OrthogonalPolynomialExpansion",
+    "ProbabilisticExpansion",
+    "RickerWaveletExpansion",
+    "ShannonWaveletExpansion",
+    "SphereExpansion",
     "TaylorExpansion",
     "TrigonometricExpansion",
+    "WaveletExpansion",
 ]
