@@ -150,6 +150,23 @@ def test_reconciled_concatenation_is_concatenation_times_reconciled_weight(
     torch.testing.assert_close(fusion(xs, w), expected, rtol=1e-12, atol=1e-12)
 
 
+def test_random_matrix_adaption_concatenation_matches_tinybig(tinybig: Any) -> None:
+    _require("reconciliation", "random_matrix_adaption")
+    from tinybig.fusion import random_matrix_adaption_parameterized_concatenation_fusion as cls
+
+    reference = cls(dims=[4, 2], n=3, r=2)
+    fusion = build(
+        "fusion", "random_matrix_adaption_parameterized_concatenation", dims=[4, 2], n=3, r=2
+    ).double()
+    assert (fusion.n, fusion.l) == (reference.calculate_n(), reference.calculate_l())
+    # tinybig draws its fixed matrices on the first call; give it rpnkit's
+    reference.parameter_fabrication.A = fusion.reconciliation.A.clone()
+    reference.parameter_fabrication.B = fusion.reconciliation.B.clone()
+    w = torch.randn(1, fusion.l, dtype=torch.float64)
+    xs = _inputs([4, 2])
+    torch.testing.assert_close(fusion(xs, w), reference(x=xs, w=w), rtol=1e-12, atol=1e-12)
+
+
 def test_fusions_of_unequal_sizes() -> None:
     assert build("fusion", "concatenation", dims=[2, 5]).n == 7
     assert build("fusion", "parameterized_concatenation", dims=[2, 5], n=3).l == 21
