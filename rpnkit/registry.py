@@ -70,11 +70,16 @@ class GroupInfo:
         One-line description shown by ``rpnkit list``.
     plugin
         Name of the plugin that declared the group.
+    path_adapter
+        ``"module:attr"`` of a function called with the object an unregistered dotted path
+        names and that path; it returns the factory to build with, or raises for objects the
+        group does not accept. ``None``: the object itself is the factory.
     """
 
     name: str
     summary: str = ""
     plugin: str = PROGRAMMATIC
+    path_adapter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,9 @@ class Registry:
             self._current_plugin = previous
 
     # -- groups -----------------------------------------------------------------------------
-    def add_group(self, name: str, summary: str = "") -> GroupInfo:
+    def add_group(
+        self, name: str, summary: str = "", *, path_adapter: str | None = None
+    ) -> GroupInfo:
         """Declare a group (idempotent; the first declaration's summary wins).
 
         Parameters
@@ -216,12 +223,15 @@ class Registry:
             Lower snake case group name.
         summary
             One-line description.
+        path_adapter
+            See :attr:`GroupInfo.path_adapter`.
         """
         key = normalize_name(name)
         if not _NAME_RE.match(key):
             raise ConfigError(f"group name {name!r} is not lower snake case (e.g. 'optimizer')")
         if key not in self._groups:
-            self._groups[key] = _Group(GroupInfo(key, summary, self._current_plugin))
+            info = GroupInfo(key, summary, self._current_plugin, path_adapter)
+            self._groups[key] = _Group(info)
         return self._groups[key].info
 
     def groups(self) -> list[GroupInfo]:
@@ -426,6 +436,8 @@ class Registry:
         if isinstance(spec, str):
             info = self.get_info(grp.info.name, spec)
             factory = info.load()
+            if info.plugin == IMPORT_PATH and grp.info.path_adapter is not None:
+                factory = import_target(grp.info.path_adapter)(factory, info.name)
             label = f"{grp.info.name} {info.name!r}"
         elif inspect.isclass(spec) or inspect.isfunction(spec) or inspect.ismethod(spec):
             factory = spec

@@ -8,7 +8,8 @@ two splits into loaders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -74,6 +75,12 @@ class SplitOptions:
             value = getattr(self, flag)
             if not isinstance(value, bool):
                 raise ConfigError(f"dataset {name!r}: {flag} must be true or false, got {value!r}")
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as keyword arguments of :meth:`DataBundle.from_tensors`."""
+        values = asdict(self)
+        del values["dataset"]
+        return values
 
     def check_train_size(self, n_train: int) -> None:
         """Raise :class:`ConfigError` if ``drop_last`` leaves no training batch."""
