@@ -345,9 +345,7 @@ def test_registry_build_reports_bad_parameters() -> None:
         build("dataset", "iris", batch_sise=8)
 
 
-def test_datasets_never_use_the_network(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_datasets_never_use_the_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("rpnkit.data tried to open a network connection")
 
