@@ -3,7 +3,7 @@
 Targets are ``"module:attr"`` strings, so listing them imports neither torch nor
 scikit-learn (nor pyarrow or torchvision). Every entry is a factory returning a
 :class:`rpnkit.data.DataBundle`. An unregistered dotted path in this group must name a
-``torch.utils.data.Dataset`` subclass (:func:`rpnkit.data.torch_dataset.from_path`).
+``torch.utils.data.Dataset`` subclass (:func:`rpnkit.data.torch_datasets.from_path`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ DATASETS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
      "NumPy feature and label arrays (.npz or .npy files), memory-mapped"),
     ("torchvision", "rpnkit.data.vision:torchvision_dataset", (),
      "A torchvision.datasets class read from a local root, images flattened (extra: torchvision)"),
-    ("torch_dataset", "rpnkit.data.torch_dataset:torch_dataset", (),
+    ("torch_dataset", "rpnkit.data.torch_datasets:torch_dataset", (),
      "A torch.utils.data.Dataset class of your own, by dotted path"),
 )  # fmt: skip
 
@@ -46,7 +46,7 @@ def rpnkit_add_groups(registry: Registry) -> None:
     registry.add_group(
         "dataset",
         summary="Offline datasets returning train/test loaders",
-        path_adapter="rpnkit.data.torch_dataset:from_path",
+        path_adapter="rpnkit.data.torch_datasets:from_path",
     )
 
 

@@ -33,14 +33,14 @@ if TYPE_CHECKING:
     from rpnkit.data.arrays import npz_dataset
     from rpnkit.data.csv_file import csv_dataset
     from rpnkit.data.parquet_file import parquet_dataset
-    from rpnkit.data.torch_dataset import torch_dataset
+    from rpnkit.data.torch_datasets import torch_dataset
     from rpnkit.data.vision import torchvision_dataset
 
 _LAZY = {
     "csv_dataset": "rpnkit.data.csv_file",
     "npz_dataset": "rpnkit.data.arrays",
     "parquet_dataset": "rpnkit.data.parquet_file",
-    "torch_dataset": "rpnkit.data.torch_dataset",
+    "torch_dataset": "rpnkit.data.torch_datasets",
     "torchvision_dataset": "rpnkit.data.vision",
 }
 

@@ -19,7 +19,7 @@ import torch
 
 from rpnkit.data.bundle import DataBundle
 from rpnkit.data.options import SplitOptions
-from rpnkit.data.torch_dataset import dataset_bundle
+from rpnkit.data.torch_datasets import dataset_bundle
 from rpnkit.errors import ConfigError, did_you_mean
 
 __all__ = ["torchvision_dataset"]
