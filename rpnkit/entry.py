@@ -55,12 +55,18 @@ class GroupInfo:
     kinds
         ``"module:attr"`` paths of the base classes a dotted path in this group may name
         (``("torch.optim:Optimizer",)``); empty: only registered components.
+    path_adapter
+        ``"module:attr"`` of a function called with the object an unregistered dotted path
+        names and that path; it returns the factory to build with (the ``dataset`` group
+        wraps a ``torch.utils.data.Dataset`` class into a bundle factory). ``None``: the
+        object itself is the factory.
     """
 
     name: str
     summary: str = ""
     plugin: str = PROGRAMMATIC
     kinds: tuple[str, ...] = ()
+    path_adapter: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ and plugin manager live in :mod:`rpnkit.state`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import importlib
 import inspect
@@ -120,7 +121,14 @@ class Registry:
             self._current_plugin = previous
 
     # -- groups -----------------------------------------------------------------------------
-    def add_group(self, name: str, summary: str = "", kinds: Iterable[str] = ()) -> GroupInfo:
+    def add_group(
+        self,
+        name: str,
+        summary: str = "",
+        kinds: Iterable[str] = (),
+        *,
+        path_adapter: str | None = None,
+    ) -> GroupInfo:
         """Declare a group (idempotent; the first declaration's summary wins).
 
         Parameters
@@ -133,17 +141,20 @@ class Registry:
             ``"module:attr"`` paths of base classes: a dotted path in a config may name a
             subclass of one of them (e.g. ``"torch.optim:Optimizer"``). A later declaration
             of the same group adds its kinds (a bridge plugin widening what a group accepts).
+        path_adapter
+            See :attr:`~rpnkit.entry.GroupInfo.path_adapter`.
         """
         key = normalize_name(name)
         if not NAME_RE.match(key):
             raise ConfigError(f"group name {name!r} is not lower snake case (e.g. 'optimizer')")
         added = tuple(kinds)
         if key not in self._groups:
-            self._groups[key] = _Group(GroupInfo(key, summary, self._current_plugin, added))
+            info = GroupInfo(key, summary, self._current_plugin, added, path_adapter)
+            self._groups[key] = _Group(info)
         elif added:
             grp = self._groups[key]
             merged = tuple(dict.fromkeys((*grp.info.kinds, *added)))
-            grp.info = GroupInfo(grp.info.name, grp.info.summary, grp.info.plugin, merged)
+            grp.info = dataclasses.replace(grp.info, kinds=merged)
         return self._groups[key].info
 
     def groups(self) -> list[GroupInfo]:
@@ -356,6 +367,11 @@ class Registry:
             spec, parameters = split_spec(grp.info.name, spec, where)
         if isinstance(spec, str):
             info = self.get_info(grp.info.name, spec)
+            if info.plugin == IMPORT_PATH and grp.info.path_adapter is not None:
+                factory = import_target(grp.info.path_adapter)(info.load(), info.name)
+                return ComponentSpec(
+                    grp.info.name, factory, parameters, f"{grp.info.name} {info.name!r}"
+                )
             return ComponentSpec(
                 grp.info.name, info.load(), parameters, f"{grp.info.name} {info.name!r}"
             )

@@ -1,7 +1,9 @@
 """Builtin plugin: the offline datasets of :mod:`rpnkit.data`, in the ``dataset`` group.
 
 Targets are ``"module:attr"`` strings, so listing them imports neither torch nor
-scikit-learn. Every entry is a factory returning a :class:`rpnkit.data.DataBundle`.
+scikit-learn (nor pyarrow or torchvision). Every entry is a factory returning a
+:class:`rpnkit.data.DataBundle`. An unregistered dotted path in this group must name a
+``torch.utils.data.Dataset`` subclass (:func:`rpnkit.data.torch_datasets.from_path`).
 """
 
 from __future__ import annotations
@@ -36,13 +38,28 @@ DATASETS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
      "27 dimensionless Feynman equations, one per equation_index (regression)"),
     ("label_regression", "rpnkit.tinybig.labels:label_regression", (),
      "A classification set whose labels are one float target (tinybig's tabular loaders)"),
+    ("csv", "rpnkit.data.csv_file:csv_dataset", (),
+     "A CSV file with a header: a target column and numeric feature columns"),
+    ("parquet", "rpnkit.data.parquet_file:parquet_dataset", (),
+     "A Parquet file: a target column and numeric feature columns (extra: parquet)"),
+    ("npz", "rpnkit.data.arrays:npz_dataset", ("npy",),
+     "NumPy feature and label arrays (.npz or .npy files), memory-mapped"),
+    ("torchvision", "rpnkit.data.vision:torchvision_dataset", (),
+     "A torchvision.datasets class read from a local root, images flattened (extra: torchvision)"),
+    ("torch_dataset", "rpnkit.data.torch_datasets:torch_dataset", (),
+     "A torch.utils.data.Dataset class of your own, by dotted path"),
 )  # fmt: skip
 
 
 @hookimpl(tryfirst=True)
 def rpnkit_add_groups(registry: Registry) -> None:
     """Declare the ``dataset`` group."""
-    registry.add_group("dataset", summary="Offline datasets returning train/test loaders")
+    registry.add_group(
+        "dataset",
+        summary="Offline datasets returning train/test loaders",
+        kinds=("torch.utils.data:Dataset",),
+        path_adapter="rpnkit.data.torch_datasets:from_path",
+    )
 
 
 @hookimpl(tryfirst=True)

@@ -1,30 +1,31 @@
 """The :class:`DataBundle` every dataset factory returns, and how one is built from tensors.
 
-A bundle holds a seeded train/test split as two :class:`~torch.utils.data.DataLoader` objects
-plus what a model needs to know about the data (``in_features``, ``out_features``, ``task``).
-It is a read-only mapping with the keys ``"train_loader"`` and ``"test_loader"``, so it can be
-handed directly to a learner that expects a ``data_loader`` dict.
+A bundle holds a seeded train/test split as two loaders (a
+:class:`~rpnkit.data.loader.BatchLoader` each, unless worker processes are asked for) plus what
+a model needs to know about the data (``in_features``, ``out_features``, ``task``, the class
+names). It is a read-only mapping with the keys ``"train_loader"`` and ``"test_loader"``, so it
+can be handed directly to a learner that expects a ``data_loader`` dict.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sized
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
+from rpnkit.data.loader import Loader
+from rpnkit.data.options import SplitOptions
+from rpnkit.data.split import split_indices
 from rpnkit.errors import ConfigError
 
 __all__ = ["DataBundle", "Loader", "Task"]
 
 #: The learning problem a bundle poses.
 Task = Literal["classification", "regression"]
-#: A loader over a :class:`~torch.utils.data.TensorDataset` of ``(features, targets)``.
-Loader = DataLoader[tuple[Tensor, ...]]
 
 _TASKS: tuple[str, ...] = get_args(Task)
 _KEYS: tuple[str, str] = ("train_loader", "test_loader")
@@ -40,7 +41,7 @@ class DataBundle(Mapping[str, Loader]):
     Attributes
     ----------
     name
-        Dataset name (``"digits"``, ``"sin(x1)+cos(x2)"``, ...).
+        Dataset name (``"digits"``, ``"sin(x1)+cos(x2)"``, ``"flowers.csv"``, ...).
     task
         ``"classification"`` (targets are ``int64`` class indices of shape ``(n,)``) or
         ``"regression"`` (targets are ``float32`` of shape ``(n, out_features)``).
@@ -56,6 +57,10 @@ class DataBundle(Mapping[str, Loader]):
         The per-feature statistics of the training split used to standardise both splits,
         shape ``(in_features,)``; ``None`` when the features were not standardised. Apply
         ``(x - feature_mean) / feature_std`` to new raw inputs before prediction.
+    classes
+        For classification, the name of every class: class index ``i`` stands for
+        ``classes[i]`` (a file's own labels, e.g. ``"setosa"`` or ``"7"``); ``None`` when the
+        classes have no names. :meth:`decode` maps predictions back to them.
     """
 
     name: str
@@ -66,6 +71,7 @@ class DataBundle(Mapping[str, Loader]):
     test_loader: Loader
     feature_mean: Tensor | None = None
     feature_std: Tensor | None = None
+    classes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in _TASKS:
@@ -77,6 +83,18 @@ class DataBundle(Mapping[str, Loader]):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(
                     f"DataBundle {field_name} must be a positive integer, got {value!r}"
+                )
+        if self.classes is not None:
+            if self.task != "classification":
+                raise ConfigError("DataBundle classes are only given for task 'classification'")
+            if not isinstance(self.classes, tuple) or not all(
+                isinstance(c, str) for c in self.classes
+            ):
+                raise ConfigError("DataBundle classes must be a tuple of strings")
+            if len(self.classes) != self.out_features:
+                raise ConfigError(
+                    f"DataBundle has {len(self.classes)} class names for "
+                    f"out_features={self.out_features} classes"
                 )
 
     def __getitem__(self, key: str) -> Loader:
@@ -102,6 +120,45 @@ class DataBundle(Mapping[str, Loader]):
         """Number of samples in the test split."""
         return len(cast(Sized, self.test_loader.dataset))
 
+    def decode(self, predictions: Tensor) -> list[str]:
+        """The class names of ``predictions``, in the dataset's own labels.
+
+        Parameters
+        ----------
+        predictions
+            Class indices of shape ``(n,)``, or scores of shape ``(n, out_features)`` (a
+            model's output; the highest score wins).
+
+        Returns
+        -------
+        list of str
+            ``classes[i]`` for every prediction ``i`` (the index itself, as text, for a
+            bundle whose classes have no names).
+
+        Raises
+        ------
+        ConfigError
+            For a regression bundle, or predictions of another shape or out of range.
+        """
+        if self.task != "classification":
+            raise ConfigError(f"dataset {self.name!r} is a regression set; it has no classes")
+        indices = predictions.detach()
+        if indices.ndim == 2 and indices.shape[1] == self.out_features:
+            indices = indices.argmax(dim=1)
+        if indices.ndim != 1 or indices.is_floating_point() or indices.is_complex():
+            raise ConfigError(
+                f"decode takes class indices of shape (n,) or scores of shape "
+                f"(n, {self.out_features}), got {indices.dtype} of shape {tuple(indices.shape)}"
+            )
+        values = indices.cpu().tolist()
+        if values and not 0 <= min(values) <= max(values) < self.out_features:
+            raise ConfigError(
+                f"decode: class indices must lie in 0..{self.out_features - 1}, got "
+                f"{min(values)}..{max(values)}"
+            )
+        names = self.classes or tuple(str(i) for i in range(self.out_features))
+        return [names[i] for i in values]
+
     def __repr__(self) -> str:
         return (
             f"DataBundle(name={self.name!r}, task={self.task!r}, "
@@ -117,6 +174,7 @@ class DataBundle(Mapping[str, Loader]):
         *,
         name: str,
         task: Task,
+        classes: Sequence[str] | None = None,
         batch_size: int = 64,
         test_batch_size: int | None = None,
         test_size: float = 0.2,
@@ -125,11 +183,12 @@ class DataBundle(Mapping[str, Loader]):
         shuffle: bool = True,
         num_workers: int = 0,
         drop_last: bool = False,
+        pin_memory: bool = False,
     ) -> DataBundle:
         """Split ``features``/``targets`` with a seed and wrap both splits in loaders.
 
-        Every dataset factory of rpnkit ends here, so the loader parameters below mean the
-        same for all of them.
+        Every in-memory dataset factory of rpnkit ends here, so the loader parameters below
+        mean the same for all of them.
 
         Parameters
         ----------
@@ -144,6 +203,9 @@ class DataBundle(Mapping[str, Loader]):
             Dataset name recorded on the bundle and used in error messages.
         task
             ``"classification"`` or ``"regression"``.
+        classes
+            Names of the classes, one per class index (classification only); their number
+            sets ``out_features``.
         batch_size
             Training batch size, a positive integer.
         test_batch_size
@@ -162,9 +224,15 @@ class DataBundle(Mapping[str, Loader]):
             Reshuffle the training split every epoch (with a generator seeded by ``seed``).
             The test split is never shuffled.
         num_workers
-            Worker processes per loader; ``0`` loads in the main process.
+            ``0`` serves batches with a :class:`~rpnkit.data.loader.BatchLoader` (sliced in
+            the main process, the fastest for data in memory); more gives
+            :class:`~torch.utils.data.DataLoader` objects with that many worker processes.
+            Both serve the same batches.
         drop_last
             Drop the last incomplete training batch.
+        pin_memory
+            On a machine with CUDA, serve batches in page-locked memory, so copying them to
+            the GPU with ``non_blocking=True`` overlaps with computing.
 
         Returns
         -------
@@ -177,34 +245,42 @@ class DataBundle(Mapping[str, Loader]):
             If a parameter is out of range or the tensors have the wrong shape, with a
             one-line message naming the parameter.
         """
-        _check_positive_int(name, "batch_size", batch_size)
-        if test_batch_size is not None:
-            _check_positive_int(name, "test_batch_size", test_batch_size)
-        _check_fraction(name, "test_size", test_size)
-        _check_non_negative_int(name, "seed", seed)
-        _check_non_negative_int(name, "num_workers", num_workers)
-        for flag, value in (
-            ("standardize", standardize),
-            ("shuffle", shuffle),
-            ("drop_last", drop_last),
-        ):
-            if not isinstance(value, bool):
-                raise ConfigError(f"dataset {name!r}: {flag} must be true or false, got {value!r}")
+        options = SplitOptions(
+            name,
+            batch_size=batch_size,
+            test_batch_size=test_batch_size,
+            test_size=test_size,
+            seed=seed,
+            standardize=standardize,
+            shuffle=shuffle,
+            num_workers=num_workers,
+            drop_last=drop_last,
+            pin_memory=pin_memory,
+        )
         if task not in _TASKS:
             raise ConfigError(
                 f"dataset {name!r}: task must be one of {', '.join(map(repr, _TASKS))}, "
                 f"got {task!r}"
             )
         x, y = _check_tensors(name, task, features, targets)
+        names = None if classes is None else tuple(classes)
+        if task == "classification":
+            out_features = int(y.max().item()) + 1
+            if names is not None:
+                if len(names) < out_features:
+                    raise ConfigError(
+                        f"dataset {name!r}: {len(names)} class names for class indices up to "
+                        f"{out_features - 1}"
+                    )
+                out_features = len(names)
+        else:
+            out_features = y.shape[1]
 
-        split_generator = torch.Generator().manual_seed(seed)
         stratify = y if task == "classification" else None
-        train_idx, test_idx = _split_indices(name, len(x), test_size, stratify, split_generator)
-        if drop_last and len(train_idx) < batch_size:
-            raise ConfigError(
-                f"dataset {name!r}: drop_last=True with batch_size={batch_size} leaves no "
-                f"training batch ({len(train_idx)} training samples); lower batch_size"
-            )
+        train_idx, test_idx = split_indices(
+            name, len(x), options.test_size, stratify, torch.Generator().manual_seed(seed)
+        )
+        options.check_train_size(len(train_idx))
 
         x_train, x_test = x[train_idx], x[test_idx]
         mean: Tensor | None = None
@@ -217,20 +293,9 @@ class DataBundle(Mapping[str, Loader]):
             x_test = (x_test - mean) / std
             mean, std = mean.float(), std.float()
 
-        out_features = int(y.max().item()) + 1 if task == "classification" else y.shape[1]
-        train_loader: Loader = DataLoader(
+        train_loader, test_loader = options.loaders(
             TensorDataset(x_train.float(), y[train_idx]),
-            batch_size=batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(seed) if shuffle else None,
-            num_workers=num_workers,
-            drop_last=drop_last,
-        )
-        test_loader: Loader = DataLoader(
             TensorDataset(x_test.float(), y[test_idx]),
-            batch_size=batch_size if test_batch_size is None else test_batch_size,
-            shuffle=False,
-            num_workers=num_workers,
         )
         return cls(
             name=name,
@@ -241,32 +306,7 @@ class DataBundle(Mapping[str, Loader]):
             test_loader=test_loader,
             feature_mean=mean,
             feature_std=std,
-        )
-
-
-def _check_positive_int(dataset: str, field_name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(
-            f"dataset {dataset!r}: {field_name} must be a positive integer, got {value!r}"
-        )
-
-
-def _check_non_negative_int(dataset: str, field_name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(
-            f"dataset {dataset!r}: {field_name} must be a non-negative integer, got {value!r}"
-        )
-
-
-def _check_fraction(dataset: str, field_name: str, value: object) -> None:
-    if (
-        not isinstance(value, (int, float))
-        or isinstance(value, bool)
-        or not 0.0 < float(value) < 1.0
-    ):
-        raise ConfigError(
-            f"dataset {dataset!r}: {field_name} must be a fraction strictly between 0 and 1, "
-            f"got {value!r}"
+            classes=names,
         )
 
 
@@ -303,50 +343,3 @@ def _check_tensors(
         )
     y = targets.float()
     return features.double(), y.unsqueeze(1) if y.ndim == 1 else y
-
-
-def _split_indices(
-    name: str,
-    n: int,
-    test_size: float,
-    stratify: Tensor | None,
-    generator: torch.Generator,
-) -> tuple[Tensor, Tensor]:
-    """Return seeded ``(train, test)`` index tensors, stratified by ``stratify`` if given.
-
-    The test split gets ``ceil(test_size * n)`` samples. When stratifying, they are shared
-    among the classes in proportion to class size (largest remainders first), and every class
-    keeps at least one sample in each split.
-    """
-    if stratify is None:
-        groups = [torch.arange(n)]
-    else:
-        classes = torch.unique(stratify)
-        groups = [torch.nonzero(stratify == c).flatten() for c in classes]
-        for cls_index, group in zip(classes.tolist(), groups, strict=True):
-            if len(group) < 2:
-                raise ConfigError(
-                    f"dataset {name!r}: a stratified split needs at least 2 samples per "
-                    f"class, class {cls_index} has {len(group)}"
-                )
-    sizes = torch.tensor([len(g) for g in groups], dtype=torch.float64)
-    # Rounding first keeps e.g. 0.1 * 30 = 3.0000000000000004 from becoming 4.
-    n_test = math.ceil(round(test_size * n, 9))
-    quotas = test_size * sizes
-    counts = quotas.floor()
-    leftover = n_test - int(counts.sum().item())
-    by_remainder = torch.argsort(quotas - counts, descending=True, stable=True)
-    counts[by_remainder[:leftover]] += 1
-    counts = torch.minimum(counts.clamp(min=1), sizes - 1)
-
-    train_parts, test_parts = [], []
-    for group, count in zip(groups, counts.long().tolist(), strict=True):
-        permuted = group[torch.randperm(len(group), generator=generator)]
-        test_parts.append(permuted[:count])
-        train_parts.append(permuted[count:])
-    train = torch.cat(train_parts)
-    test = torch.cat(test_parts)
-    # Mix the classes so an unshuffled loader does not see them in blocks.
-    train = train[torch.randperm(len(train), generator=generator)]
-    test = test[torch.randperm(len(test), generator=generator)]
-    return train, test

@@ -1,0 +1,186 @@
+"""The ``npz`` dataset (also ``npy``): NumPy arrays of features and labels, memory-mapped.
+
+The arrays come from an ``.npz`` archive (``np.savez(path, x=..., y=...)``) or a folder of
+``.npy`` files (``x.npy``, ``y.npy``). Features of any shape are flattened to one vector per
+sample. The feature array is memory-mapped: when it does not fit in memory (or with
+``stream: true``) the bundle serves every batch straight from the file, reading only that
+batch's rows, so a file larger than memory trains. Labels are always read into memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rpnkit.data.bundle import DataBundle
+from rpnkit.data.files import check_path
+from rpnkit.data.labels import check_task, encode_targets
+from rpnkit.data.mapped import ArrayRef, open_array
+from rpnkit.data.memory import check_fits, physical_memory
+from rpnkit.data.options import SplitOptions
+from rpnkit.data.rows import MappedRows, train_statistics
+from rpnkit.data.split import split_indices
+from rpnkit.errors import ConfigError
+
+__all__ = ["npz_dataset"]
+
+# Peak bytes per feature value of a split made in memory: the float64 copy and its splits.
+_IN_MEMORY_BYTES = 32
+
+
+def npz_dataset(
+    *,
+    path: str,
+    features: str = "x",
+    labels: str = "y",
+    task: str = "auto",
+    stream: bool | None = None,
+    batch_size: int = 64,
+    test_batch_size: int | None = None,
+    test_size: float = 0.2,
+    seed: int = 0,
+    standardize: bool = True,
+    shuffle: bool = True,
+    num_workers: int = 0,
+    drop_last: bool = False,
+    pin_memory: bool = False,
+) -> DataBundle:
+    """Read a feature array and a label array into a seeded train/test split.
+
+    Parameters
+    ----------
+    path
+        An ``.npz`` archive or a folder of ``.npy`` files; relative paths start at the
+        working directory.
+    features
+        Name of the feature array (``"x"``: member ``x.npy`` or file ``x.npy``). Shape
+        ``(n, ...)``, numeric; every sample is flattened to ``prod(...)`` features.
+    labels
+        Name of the label array: shape ``(n,)`` of integers, booleans or text
+        (classification, class names kept) or floats (regression), or ``(n, k)`` floats.
+    task
+        ``"auto"``, ``"classification"`` or ``"regression"``, as for the ``csv`` dataset.
+    stream
+        ``True``: keep the features in the file and read each batch from it (they must be
+        a ``.npy`` file or an uncompressed archive member); ``False``: load them into
+        memory; ``None`` (default): stream only when they would take more than a quarter of
+        the machine's memory in memory. Both give the same batches.
+    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+        Loader and split options, as in :meth:`DataBundle.from_tensors`. Streamed, the
+        statistics for ``standardize`` come from one pass over the training rows.
+
+    Returns
+    -------
+    DataBundle
+        Named after the file or folder. Streamed, its loaders' ``dataset`` is a
+        :class:`~rpnkit.data.rows.MappedRows` rather than a ``TensorDataset``.
+
+    Raises
+    ------
+    ConfigError
+        For a missing path, an unknown array name (with close matches), arrays of unequal
+        lengths or unreadable types, a compressed array asked to stream, a non-finite feature
+        (naming the row), or arrays too large for memory.
+    """
+    folder_or_file = check_path("npz", "path", path, directory=True)
+    name = folder_or_file.name
+    options = SplitOptions(
+        name,
+        batch_size=batch_size,
+        test_batch_size=test_batch_size,
+        test_size=test_size,
+        seed=seed,
+        standardize=standardize,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        drop_last=drop_last,
+        pin_memory=pin_memory,
+    )
+    task = check_task(name, task)
+    if stream is not None and not isinstance(stream, bool):
+        raise ConfigError(f"dataset {name!r}: stream must be true, false or null, got {stream!r}")
+    x_ref = open_array(name, "features", folder_or_file, features)
+    y_ref = open_array(name, "labels", folder_or_file, labels)
+    if len(x_ref.shape) < 2 or x_ref.dtype.kind not in "biuf" or 0 in x_ref.shape[1:]:
+        raise ConfigError(
+            f"dataset {name!r}: features array {features!r} must be numeric of shape "
+            f"(n_samples, ...), got {x_ref.dtype} of shape {x_ref.shape}"
+        )
+    n = x_ref.shape[0]
+    if len(y_ref.shape) not in (1, 2) or y_ref.shape[0] != n:
+        raise ConfigError(
+            f"dataset {name!r}: labels array {labels!r} must have shape ({n},) (one label per "
+            f"sample of {features!r}), got {y_ref.shape}"
+        )
+    if n < 2:
+        raise ConfigError(f"dataset {name!r}: the arrays hold {n} sample(s); at least 2 are needed")
+    check_fits(name, f"labels array {labels!r} of shape {y_ref.shape}", 4.0 * y_ref.nbytes + 40 * n,
+               "use fewer samples")  # fmt: skip
+    kind, targets, classes = encode_targets(name, f"labels array {labels!r}", y_ref.load(), task)
+    width = int(np.prod(x_ref.shape[1:], dtype=np.int64))
+    in_memory = float(_IN_MEMORY_BYTES) * n * width
+    if stream is None:
+        total = physical_memory()
+        stream = x_ref.mappable and total is not None and in_memory > total / 4
+    if not stream:
+        hint = (
+            "set stream: true to read it from the file batch by batch"
+            if x_ref.mappable
+            else "save it uncompressed (np.savez or .npy) and set stream: true"
+        )
+        check_fits(name, f"features array {features!r} of shape {x_ref.shape}", in_memory, hint)
+        x = x_ref.load().reshape(n, width).astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if len(bad):
+            raise ConfigError(
+                f"dataset {name!r}: features array {features!r} has a missing or non-finite value in row "
+                f"{int(bad[0]) + 1}; features must be finite numbers"
+            )
+        return DataBundle.from_tensors(
+            torch.from_numpy(x), targets, name=name, task=kind, classes=classes,
+            **options.kwargs(),
+        )  # fmt: skip
+    if not x_ref.mappable:
+        raise ConfigError(
+            f"dataset {name!r}: features array {features!r} is compressed (np.savez_compressed) "
+            "and cannot be streamed; save it with np.savez or as a .npy file"
+        )
+    return _streamed(name, features, x_ref, targets, kind, classes, options)
+
+
+def _streamed(
+    name: str,
+    field: str,
+    x_ref: ArrayRef,
+    targets: torch.Tensor,
+    kind: str,
+    classes: tuple[str, ...] | None,
+    options: SplitOptions,
+) -> DataBundle:
+    """A bundle whose loaders read their batches from the mapped feature array."""
+    n = x_ref.shape[0]
+    stratify = targets if kind == "classification" else None
+    train_idx, test_idx = split_indices(
+        name, n, options.test_size, stratify, torch.Generator().manual_seed(options.seed)
+    )
+    options.check_train_size(len(train_idx))
+    train_rows, test_rows = train_idx.numpy(), test_idx.numpy()
+    mean = std = None
+    if options.standardize:
+        mean, std = train_statistics(name, f"features array {field!r}", x_ref, train_rows)
+    if kind == "regression" and targets.ndim == 1:
+        targets = targets.unsqueeze(1)
+    train = MappedRows(x_ref, targets[train_idx], train_rows, mean, std)
+    test = MappedRows(x_ref, targets[test_idx], test_rows, mean, std)
+    train_loader, test_loader = options.loaders(train, test)
+    return DataBundle(
+        name=name,
+        task="classification" if kind == "classification" else "regression",
+        in_features=train.in_features,
+        out_features=len(classes) if classes is not None else int(targets.shape[1]),
+        train_loader=train_loader,
+        test_loader=test_loader,
+        feature_mean=None if mean is None else torch.from_numpy(mean).float(),
+        feature_std=None if std is None else torch.from_numpy(std).float(),
+        classes=classes,
+    )

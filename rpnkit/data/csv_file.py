@@ -1,0 +1,200 @@
+"""The ``csv`` dataset: a delimited text file with a header line, read with the csv module.
+
+One column is the target; the features are the columns listed in ``features``, or every
+other column. Feature cells must be numbers: a missing value (an empty cell, ``NA``, ``NaN``,
+``null``, ``?``) or text is an error naming the column and the row, not a silent ``NaN``.
+String or integer targets make a classification set whose class names are the file's own
+labels; a target with decimals makes a regression set.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+
+import numpy as np
+
+from rpnkit.data.bundle import DataBundle
+from rpnkit.data.files import check_path, select_columns
+from rpnkit.data.labels import check_task, short
+from rpnkit.data.memory import check_fits, format_bytes
+from rpnkit.data.options import SplitOptions
+from rpnkit.data.table import table_bundle
+from rpnkit.errors import ConfigError
+
+__all__ = ["MISSING", "csv_dataset"]
+
+#: Cell texts read as a missing value (compared without case and surrounding spaces).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "?"})
+_CHUNK = 65536  # rows converted to numbers at a time
+
+
+def csv_dataset(
+    *,
+    path: str,
+    target: str,
+    features: Sequence[str] | None = None,
+    delimiter: str = ",",
+    task: str = "auto",
+    batch_size: int = 64,
+    test_batch_size: int | None = None,
+    test_size: float = 0.2,
+    seed: int = 0,
+    standardize: bool = True,
+    shuffle: bool = True,
+    num_workers: int = 0,
+    drop_last: bool = False,
+    pin_memory: bool = False,
+) -> DataBundle:
+    """Read a CSV file with a header line into a seeded train/test split.
+
+    Parameters
+    ----------
+    path
+        The file; relative paths start at the working directory. UTF-8 (a byte-order mark
+        is skipped).
+    target
+        Name of the target column.
+    features
+        Names of the feature columns, in the order the model sees them; ``None`` takes every
+        column but the target, in file order.
+    delimiter
+        The one character between fields (``","``, ``";"``, ``"\\t"``).
+    task
+        ``"auto"``: classification for a target of integers or text, regression for a target
+        with decimals; or ``"classification"`` / ``"regression"`` to say so (an integer
+        target can be regressed, decimals can be class labels).
+    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+        Loader and split options, as in :meth:`DataBundle.from_tensors`.
+
+    Returns
+    -------
+    DataBundle
+        Named after the file. For classification ``classes`` holds the target's distinct
+        values, sorted (numerically for integers): class index ``i`` is ``classes[i]``.
+
+    Raises
+    ------
+    ConfigError
+        For a missing or empty file, an unknown column (with close matches), a row with
+        another number of fields than the header, a missing or non-numeric feature value
+        (naming the column and the row), or a file too large for memory.
+    """
+    file = check_path("csv", "path", path)
+    name = file.name
+    options = SplitOptions(
+        name,
+        batch_size=batch_size,
+        test_batch_size=test_batch_size,
+        test_size=test_size,
+        seed=seed,
+        standardize=standardize,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        drop_last=drop_last,
+        pin_memory=pin_memory,
+    )
+    task = check_task(name, task)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+        raise ConfigError(
+            f"dataset {name!r}: delimiter must be one character such as ',', ';' or '\\t', "
+            f"got {delimiter!r}"
+        )
+    size = file.stat().st_size
+    # Every value takes two bytes of the file at least: the float64 matrix and the split's
+    # copies stay within about eight times the file's size.
+    check_fits(
+        name,
+        f"path={str(path)!r} ({format_bytes(size)})",
+        8.0 * size,
+        "convert it to .npy arrays, which the 'npz' dataset reads batch by batch",
+    )
+    with file.open(encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise ConfigError(f"dataset {name!r}: {str(path)!r} has no header line")
+        columns = [column.strip() for column in header]
+        target_at, chosen = select_columns(name, columns, target, features)
+        blocks: list[np.ndarray] = []
+        labels: list[str] = []
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for row in reader:
+            if not row:  # a blank line
+                continue
+            if len(row) != len(columns):
+                raise ConfigError(
+                    f"dataset {name!r}: line {reader.line_num} of {str(path)!r} has "
+                    f"{len(row)} field(s), the header has {len(columns)}"
+                )
+            rows.append(row)
+            lines.append(reader.line_num)
+            if len(rows) == _CHUNK:
+                blocks.append(_numbers(name, rows, lines, len(labels), columns, chosen))
+                labels.extend(r[target_at].strip() for r in rows)
+                rows, lines = [], []
+        if rows:
+            blocks.append(_numbers(name, rows, lines, len(labels), columns, chosen))
+            labels.extend(r[target_at].strip() for r in rows)
+    if not labels:
+        raise ConfigError(f"dataset {name!r}: {str(path)!r} has a header line but no rows")
+    values = _target_values(name, columns[target_at], labels)
+    return table_bundle(name, np.concatenate(blocks), values, columns[target_at], task, options)
+
+
+def _numbers(
+    name: str,
+    rows: list[list[str]],
+    lines: list[int],
+    before: int,
+    columns: list[str],
+    chosen: list[int],
+) -> np.ndarray:
+    """The chosen columns of ``rows`` as a ``float64`` matrix; an error for any bad cell."""
+    cells = [[row[j] for j in chosen] for row in rows]
+    try:
+        block = np.array(cells, dtype=np.float64)
+    except ValueError:
+        block = None
+    if block is not None and np.isfinite(block).all():
+        return block
+    for r, row in enumerate(cells):
+        for k, cell in enumerate(row):
+            where = f"row {before + r + 1} (line {lines[r]})"
+            column = columns[chosen[k]]
+            if cell.strip().lower() in MISSING:
+                raise ConfigError(
+                    f"dataset {name!r}: column {column!r} has a missing value at {where}; "
+                    "fill it or drop the row"
+                )
+            try:
+                number = float(cell)
+            except ValueError:
+                raise ConfigError(
+                    f"dataset {name!r}: column {column!r} is not numeric: {where} holds "
+                    f"{short(cell)}; leave it out of features or encode it as numbers"
+                ) from None
+            if not np.isfinite(number):
+                raise ConfigError(
+                    f"dataset {name!r}: column {column!r} holds the non-finite value "
+                    f"{short(cell)} at {where}; features must be finite numbers"
+                )
+    raise AssertionError("a chunk failed to convert but no cell is bad")
+
+
+def _target_values(name: str, column: str, labels: list[str]) -> np.ndarray:
+    """The target column as integers, else floats, else text; an error for a missing value."""
+    for i, label in enumerate(labels):
+        if label.lower() in MISSING:
+            raise ConfigError(
+                f"dataset {name!r}: target column {column!r} has a missing value at row "
+                f"{i + 1}; fill it or drop the row"
+            )
+    text = np.array(labels)
+    for dtype in (np.int64, np.float64):
+        try:
+            return text.astype(dtype)
+        except (ValueError, OverflowError):
+            continue
+    return text

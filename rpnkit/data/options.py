@@ -1,0 +1,153 @@
+"""The split and loader options every dataset factory takes, checked in one place.
+
+Every factory of :mod:`rpnkit.data` (the bundled sets, the synthetic functions, CSV, Parquet,
+NumPy, torchvision and torch datasets) accepts the same keyword arguments with the same
+meaning; :meth:`SplitOptions.check` validates them and :meth:`SplitOptions.loaders` turns the
+two splits into loaders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from rpnkit.data.loader import BatchLoader, Loader
+from rpnkit.errors import ConfigError
+
+__all__ = ["SplitOptions"]
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """Validated split and loader options of one dataset.
+
+    Attributes
+    ----------
+    dataset
+        Dataset name, used in error messages.
+    batch_size
+        Training batch size, a positive integer.
+    test_batch_size
+        Test batch size; ``None`` uses ``batch_size``.
+    test_size
+        Fraction of the samples held out for testing, strictly between 0 and 1.
+    seed
+        Seeds the split and the training shuffle order (a non-negative integer).
+    standardize
+        Rescale the features with statistics of the training split only.
+    shuffle
+        Reshuffle the training split every epoch, with a generator seeded by ``seed``.
+    num_workers
+        ``0`` (the default) serves batches with a :class:`~rpnkit.data.loader.BatchLoader`,
+        sliced in the main process; more gives a :class:`~torch.utils.data.DataLoader` with
+        that many worker processes reading sample by sample.
+    drop_last
+        Drop the last incomplete training batch.
+    pin_memory
+        Return batches in page-locked memory on a machine with CUDA, so that copying them to
+        the GPU with ``non_blocking=True`` (as the learner does) overlaps with computing.
+    """
+
+    dataset: str
+    batch_size: int = 64
+    test_batch_size: int | None = None
+    test_size: float = 0.2
+    seed: int = 0
+    standardize: bool = True
+    shuffle: bool = True
+    num_workers: int = 0
+    drop_last: bool = False
+    pin_memory: bool = False
+
+    def __post_init__(self) -> None:
+        name = self.dataset
+        _check_positive_int(name, "batch_size", self.batch_size)
+        if self.test_batch_size is not None:
+            _check_positive_int(name, "test_batch_size", self.test_batch_size)
+        _check_fraction(name, "test_size", self.test_size)
+        _check_non_negative_int(name, "seed", self.seed)
+        _check_non_negative_int(name, "num_workers", self.num_workers)
+        for flag in ("standardize", "shuffle", "drop_last", "pin_memory"):
+            value = getattr(self, flag)
+            if not isinstance(value, bool):
+                raise ConfigError(f"dataset {name!r}: {flag} must be true or false, got {value!r}")
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as keyword arguments of :meth:`DataBundle.from_tensors`."""
+        values = asdict(self)
+        del values["dataset"]
+        return values
+
+    def check_train_size(self, n_train: int) -> None:
+        """Raise :class:`ConfigError` if ``drop_last`` leaves no training batch."""
+        if self.drop_last and n_train < self.batch_size:
+            raise ConfigError(
+                f"dataset {self.dataset!r}: drop_last=True with batch_size={self.batch_size} "
+                f"leaves no training batch ({n_train} training samples); lower batch_size"
+            )
+
+    def loaders(
+        self, train: Dataset[tuple[Tensor, ...]], test: Dataset[tuple[Tensor, ...]]
+    ) -> tuple[Loader, Loader]:
+        """The training and test loaders over the two splits.
+
+        ``train`` and ``test`` are :class:`~torch.utils.data.TensorDataset` objects or row
+        sources that a :class:`~rpnkit.data.loader.BatchLoader` can gather from.
+        """
+        test_batch = self.batch_size if self.test_batch_size is None else self.test_batch_size
+        if self.num_workers == 0:
+            return (
+                BatchLoader(
+                    train,
+                    self.batch_size,
+                    shuffle=self.shuffle,
+                    drop_last=self.drop_last,
+                    seed=self.seed,
+                    pin_memory=self.pin_memory,
+                ),
+                BatchLoader(test, test_batch, pin_memory=self.pin_memory),
+            )
+        pin = self.pin_memory and torch.cuda.is_available()
+        train_loader: Loader = DataLoader(
+            train,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            generator=torch.Generator().manual_seed(self.seed) if self.shuffle else None,
+            num_workers=self.num_workers,
+            drop_last=self.drop_last,
+            pin_memory=pin,
+        )
+        test_loader: Loader = DataLoader(
+            test, batch_size=test_batch, num_workers=self.num_workers, pin_memory=pin
+        )
+        return train_loader, test_loader
+
+
+def _check_positive_int(dataset: str, field_name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(
+            f"dataset {dataset!r}: {field_name} must be a positive integer, got {value!r}"
+        )
+
+
+def _check_non_negative_int(dataset: str, field_name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(
+            f"dataset {dataset!r}: {field_name} must be a non-negative integer, got {value!r}"
+        )
+
+
+def _check_fraction(dataset: str, field_name: str, value: object) -> None:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0.0 < float(value) < 1.0
+    ):
+        raise ConfigError(
+            f"dataset {dataset!r}: {field_name} must be a fraction strictly between 0 and 1, "
+            f"got {value!r}"
+        )
