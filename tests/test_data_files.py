@@ -426,8 +426,8 @@ def test_a_dataset_of_float_targets_is_a_regression_set() -> None:
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [
-        ("os.getcwd", "'os.getcwd' is a builtin_function_or_method, not a torch.utils.data.Dataset subclass"),
-        (f"{__name__}.one_line_error", "is a function, not a torch.utils.data.Dataset subclass"),
+        ("os.getcwd", "dataset 'os.getcwd' names getcwd, which is not a registered dataset"),
+        (f"{__name__}.one_line_error", "accepts subclasses of torch.utils.data.Dataset"),
         (f"{__name__}.Stream", "is an IterableDataset"),
         ({"name": f"{__name__}.Cubes", "parameters": {"sise": 3}}, "has no parameter 'sise'"),
         ({"name": f"{__name__}.Cubes", "parameters": {"test_size": 2}}, "test_size must be a fraction"),
