@@ -45,6 +45,19 @@ def positive_float(value: object, field: str) -> float:
     return float(value)
 
 
+def finite_float(value: object, field: str, above: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number (> ``above`` when given)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not -float("inf") < value < float("inf")
+        or (above is not None and not value > above)
+    ):
+        bound = "" if above is None else f" > {above:g}"
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number{bound}")
+    return float(value)
+
+
 def interval(value: object, field: str) -> tuple[float, float]:
     """Return ``value`` as ``(low, high)`` if it is a pair of numbers with ``low < high``."""
     if (

@@ -13,39 +13,74 @@ Layouts follow tinybig 0.2.1: *feature-major* expansions put the ``K`` values of
 Besides ``forward``, an expansion answers :meth:`Expansion.project`, the product
 ``κ(x) Wᵀ`` with a weight of shape ``(..., r, D)``. The default materialises ``κ(x)``;
 :class:`TaylorExpansion` of order 2 computes it from ``x`` directly in ``O(b r m)`` memory,
-which is what makes a Taylor head with low-rank reconciliation cheap.
+which is what makes a Taylor head with low-rank reconciliation cheap; the composite
+expansions hand it on to their parts (:class:`NestedExpansion` to its last part), and
+:class:`LinearExpansion` folds its matrix into the weight.
 """
 
 from rpnkit.rpn.expansion.base import Expansion
-from rpnkit.rpn.expansion.basis import BSplineExpansion, GaussianRBFExpansion
-from rpnkit.rpn.expansion.composite import ExtendedExpansion
+from rpnkit.rpn.expansion.basic import LinearExpansion, ReciprocalExpansion
+from rpnkit.rpn.expansion.basis import (
+    BSplineExpansion,
+    GaussianRBFExpansion,
+    InverseQuadraticRBFExpansion,
+    RadialBasisExpansion,
+)
+from rpnkit.rpn.expansion.composite import ExtendedExpansion, NestedExpansion
 from rpnkit.rpn.expansion.orthogonal import (
     ChebyshevExpansion,
+    GegenbauerExpansion,
     HermiteExpansion,
+    JacobiExpansion,
+    LaguerreExpansion,
     LegendreExpansion,
     OrthogonalPolynomialExpansion,
 )
 from rpnkit.rpn.expansion.polynomial import IdentityExpansion, TaylorExpansion
 from rpnkit.rpn.expansion.probabilistic import NaiveNormalExpansion
+from rpnkit.rpn.expansion.recursive import (
+    BesselExpansion,
+    FibonacciExpansion,
+    LucasExpansion,
+    RecursivePolynomialExpansion,
+    ReverseBesselExpansion,
+)
 from rpnkit.rpn.expansion.trigonometric import (
+    ArcHyperbolicExpansion,
+    ArcTrigonometricExpansion,
     FourierExpansion,
     HyperbolicExpansion,
     TrigonometricExpansion,
 )
 
 __all__ = [
+    "ArcHyperbolicExpansion",
+    "ArcTrigonometricExpansion",
     "BSplineExpansion",
+    "BesselExpansion",
     "ChebyshevExpansion",
     "Expansion",
     "ExtendedExpansion",
+    "FibonacciExpansion",
     "FourierExpansion",
     "GaussianRBFExpansion",
+    "GegenbauerExpansion",
     "HermiteExpansion",
     "HyperbolicExpansion",
     "IdentityExpansion",
+    "InverseQuadraticRBFExpansion",
+    "JacobiExpansion",
+    "LaguerreExpansion",
     "LegendreExpansion",
+    "LinearExpansion",
+    "LucasExpansion",
     "NaiveNormalExpansion",
+    "NestedExpansion",
     "OrthogonalPolynomialExpansion",
+    "RadialBasisExpansion",
+    "ReciprocalExpansion",
+    "RecursivePolynomialExpansion",
+    "ReverseBesselExpansion",
     "TaylorExpansion",
     "TrigonometricExpansion",
 ]
