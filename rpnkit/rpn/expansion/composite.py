@@ -1,10 +1,11 @@
 """Expansions built from other expansions: extended (concatenation) and nested (composition).
 
-Both take their parts as ``expansions``, or under tinybig's names: ``composition_functions``
-(the same thing) or ``composition_function_configs``, a list of tinybig
-``{"function_class": ..., "function_parameters": {...}}`` entries whose tinybig class paths
-(``tinybig.expansion.taylor_expansion``) resolve to the rpnkit expansion registered under the
-class name, with tinybig's bookkeeping parameters (``name``, ``device``) dropped.
+Both take their parts as ``expansions``, or under tinybig's names ``composition_functions``
+and ``composition_function_configs`` (the same thing). A part is an instance, a registry name
+or a config dict, which may be tinybig's ``{"function_class": ..., "function_parameters":
+{...}}``: a tinybig class path (``tinybig.expansion.taylor_expansion``) resolves to the rpnkit
+expansion registered under the class name, and tinybig's bookkeeping parameters (``name``,
+``device``) are dropped.
 """
 
 from __future__ import annotations
@@ -63,10 +64,10 @@ class _CompositeExpansion(Expansion):
                 f"{label} expansion {field}={_describe(specs)} is invalid; expected a non-empty "
                 "list of expansions (names, config dicts or Expansion instances)"
             )
-        if field == "composition_function_configs":
-            specs = [_from_tinybig(spec) for spec in specs]
         self.expansions = nn.ModuleList(
-            build_component("expansion", spec, Expansion, f"{label} expansion {field}[{i}]")
+            build_component(
+                "expansion", _from_tinybig(spec), Expansion, f"{label} expansion {field}[{i}]"
+            )
             for i, spec in enumerate(specs)
         )
 

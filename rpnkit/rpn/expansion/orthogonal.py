@@ -139,7 +139,7 @@ class GegenbauerExpansion(OrthogonalPolynomialExpansion):
 
 
 class JacobiExpansion(OrthogonalPolynomialExpansion):
-    """Jacobi polynomials ``P^(α,β)`` of degrees ``1..d``, from ``P1 = (α - β + (α+β+2) x) / 2``.
+    """Jacobi polynomials ``P^(α,β)`` of degrees ``1..d``, from ``P1 = (α-β + (α+β+2) x)/2``.
 
     With ``s = 2k + α + β``,
 

@@ -81,9 +81,9 @@ class BesselExpansion(RecursivePolynomialExpansion):
 
 
 class ReverseBesselExpansion(RecursivePolynomialExpansion):
-    """Reverse Bessel polynomials: ``θ0 = 1``, ``θ1 = x + 1``, ``θk = (2k-1) θ(k-1) + x² θ(k-2)``.
+    """Reverse Bessel polynomials: ``θ1 = x + 1``, ``θk = (2k-1) θ(k-1) + x² θ(k-2)``.
 
-    ``θk(x) = x^k yk(1/x)``; for example ``θ2 = x² + 3x + 3``.
+    ``θ0 = 1``; ``θk(x) = x^k yk(1/x)``, for example ``θ2 = x² + 3x + 3``.
     """
 
     def first(self, x: Tensor) -> Tensor:
