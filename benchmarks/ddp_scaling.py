@@ -41,9 +41,9 @@ from typing import Any
 import torch
 
 from rpnkit.config import normalize_config
-from rpnkit.learner.distributed import launch_rank
-from rpnkit.registry import build
+from rpnkit.learner.launch import launch_rank
 from rpnkit.runner import run_config
+from rpnkit.state import build
 
 CONFIG: dict[str, Any] = {
     "seed": 0,

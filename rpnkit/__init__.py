@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from rpnkit.errors import RpnkitError
 from rpnkit.hookspecs import hookimpl, hookspec
-from rpnkit.plugins import register_plugin
-from rpnkit.registry import Registry, build, get_registry
+from rpnkit.registry import Registry
+from rpnkit.state import build, get_registry, register_plugin
+from rpnkit.trust import trusted_code
 
 if TYPE_CHECKING:
     from rpnkit.learner import BackwardLearner
 
-__version__ = "0.1.0"
+from rpnkit._version import __version__
 
 __all__ = [
     "BackwardLearner",
@@ -30,6 +31,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "register_plugin",
+    "trusted_code",
 ]
 
 

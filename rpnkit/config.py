@@ -266,9 +266,9 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
         For the first problem found.
     """
     if "configurations" in raw:
-        from rpnkit.tinybig import translate_tinybig
+        from rpnkit.tinybig.run import translate_tinybig
 
-        raw = translate_tinybig(raw)
+        raw = translate_tinybig(raw, source)
     _check_keys(raw, SECTIONS, "")
     config = RunConfig(source=source)
 
@@ -336,8 +336,9 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     path
         A YAML file in rpnkit or tinybig form.
     overrides
-        ``KEY.PATH=VALUE`` assignments applied before normalising (tinybig files are
-        translated first, so overrides always use rpnkit's section names).
+        ``KEY.PATH=VALUE`` assignments applied before normalising. In a tinybig file, those
+        under ``configurations.`` set tinybig's own keys before it is translated; the others
+        use rpnkit's section names and apply to the translation.
 
     Returns
     -------
@@ -346,8 +347,11 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     """
     path = Path(path)
     raw = load_yaml(path)
+    overrides = list(overrides)
     if "configurations" in raw:
-        from rpnkit.tinybig import translate_tinybig
+        from rpnkit.tinybig.run import translate_tinybig
 
-        raw = translate_tinybig(raw)
+        own = [a for a in overrides if a.partition("=")[0].strip().startswith("configurations.")]
+        overrides = [a for a in overrides if a not in own]
+        raw = translate_tinybig(apply_overrides(raw, own), path)
     return normalize_config(apply_overrides(raw, overrides), source=path)

@@ -19,11 +19,12 @@ A plugin module adding a loss::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from rpnkit.learner.context import TrainContext
     from rpnkit.registry import Registry
 
 PROJECT_NAME = "rpnkit"
@@ -60,19 +61,51 @@ def rpnkit_add_components(registry: Registry) -> None:
 
 
 @hookspec
-def rpnkit_train_start(context: Any) -> None:
+def rpnkit_train_start(context: TrainContext) -> None:
     """Called once when :meth:`rpnkit.learner.BackwardLearner.train` starts.
 
     Parameters
     ----------
     context
-        The :class:`rpnkit.learner.context.TrainContext` of the run (model, optimizer,
+        The :class:`~rpnkit.learner.context.TrainContext` of the run (model, optimizer,
         record, history, ...).
     """
 
 
 @hookspec
-def rpnkit_epoch_end(context: Any) -> None:
+def rpnkit_epoch_start(context: TrainContext) -> None:
+    """Called before every epoch's first batch; ``context.epoch`` is the epoch starting.
+
+    Parameters
+    ----------
+    context
+        The :class:`~rpnkit.learner.context.TrainContext` of the run.
+    """
+
+
+@hookspec
+def rpnkit_progress(context: TrainContext, step: int, loss: float, lr: float) -> None:
+    """Called at the progress refresh points of an epoch, with the running numbers.
+
+    Refresh points come every ``progress_every`` steps and at the epoch's last step; the
+    learner reads the loss from the device only there (and only when some plugin
+    implements this hook), so listening costs no per-batch host sync.
+
+    Parameters
+    ----------
+    context
+        The :class:`~rpnkit.learner.context.TrainContext` of the run.
+    step
+        Steps finished in this epoch.
+    loss
+        The mean training loss of the steps since the previous refresh.
+    lr
+        The current learning rate (first parameter group).
+    """
+
+
+@hookspec
+def rpnkit_epoch_end(context: TrainContext) -> None:
     """Called after every epoch, once its history row is complete.
 
     Set ``context.should_stop = True`` to end training after this epoch.
@@ -80,16 +113,16 @@ def rpnkit_epoch_end(context: Any) -> None:
     Parameters
     ----------
     context
-        The :class:`rpnkit.learner.context.TrainContext` of the run.
+        The :class:`~rpnkit.learner.context.TrainContext` of the run.
     """
 
 
 @hookspec
-def rpnkit_train_end(context: Any) -> None:
+def rpnkit_train_end(context: TrainContext) -> None:
     """Called once when training ends (normally or by an early stop).
 
     Parameters
     ----------
     context
-        The :class:`rpnkit.learner.context.TrainContext` of the run.
+        The :class:`~rpnkit.learner.context.TrainContext` of the run.
     """

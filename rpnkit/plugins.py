@@ -7,8 +7,14 @@ third-party packages. Third-party plugins are found through the ``rpnkit`` entry
 or raises in a hook is reported (a :class:`PluginWarning` and a ``failed`` record) and never
 stops the others; whatever it registered before failing is rolled back.
 
+Registration hooks run in pluggy's own call order (``tryfirst`` implementations first, then
+the most recently registered; rpnkit's builtins are ``tryfirst`` so third-party plugins find
+their groups and can override their names) and each implementation receives only the
+arguments it declares, as pluggy documents.
+
 Set ``RPNKIT_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point loading; plugins can still be
-registered programmatically with :meth:`PluginManager.register`.
+registered programmatically with :func:`rpnkit.state.register_plugin`. The process-wide
+manager lives in :mod:`rpnkit.state`.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pluggy
 
 from rpnkit import hookspecs
+from rpnkit._version import __version__
+from rpnkit.errors import PluginError, did_you_mean
 
 if TYPE_CHECKING:
     from rpnkit.registry import Registry
@@ -33,8 +41,6 @@ __all__ = [
     "PluginManager",
     "PluginRecord",
     "PluginWarning",
-    "get_plugin_manager",
-    "register_plugin",
 ]
 
 #: Builtin plugin modules, registered under the short name after ``rpnkit.builtin.``.
@@ -43,7 +49,6 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "rpnkit.builtin.metrics",
     "rpnkit.builtin.rpn",
     "rpnkit.builtin.datasets",
-    "rpnkit.builtin.callbacks",
 )
 ENTRY_POINT_GROUP = "rpnkit"
 AUTOLOAD_ENV = "RPNKIT_DISABLE_PLUGIN_AUTOLOAD"
@@ -82,12 +87,6 @@ class PluginRecord:
     error: str | None = None
 
 
-def _rpnkit_version() -> str:
-    from rpnkit import __version__
-
-    return __version__
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -117,7 +116,9 @@ class PluginManager(pluggy.PluginManager):
         try:
             self.register(plugin, name=record.name)
             self._check_hook_names(plugin, record.name)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             if self.has_plugin(record.name):
                 self.unregister(name=record.name)
             self._fail(record, exc, "was rejected")
@@ -131,8 +132,6 @@ class PluginManager(pluggy.PluginManager):
         pluggy accepts them silently until ``check_pending``; a misspelt hook name would then
         just never run.
         """
-        from rpnkit.errors import PluginError, did_you_mean
-
         specified = [n for n in dir(hookspecs) if n.startswith(f"{hookspecs.PROJECT_NAME}_")]
         for attr in dir(plugin):
             opts = self.parse_hookimpl_opts(plugin, attr)
@@ -147,12 +146,14 @@ class PluginManager(pluggy.PluginManager):
         """Register :data:`BUILTIN_PLUGINS` (blocked names are skipped before import)."""
         for module_name in BUILTIN_PLUGINS:
             name = module_name.removeprefix("rpnkit.")
-            record = PluginRecord(name, "builtin", module_name, "rpnkit", _rpnkit_version())
+            record = PluginRecord(name, "builtin", module_name, "rpnkit", __version__)
             if self.is_blocked(name):
                 continue
             try:
                 module = importlib.import_module(module_name)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 self._fail(record, exc, "failed to import")
                 continue
             self.add_plugin(module, record)
@@ -175,7 +176,9 @@ class PluginManager(pluggy.PluginManager):
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 self._fail(record, exc, f"failed to import ({ep.value})")
                 continue
             count += self.add_plugin(plugin, record)
@@ -191,83 +194,28 @@ class PluginManager(pluggy.PluginManager):
     def populate(self, registry: Registry, only: set[str] | None = None) -> None:
         """Fill ``registry`` by calling each plugin's registration hooks in turn.
 
-        Groups are declared by every plugin before any component is registered. Each call is
-        isolated: a plugin raising is recorded as failed and its registrations are undone.
-        ``only`` restricts the calls to the named plugins.
+        Groups are declared by every plugin before any component is registered. Within a
+        hook the implementations run in pluggy's call order and get only the arguments they
+        declare. Each call is isolated: a plugin raising is recorded as failed and its
+        registrations are undone. ``only`` restricts the calls to the named plugins.
         """
         failed: set[str] = set()
+        arguments = {"registry": registry}
         for hook in (self.hook.rpnkit_add_groups, self.hook.rpnkit_add_components):
-            for impl in hook.get_hookimpls():
-                if impl.plugin_name in failed or (
-                    only is not None and impl.plugin_name not in only
-                ):
+            for impl in reversed(hook.get_hookimpls()):  # pluggy calls the list back to front
+                name = impl.plugin_name
+                if name in failed or (only is not None and name not in only):
                     continue
                 try:
-                    with registry.registering_as(impl.plugin_name):
-                        impl.function(registry=registry)
-                except Exception as exc:
-                    failed.add(impl.plugin_name)
-                    record = self.records.get(impl.plugin_name) or PluginRecord(
-                        impl.plugin_name, "programmatic", repr(impl.plugin)
+                    if impl.hookwrapper or impl.wrapper:
+                        raise PluginError(f"{hook.name} cannot be a wrapper; drop wrapper=True")
+                    with registry.registering_as(name):
+                        impl.function(**{arg: arguments[arg] for arg in impl.argnames})
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    failed.add(name)
+                    record = self.records.get(name) or PluginRecord(
+                        name, "programmatic", repr(impl.plugin)
                     )
                     self._fail(record, exc, f"raised in {hook.name}")
-
-
-_manager: PluginManager | None = None
-
-
-def register_plugin(plugin: Any, name: str | None = None) -> str:
-    """Register a plugin object or module programmatically.
-
-    Its registration hooks run at once if the default registry is already loaded.
-
-    Parameters
-    ----------
-    plugin
-        A module, class or object with ``@rpnkit.hookimpl`` functions.
-    name
-        Registration name; defaults to the module/object name.
-
-    Returns
-    -------
-    str
-        The name it was registered under.
-
-    Raises
-    ------
-    PluginError
-        If the name is taken or pluggy rejects the plugin's hooks.
-    """
-    from rpnkit.errors import PluginError
-    from rpnkit.registry import loaded_registry
-
-    manager = get_plugin_manager()
-    name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-    if manager.has_plugin(name) or manager.is_blocked(name):
-        raise PluginError(f"plugin name {name!r} is already registered or blocked")
-    record = PluginRecord(name, "programmatic", getattr(plugin, "__name__", repr(plugin)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PluginWarning)
-        added = manager.add_plugin(plugin, record)
-    if not added:
-        raise PluginError(f"plugin {name!r} was rejected: {manager.records[name].error}")
-    registry = loaded_registry()
-    if registry is not None:
-        manager.populate(registry, only={name})
-    return name
-
-
-def get_plugin_manager() -> PluginManager:
-    """Return the process-wide plugin manager, loading plugins on first use."""
-    global _manager
-    if _manager is None:
-        manager = PluginManager()
-        manager.load_all()
-        _manager = manager
-    return _manager
-
-
-def reset_plugin_manager() -> None:
-    """Forget the process-wide manager so the next use reloads plugins."""
-    global _manager
-    _manager = None

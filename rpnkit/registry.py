@@ -6,10 +6,20 @@ A :class:`Registry` holds *groups* (``loss``, ``optimizer``, ``expansion``, ...)
 same hooks. Targets are ``"module:attr"`` strings imported only when a component is built or
 shown, so listing never imports torch.
 
-There is one lookup path for every way a component can be given: :meth:`Registry.build`
-accepts a name (canonical, alias, case-insensitive), an importable dotted path, a class, an
-instance, or a config dict in rpnkit form (``{"name": ..., "parameters": {...}}``) or tinybig
-form (``{"optimizer_class": ..., "optimizer_parameters": {...}}``).
+There is one lookup path for every way a component can be given: :meth:`Registry.resolve`
+turns a name (canonical, alias, case-insensitive), a dotted path, a class, an instance or a
+``{"name": ..., "parameters": {...}}`` mapping (parsed by :mod:`rpnkit.spec`; tinybig's
+``{"<group>_class": ..., "<group>_parameters": ...}`` form is translated by
+:mod:`rpnkit.tinybig` first) into a
+:class:`~rpnkit.spec.ComponentSpec` or the instance, and :meth:`Registry.build` builds it.
+
+**Dotted paths are not code.** A config file names components, and opening a config must
+never run arbitrary code: a dotted path is accepted only when it is the target of a
+registered component or a class of the group's own *kind* (declared with
+:meth:`Registry.add_group`: an optimizer must be a ``torch.optim.Optimizer`` subclass, a loss
+an ``nn.Module`` class, ...). Anything else is refused in one line unless the caller opted in
+explicitly with :func:`trusted_code` (the CLI's ``--trust-code``). The process-wide registry
+and plugin manager live in :mod:`rpnkit.state`.
 """
 
 from __future__ import annotations
@@ -18,11 +28,20 @@ import contextlib
 import fnmatch
 import importlib
 import inspect
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rpnkit.checks import short_repr
+from rpnkit.entry import (
+    IMPORT_PATH,
+    NAME_RE,
+    PROGRAMMATIC,
+    ComponentInfo,
+    GroupInfo,
+    import_target,
+    normalize_name,
+)
 from rpnkit.errors import (
     ComponentNotFoundError,
     ConfigError,
@@ -30,127 +49,21 @@ from rpnkit.errors import (
     GroupNotFoundError,
     did_you_mean,
 )
+from rpnkit.spec import ComponentSpec, split_spec
+from rpnkit.tinybig.reading import component_config, is_tinybig_component
+from rpnkit.trust import admit_path, is_trusted, trusted_code
 
 __all__ = [
+    "IMPORT_PATH",
     "PROGRAMMATIC",
     "ComponentInfo",
     "GroupInfo",
     "Registry",
-    "build",
-    "get_registry",
+    "import_target",
+    "is_trusted",
     "normalize_name",
-    "split_spec",
+    "trusted_code",
 ]
-
-#: Plugin name recorded for components registered outside any plugin hook.
-PROGRAMMATIC = "<programmatic>"
-#: Plugin name recorded for components resolved from an unregistered dotted path.
-IMPORT_PATH = "<import path>"
-
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-
-
-def normalize_name(name: str) -> str:
-    """Return the lookup key of a component or group name.
-
-    Lookup is case-insensitive and treats ``-`` and spaces like ``_``.
-    """
-    return re.sub(r"[\s\-]+", "_", name.strip()).lower()
-
-
-@dataclass(frozen=True)
-class GroupInfo:
-    """A registry group.
-
-    Attributes
-    ----------
-    name
-        Group name, lower snake case (``"optimizer"``).
-    summary
-        One-line description shown by ``rpnkit list``.
-    plugin
-        Name of the plugin that declared the group.
-    """
-
-    name: str
-    summary: str = ""
-    plugin: str = PROGRAMMATIC
-
-
-@dataclass(frozen=True)
-class ComponentInfo:
-    """One named component.
-
-    Attributes
-    ----------
-    group
-        The group it belongs to.
-    name
-        Canonical name, lower snake case.
-    target
-        A lazy ``"module:attr"`` string, or the object itself.
-    summary
-        One-line description.
-    aliases
-        Other names it answers to (looked up case-insensitively).
-    plugin
-        Name of the plugin that registered it.
-    """
-
-    group: str
-    name: str
-    target: Any
-    summary: str = ""
-    aliases: tuple[str, ...] = ()
-    plugin: str = PROGRAMMATIC
-
-    @property
-    def target_path(self) -> str:
-        """The target as a ``"module:attr"`` string (for display)."""
-        if isinstance(self.target, str):
-            return self.target
-        module = getattr(self.target, "__module__", None) or "?"
-        qualname = getattr(self.target, "__qualname__", None) or type(self.target).__qualname__
-        return f"{module}:{qualname}"
-
-    def load(self) -> Any:
-        """Import (once; Python caches modules) and return the target object.
-
-        Raises
-        ------
-        ComponentNotFoundError
-            If the target cannot be imported (e.g. an optional dependency is missing or the
-            installed torch is too old to have it).
-        """
-        if not isinstance(self.target, str):
-            return self.target
-        try:
-            return import_target(self.target)
-        except (ImportError, AttributeError) as exc:
-            raise ComponentNotFoundError(
-                f"{self.group} {self.name!r} (plugin {self.plugin!r}) points to "
-                f"{self.target!r}, which cannot be imported: {exc}"
-            ) from exc
-
-
-def import_target(path: str) -> Any:
-    """Import ``"module:attr"`` or ``"package.module.attr"`` and return the attribute.
-
-    Raises
-    ------
-    ImportError, AttributeError
-        If neither the module nor the attribute exists.
-    """
-    if ":" in path:
-        module_name, _, attr = path.partition(":")
-    else:
-        module_name, _, attr = path.rpartition(".")
-        if not module_name:
-            raise ImportError(f"{path!r} is not a dotted path")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _path_key(path: str) -> str:
@@ -207,7 +120,7 @@ class Registry:
             self._current_plugin = previous
 
     # -- groups -----------------------------------------------------------------------------
-    def add_group(self, name: str, summary: str = "") -> GroupInfo:
+    def add_group(self, name: str, summary: str = "", kinds: Iterable[str] = ()) -> GroupInfo:
         """Declare a group (idempotent; the first declaration's summary wins).
 
         Parameters
@@ -216,12 +129,21 @@ class Registry:
             Lower snake case group name.
         summary
             One-line description.
+        kinds
+            ``"module:attr"`` paths of base classes: a dotted path in a config may name a
+            subclass of one of them (e.g. ``"torch.optim:Optimizer"``). A later declaration
+            of the same group adds its kinds (a bridge plugin widening what a group accepts).
         """
         key = normalize_name(name)
-        if not _NAME_RE.match(key):
+        if not NAME_RE.match(key):
             raise ConfigError(f"group name {name!r} is not lower snake case (e.g. 'optimizer')")
+        added = tuple(kinds)
         if key not in self._groups:
-            self._groups[key] = _Group(GroupInfo(key, summary, self._current_plugin))
+            self._groups[key] = _Group(GroupInfo(key, summary, self._current_plugin, added))
+        elif added:
+            grp = self._groups[key]
+            merged = tuple(dict.fromkeys((*grp.info.kinds, *added)))
+            grp.info = GroupInfo(grp.info.name, grp.info.summary, grp.info.plugin, merged)
         return self._groups[key].info
 
     def groups(self) -> list[GroupInfo]:
@@ -286,7 +208,7 @@ class Registry:
         """
         grp = self._group(group)
         key = normalize_name(name)
-        if not _NAME_RE.match(key):
+        if not NAME_RE.match(key):
             raise ConfigError(
                 f"component name {name!r} in group {grp.info.name!r} is not lower snake case"
             )
@@ -374,36 +296,87 @@ class Registry:
             for entry in grp.entries.values():
                 if isinstance(entry.target, str) and _path_key(entry.target) == path_key:
                     return entry
-            try:
-                obj = import_target(name.strip())
-            except (ImportError, AttributeError) as exc:
-                raise ComponentNotFoundError(
-                    f"{grp.info.name} {name!r} is neither registered nor importable ({exc})"
-                ) from exc
-            return ComponentInfo(grp.info.name, name.strip(), obj, plugin=IMPORT_PATH)
+            return self._import_path(grp, name.strip())
         raise ComponentNotFoundError(
             f"unknown {grp.info.name} {name!r}{did_you_mean(key, grp.lookup)}; "
             f"run `rpnkit list {grp.info.name}` to see all"
         )
+
+    def _import_path(self, grp: _Group, path: str) -> ComponentInfo:
+        """An entry for an unregistered dotted path: a class of the group's kind, or trusted."""
+        group = grp.info.name
+        try:
+            obj = import_target(path)
+        except Exception as exc:  # a broken module is the same one-line error as a typo
+            parent, _, attr = path.replace(":", ".").rpartition(".")
+            hint = ""
+            with contextlib.suppress(Exception):
+                hint = did_you_mean(attr, dir(importlib.import_module(parent)))
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise ComponentNotFoundError(
+                f"{group} {short_repr(path)} is neither registered nor importable{hint} "
+                f"({reason}); run `rpnkit list {group}` to see the registered ones"
+            ) from exc
+        admit_path(grp.info, path, obj)
+        return ComponentInfo(group, path, obj, plugin=IMPORT_PATH)
 
     def get(self, group: str, name: str) -> Any:
         """Return the (imported) target of ``name`` in ``group``, not instantiated."""
         return self.get_info(group, name).load()
 
     # -- building ---------------------------------------------------------------------------
+    def resolve(self, group: str, spec: Any, /, where: str | None = None) -> Any:
+        """Resolve how a component is given into a :class:`~rpnkit.spec.ComponentSpec`.
+
+        Parameters
+        ----------
+        group
+            The component group.
+        spec
+            A name, alias or dotted path; a class or factory; a ``{"name", "parameters"}``
+            mapping; or an instance (returned as it is).
+        where
+            The config path of ``spec``, for messages.
+
+        Returns
+        -------
+        ComponentSpec or object
+            The factory with its parameters, or the instance itself.
+
+        Raises
+        ------
+        ComponentNotFoundError, GroupNotFoundError, ConfigError
+            For unknown names (with suggestions), refused dotted paths or malformed mappings.
+        """
+        grp = self._group(group)
+        parameters: dict[str, Any] = {}
+        if isinstance(spec, Mapping):
+            if is_tinybig_component(spec):
+                spec = component_config(grp.info.name, spec, where or f"{grp.info.name} config")
+            spec, parameters = split_spec(grp.info.name, spec, where)
+        if isinstance(spec, str):
+            info = self.get_info(grp.info.name, spec)
+            return ComponentSpec(
+                grp.info.name, info.load(), parameters, f"{grp.info.name} {info.name!r}"
+            )
+        if inspect.isclass(spec) or inspect.isfunction(spec) or inspect.ismethod(spec):
+            return ComponentSpec(grp.info.name, spec, parameters)
+        if parameters:
+            raise ConfigError(
+                f"{where or grp.info.name}: parameters {sorted(parameters)} were given for an "
+                f"already built {type(spec).__name__} instance; give a name or class instead"
+            )
+        return spec
+
     def build(self, group: str, spec: Any, /, **overrides: Any) -> Any:
-        """Build a component from a name, dotted path, class, instance or config dict.
+        """Build a component from a name, dotted path, class, instance or config mapping.
 
         Parameters
         ----------
         group
             The component group (``"optimizer"``, ``"loss"``, ...).
         spec
-            * a name or alias (``"adamw"``) or importable path (``"torch.optim.AdamW"``);
-            * a class or factory function, called with ``overrides``;
-            * an instance, returned as is;
-            * a config dict: ``{"name": "adamw", "parameters": {"lr": 1e-3}}`` or tinybig's
-              ``{"optimizer_class": "torch.optim.AdamW", "optimizer_parameters": {...}}``.
+            Anything :meth:`resolve` takes; an instance is returned as it is.
         **overrides
             Keyword arguments passed to the constructor; they win over config parameters
             (e.g. ``params=model.parameters()`` for an optimizer).
@@ -416,124 +389,8 @@ class Registry:
         Raises
         ------
         ComponentNotFoundError, GroupNotFoundError, ConfigError
-            For unknown names, malformed configs or parameters the target does not accept.
+            For unknown names, malformed configs, parameters the target does not accept or
+            values its constructor rejects.
         """
-        grp = self._group(group)
-        label = grp.info.name
-        parameters: dict[str, Any] = {}
-        if isinstance(spec, Mapping):
-            spec, parameters = split_spec(label, spec)
-        if isinstance(spec, str):
-            info = self.get_info(grp.info.name, spec)
-            factory = info.load()
-            label = f"{grp.info.name} {info.name!r}"
-        elif inspect.isclass(spec) or inspect.isfunction(spec) or inspect.ismethod(spec):
-            factory = spec
-        else:
-            if parameters:
-                raise ConfigError(
-                    f"{label}: parameters {sorted(parameters)} were given for an already built "
-                    f"{type(spec).__name__} instance; give a name or class instead"
-                )
-            return spec
-        kwargs = {**parameters, **overrides}
-        check_parameters(factory, kwargs, label)
-        return factory(**kwargs)
-
-
-def split_spec(group: str, spec: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Split a config dict into ``(name_or_class, parameters)``.
-
-    Accepts rpnkit's form ``{"name": ..., "parameters": {...}}`` and tinybig's form
-    ``{"<group>_class": ..., "<group>_parameters": {...}}`` (any ``*_class`` /
-    ``*_parameters`` pair).
-
-    Raises
-    ------
-    ConfigError
-        If no name is given, several are given, or unknown keys are present.
-    """
-    name_keys = [k for k in spec if k in ("name", "class") or str(k).endswith("_class")]
-    param_keys = [k for k in spec if k == "parameters" or str(k).endswith("_parameters")]
-    unknown = sorted(str(k) for k in spec if k not in name_keys and k not in param_keys)
-    if unknown:
-        raise ConfigError(
-            f"{group} config has unknown key(s) {unknown}; valid keys: 'name' and 'parameters' "
-            f"(or tinybig's '{group}_class' and '{group}_parameters')"
-        )
-    if len(name_keys) != 1:
-        raise ConfigError(
-            f"{group} config needs exactly one of 'name' or '{group}_class', got "
-            f"{sorted(map(str, name_keys)) or 'none'}"
-        )
-    if len(param_keys) > 1:
-        raise ConfigError(f"{group} config has several parameter keys {sorted(param_keys)}")
-    params = spec[param_keys[0]] if param_keys else {}
-    if params is None:
-        params = {}
-    if not isinstance(params, Mapping):
-        raise ConfigError(
-            f"{group} config '{param_keys[0]}' must be a mapping of parameter names to values, "
-            f"got {type(params).__name__}"
-        )
-    return spec[name_keys[0]], dict(params)
-
-
-def check_parameters(factory: Any, kwargs: Mapping[str, Any], label: str) -> None:
-    """Raise :class:`ConfigError` if ``factory`` cannot take the keyword arguments ``kwargs``.
-
-    Unknown names get close-match suggestions. Factories whose signature cannot be read, or
-    that take ``**kwargs``, accept anything.
-    """
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return
-    params = sig.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    accepted = [
-        n
-        for n, p in params.items()
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
-    for key in kwargs:
-        if key not in accepted:
-            raise ConfigError(
-                f"{label} has no parameter {key!r}{did_you_mean(key, accepted)}; "
-                f"valid parameters: {', '.join(accepted) or 'none'}"
-            )
-
-
-_default: Registry | None = None
-
-
-def get_registry() -> Registry:
-    """Return the default registry, filled by every plugin on first use."""
-    global _default
-    if _default is None:
-        from rpnkit.plugins import get_plugin_manager
-
-        registry = Registry()
-        get_plugin_manager().populate(registry)
-        _default = registry
-    return _default
-
-
-def loaded_registry() -> Registry | None:
-    """Return the default registry if it has been loaded, else ``None`` (loads nothing)."""
-    return _default
-
-
-def reset_registry() -> None:
-    """Forget the default registry (and the plugin manager), so the next use reloads plugins."""
-    global _default
-    from rpnkit.plugins import reset_plugin_manager
-
-    _default = None
-    reset_plugin_manager()
-
-
-def build(group: str, spec: Any, /, **overrides: Any) -> Any:
-    """Build a component with the default registry; see :meth:`Registry.build`."""
-    return get_registry().build(group, spec, **overrides)
+        resolved = self.resolve(group, spec)
+        return resolved.build(**overrides) if isinstance(resolved, ComponentSpec) else resolved

@@ -8,7 +8,7 @@ name and moved into place, so the output directory never holds half-written file
 
 Launched by ``torchrun`` (or ``rpnkit train --nproc-per-node N``), every process runs
 :func:`run_config` with the same config and trains its share of the data (the config's
-``strategy`` decides, see :mod:`rpnkit.learner.distributed`); only rank 0 writes files. Every
+``strategy`` decides, see :mod:`rpnkit.learner.parallel`); only rank 0 writes files. Every
 process checks the output directory before the processes meet for training, so none of them
 can see a file another one wrote.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,9 @@ import yaml
 from rpnkit.atomic import atomic_open
 from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, RpnkitError
-from rpnkit.registry import build, check_parameters
+from rpnkit.learner.seeding import seed_everything
+from rpnkit.spec import ComponentSpec, check_parameters
+from rpnkit.state import get_registry
 
 __all__ = [
     "Components",
@@ -38,7 +39,6 @@ __all__ = [
     "check_config",
     "check_run",
     "run_config",
-    "seed_everything",
 ]
 
 
@@ -62,18 +62,6 @@ class RunResult:
     final: dict[str, Any]
 
 
-def seed_everything(seed: int | None) -> None:
-    """Seed python's, numpy's and torch's generators (nothing if ``seed`` is ``None``)."""
-    if seed is None:
-        return
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 @dataclass
 class Components:
     """Everything a run needs, built from a config."""
@@ -84,11 +72,27 @@ class Components:
     metrics: list[Any]
 
 
-def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | None, list[str]]:
+def assemble(
+    config: RunConfig, *, verbose: bool = True, check: bool = False, strategy: str | None = None
+) -> tuple[Components | None, list[str]]:
     """Build every component of ``config``, collecting every problem instead of stopping.
 
-    The optimizer and scheduler are built against the model's parameters exactly as training
-    would build them, so their names and parameters are checked too.
+    Each component is built by the code that trains it: the learner resolves the loss,
+    optimizer and scheduler; with ``check``, :meth:`~rpnkit.learner.BackwardLearner.check`
+    then runs every check ``train`` runs before its first step (device, optimizer and
+    scheduler built for the model, monitor, resume file, ...). Without a model or data, the
+    optimizer and scheduler are still checked, on a stand-in parameter.
+
+    Parameters
+    ----------
+    config
+        The run's config.
+    verbose
+        The learner's ``verbose``.
+    check
+        Also run the learner's pre-training checks (what ``rpnkit validate`` does).
+    strategy
+        Override the config's strategy for the check (``"single"`` before a launch).
 
     Returns
     -------
@@ -97,6 +101,9 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
         per problem, each naming its section.
     """
     from rpnkit.learner import BackwardLearner
+    from rpnkit.learner.arguments import resolve_loss
+    from rpnkit.learner.device import MixedPrecision
+    from rpnkit.learner.optimization import build_optimization
 
     problems: list[str] = []
 
@@ -109,76 +116,108 @@ def assemble(config: RunConfig, *, verbose: bool = True) -> tuple[Components | N
             problems.append(f"{section}: {type(exc).__name__}: {exc}")
         return None
 
-    def component(group: str, spec: dict[str, Any], **extra: Any) -> Any:
-        try:
-            return build(group, spec["name"], **spec["parameters"], **extra)
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, RpnkitError):
-                raise
-            # the component itself rejected a value: say which parameters it was given
-            raise ConfigError(
-                f"{group} {spec['name']!r} with parameters {spec['parameters']} failed: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-
-    data = attempt("data", component, "dataset", config.data)
-    model = attempt("model", component, "model", config.model)
+    data = attempt("data", _build, "dataset", config.data)
+    model = attempt("model", _build, "model", config.model)
     if data is not None and model is not None:
         attempt("model", _check_model_fits_data, model, data)
     metrics = [
-        attempt(f"metric[{i}]", component, "metric", spec) for i, spec in enumerate(config.metrics)
+        attempt(f"metric[{i}]", _build, "metric", spec) for i, spec in enumerate(config.metrics)
     ]
-    # the learner builds these again itself: remember which failed so each is reported once
-    failed: set[str] = set()
-    if config.loss is not None and attempt("learner.loss", component, "loss", config.loss) is None:
-        failed.add("loss")
-    optimizer = None
-    if config.optimizer is not None:
-        # without a model, check the optimizer's name and parameters on a stand-in parameter
-        params = model.parameters() if model is not None else [_stand_in_parameter()]
-        optimizer = attempt(
-            "learner.optimizer", component, "optimizer", config.optimizer, params=params
-        )
-        if optimizer is None:
-            failed.add("optimizer")
-    if config.lr_scheduler is not None and optimizer is not None:
-        scheduler = attempt(
-            "learner.lr_scheduler",
-            component,
-            "lr_scheduler",
-            config.lr_scheduler,
-            optimizer=optimizer,
-        )
-        if scheduler is None:
-            failed.add("lr_scheduler")
+    registry = get_registry()
+    specs: dict[str, Any] = {}
+    failed = False
+    if config.loss is not None:
+        specs["loss"] = attempt("learner.loss", resolve_loss, config.loss, None)
+        failed |= specs["loss"] is None
+    for key in ("optimizer", "lr_scheduler"):
+        spec = getattr(config, key)
+        if spec is not None:
+            specs[key] = attempt(f"learner.{key}", registry.resolve, key, spec, f"learner.{key}")
+            failed |= specs[key] is None
+    if model is None or data is None:
+        # without a model, build the optimizer and scheduler for a stand-in parameter
+        optimizer = specs.get("optimizer")
+        if isinstance(optimizer, ComponentSpec):
+            optimizer = attempt(
+                "learner.optimizer", optimizer.build, params=_stand_in().parameters()
+            )
+            if optimizer is None:
+                specs["optimizer"] = None
+        if optimizer is not None and specs.get("lr_scheduler") is not None:
+            checked = attempt(
+                "learner.lr_scheduler",
+                build_optimization,
+                _stand_in(optimizer),
+                optimizer,
+                specs["lr_scheduler"],
+                interval=config.learner.get("lr_scheduler_interval"),
+                n_epochs=1,
+                steps_per_epoch=1,
+                precision=MixedPrecision(_cpu()),
+            )
+            if checked is None:
+                specs["lr_scheduler"] = None
 
     def learner() -> Any:
-        kwargs: dict[str, Any] = dict(config.learner)
-        for key in ("loss", "optimizer", "lr_scheduler"):
-            spec = getattr(config, key)
-            if spec is not None and key not in failed:
-                kwargs[f"{key}_configs"] = spec
+        # components that failed above were reported once; the learner is checked without them
+        kwargs: dict[str, Any] = {
+            **config.learner,
+            **{k: v for k, v in specs.items() if v is not None},
+        }
         kwargs.setdefault("verbose", verbose)
         check_parameters(BackwardLearner, kwargs, "learner")
         return BackwardLearner(**kwargs)
 
     built_learner = attempt("learner", learner)
-    if problems:
+    if check and not problems:
+        attempt(
+            "learner",
+            built_learner.check,
+            model,
+            data,
+            device=config.device,
+            metric=metrics or None,
+            strategy=strategy or config.strategy,
+            **config.train,
+        )
+    if problems or failed:
         return None, problems
     return Components(data, model, built_learner, metrics), []
 
 
-def _assemble_or_raise(config: RunConfig, *, verbose: bool) -> Components:
+def _build(group: str, spec: dict[str, Any]) -> Any:
+    return get_registry().build(group, spec["name"], **spec["parameters"])
+
+
+def _stand_in(optimizer: Any = None) -> Any:
+    """A one-parameter model, holding ``optimizer``'s first parameter when given."""
+    import torch
+
+    model = torch.nn.Module()
+    if optimizer is not None:
+        model.weight = optimizer.param_groups[0]["params"][0]
+    else:
+        model.weight = torch.nn.Parameter(torch.zeros(1))
+    return model
+
+
+def _cpu() -> Any:
+    import torch
+
+    return torch.device("cpu")
+
+
+def _assemble_or_raise(config: RunConfig, **options: Any) -> Components:
     """:func:`assemble`, raising one :class:`ConfigError` that lists every problem."""
-    parts, problems = assemble(config, verbose=verbose)
+    parts, problems = assemble(config, **options)
     if parts is None:
         raise ConfigError(f"{len(problems)} problem(s) in the config: " + "; ".join(problems))
     return parts
 
 
 def check_config(config: RunConfig) -> list[str]:
-    """Build every component of ``config`` without training; return all problems found."""
-    return assemble(config, verbose=False)[1]
+    """Build and check every component of ``config`` without training; return all problems."""
+    return assemble(config, verbose=False, check=True)[1]
 
 
 def check_run(config: RunConfig, processes: int = 1) -> None:
@@ -202,19 +241,13 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
         :func:`check_config` finds.
     """
     _prepare_output(config)
-    parts = _assemble_or_raise(config, verbose=False)
+    parts = _assemble_or_raise(config, verbose=False, check=True, strategy="single")
     train = parts.data.get("train_loader") if isinstance(parts.data, Mapping) else parts.data
     batch_size = getattr(train, "batch_size", None)
     if processes > 1 and isinstance(batch_size, int):
-        from rpnkit.learner.distributed import batch_share
+        from rpnkit.learner.sharding import batch_share
 
         batch_share(batch_size, processes, "data.parameters.batch_size")
-
-
-def _stand_in_parameter() -> Any:
-    import torch
-
-    return torch.nn.Parameter(torch.zeros(1))
 
 
 def _check_model_fits_data(model: Any, data: Any) -> None:
@@ -297,10 +330,11 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     ConfigError
         Listing every problem :func:`check_config` found, before anything is written.
     """
-    from rpnkit.learner.distributed import launch_rank
+    from rpnkit.learner.launch import launch_rank
 
     out_dir = _prepare_output(config)
-    seed_everything(config.seed)
+    if config.seed is not None:
+        seed_everything(config.seed)
     parts = _assemble_or_raise(config, verbose=verbose)
     if out_dir is not None and config.output.get("checkpoints"):
         parts.learner.checkpoint_dir = out_dir / "checkpoints"

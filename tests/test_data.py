@@ -17,7 +17,7 @@ from torch import Tensor
 from rpnkit import data
 from rpnkit.data import DataBundle, SyntheticFunction
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build, get_registry
+from rpnkit.state import build, get_registry
 
 # name -> (factory, in_features, out_features, task, number of samples)
 EXPECTED: dict[str, tuple[Callable[..., DataBundle], int, int, str, int]] = {

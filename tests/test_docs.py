@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from rpnkit.cli import main
-from rpnkit.registry import reset_registry
+from rpnkit.state import reset_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -12,7 +12,8 @@ import pytest
 from rpnkit import hookimpl, register_plugin
 from rpnkit.errors import PluginError
 from rpnkit.plugins import BUILTIN_PLUGINS, PluginManager, PluginWarning
-from rpnkit.registry import Registry, build, get_registry
+from rpnkit.registry import Registry
+from rpnkit.state import build, get_registry
 from tests.conftest import run_rpnkit
 
 GOOD_PLUGIN = """
@@ -123,7 +124,7 @@ def test_programmatic_registration_reaches_a_loaded_registry() -> None:
         with pytest.raises(PluginError, match="already registered"):
             register_plugin(_Programmatic(), name="test-programmatic")
     finally:
-        from rpnkit.plugins import get_plugin_manager
+        from rpnkit.state import get_plugin_manager
 
         get_plugin_manager().unregister(name=name)
 

@@ -11,13 +11,14 @@ from rpnkit.errors import (
     DuplicateComponentError,
     GroupNotFoundError,
 )
-from rpnkit.registry import Registry, build, get_registry
+from rpnkit.registry import Registry
+from rpnkit.state import build, get_registry
 
 
 @pytest.fixture
 def registry() -> Registry:
     reg = Registry()
-    reg.add_group("optimizer", "Optimizers")
+    reg.add_group("optimizer", "Optimizers", kinds=("torch.optim:Optimizer",))
     with reg.registering_as("plugin_a"):
         reg.register("optimizer", "adamw", "torch.optim:AdamW", aliases=("AdamW", "adam_w"))
         reg.register("optimizer", "sgd", "torch.optim:SGD")

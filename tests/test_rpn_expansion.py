@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build
 from rpnkit.rpn import Expansion, ExtendedExpansion, TaylorExpansion
+from rpnkit.state import build
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 

@@ -16,7 +16,6 @@ from torch import Tensor
 
 from rpnkit.cli import main
 from rpnkit.errors import ComponentNotFoundError, ConfigError
-from rpnkit.registry import build
 from rpnkit.rpn import (
     Expansion,
     ExtendedExpansion,
@@ -25,6 +24,7 @@ from rpnkit.rpn import (
     NestedExpansion,
     RPNHead,
 )
+from rpnkit.state import build
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 

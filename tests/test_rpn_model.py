@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from rpnkit.errors import ComponentNotFoundError, ConfigError
-from rpnkit.registry import build, get_registry, reset_registry
 from rpnkit.rpn import (
     RPN,
     Expansion,
@@ -20,6 +19,7 @@ from rpnkit.rpn import (
     TaylorExpansion,
     build_model,
 )
+from rpnkit.state import build, get_registry, reset_registry
 
 
 def _reference_output(head: RPNHead, x: torch.Tensor) -> torch.Tensor:

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build, get_registry
 from rpnkit.rpn import (
     HMReconciliation,
     HypernetReconciliation,
     LowRankReconciliation,
     Reconciliation,
 )
+from rpnkit.state import build, get_registry
 
 N, D = 4, 6
 

@@ -21,7 +21,7 @@ from typing import Any
 __all__ = ["import_tinybig"]
 
 #: Top-level packages tinybig imports that the reference tests never use.
-_STUBBED_ROOTS = ("torchvision", "torchtext", "torchdata", "portalocker")
+_STUBBED_ROOTS = ("torchvision", "torchtext", "torchdata", "portalocker", "requests")
 #: tinybig's own modules that are replaced (dataset loaders, partly Python 3.12 syntax).
 _STUBBED_TINYBIG = "tinybig.data"
 

@@ -30,13 +30,17 @@ METRICS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 )  # fmt: skip
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_groups(registry: Registry) -> None:
-    """Declare the ``metric`` group."""
-    registry.add_group("metric", "Streaming evaluation metrics (update / compute / reset)")
+    """Declare the ``metric`` group (a dotted path may name an rpnkit ``Metric`` subclass)."""
+    registry.add_group(
+        "metric",
+        "Streaming evaluation metrics (update / compute / reset)",
+        kinds=("rpnkit.metrics.metric:Metric",),
+    )
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_components(registry: Registry) -> None:
     """Register the classification and regression metrics by name."""
     for name, target, aliases, summary in METRICS:

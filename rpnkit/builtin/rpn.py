@@ -20,6 +20,13 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("remainder", "RPN remainder functions π: R^m -> R^n"),
     ("model", "Models built from a config"),
 )
+#: What a dotted path in each group may name besides registered entries (see rpnkit.trust).
+KINDS: dict[str, tuple[str, ...]] = {
+    "expansion": ("rpnkit.rpn.expansion:Expansion",),
+    "reconciliation": ("rpnkit.rpn.reconciliation:Reconciliation",),
+    "remainder": ("rpnkit.rpn.remainder:Remainder",),
+    "model": ("torch.nn:Module",),
+}
 
 _EXPANSION = "rpnkit.rpn.expansion"
 _RECONCILIATION = "rpnkit.rpn.reconciliation"
@@ -54,6 +61,62 @@ EXPANSIONS: tuple[Row, ...] = (
      ("naive_normal_expansion",), "Standard normal log-density of every feature, D = m"),
     ("extended", f"{_EXPANSION}:ExtendedExpansion", ("extended_expansion",),
      "Concatenation of several expansions, D = Σ D_i"),
+    # probabilistic: log-densities of fixed distributions (z = squashed x where noted)
+    ("normal", f"{_EXPANSION}:NormalExpansion", ("normal_expansion",),
+     "Normal log-densities for 6 (μ, σ), function-major, D = 6m"),
+    ("cauchy", f"{_EXPANSION}:CauchyExpansion", ("cauchy_expansion",),
+     "Cauchy log-densities for 6 (x0, γ), function-major, D = 6m"),
+    ("laplace", f"{_EXPANSION}:LaplaceExpansion", ("laplace_expansion",),
+     "Laplace log-densities for 6 (μ, b), function-major, D = 6m"),
+    ("gamma", f"{_EXPANSION}:GammaExpansion", ("gamma_expansion",),
+     "Gamma log-densities for 6 (shape, rate) at 0.99σ(x)+0.001, D = 6m"),
+    ("chi2", f"{_EXPANSION}:Chi2Expansion", ("chi2_expansion",),
+     "χ² log-densities with 1 and 2 degrees of freedom at σ(x)+0.001, D = 2m"),
+    ("exponential", f"{_EXPANSION}:ExponentialExpansion", ("exponential_expansion",),
+     "Exponential log-densities for 6 rates at 0.99σ(x)+0.001, D = 6m"),
+    ("hybrid_probabilistic", f"{_EXPANSION}:HybridProbabilisticExpansion",
+     ("hybrid_probabilistic_expansion",),
+     "Normal, Cauchy, χ², gamma, Laplace and exponential log-densities, D = 6m"),
+    ("naive_cauchy", f"{_EXPANSION}:NaiveCauchyExpansion", ("naive_cauchy_expansion",),
+     "Standard Cauchy log-density of every feature, D = m"),
+    ("naive_laplace", f"{_EXPANSION}:NaiveLaplaceExpansion", ("naive_laplace_expansion",),
+     "Laplace(0, 1) log-density of every feature, D = m"),
+    ("naive_gamma", f"{_EXPANSION}:NaiveGammaExpansion", ("naive_gamma_expansion",),
+     "Gamma(0.5, 1) log-density at 0.99σ(x)+0.001, D = m"),
+    ("naive_chi2", f"{_EXPANSION}:NaiveChi2Expansion", ("naive_chi2_expansion",),
+     "χ²(1) log-density at σ(x)+0.001, D = m"),
+    ("naive_exponential", f"{_EXPANSION}:NaiveExponentialExpansion",
+     ("naive_exponential_expansion",), "Exponential(0.5) log-density at 0.99σ(x)+0.001, D = m"),
+    # combinatorial: feature subsets of sizes 1..d
+    ("combinatorial", f"{_EXPANSION}:CombinatorialExpansion", ("combinatorial_expansion",),
+     "Values of every feature subset of size 1..d, D = Σ r·C(m, r)"),
+    ("combinatorial_normal", f"{_EXPANSION}:CombinatorialNormalExpansion",
+     ("combinatorial_normal_expansion",),
+     "Normal log-density of every feature subset of size 1..d, D = Σ C(m, r)"),
+    # wavelets: a^{-s/2} ψ(x/a^s - t b), then Taylor powers up to d
+    ("harr", f"{_EXPANSION}:HaarWaveletExpansion", ("harr_wavelet_expansion", "haar"),
+     "Haar wavelets, D = Σ_k (m·s·t)^k"),
+    ("ricker", f"{_EXPANSION}:RickerWaveletExpansion", ("ricker_wavelet_expansion",),
+     "Ricker (Mexican hat) wavelets, D = Σ_k (m·s·t)^k"),
+    ("dog", f"{_EXPANSION}:DogWaveletExpansion", ("dog_wavelet_expansion",),
+     "Difference-of-Gaussians wavelets, D = Σ_k (m·s·t)^k"),
+    ("meyer", f"{_EXPANSION}:MeyerWaveletExpansion", ("meyer_wavelet_expansion",),
+     "Meyer wavelets, D = Σ_k (m·s·t)^k"),
+    ("shannon", f"{_EXPANSION}:ShannonWaveletExpansion", ("shannon_wavelet_expansion",),
+     "Shannon wavelets, D = Σ_k (m·s·t)^k"),
+    ("beta", f"{_EXPANSION}:BetaWaveletExpansion", ("beta_wavelet_expansion",),
+     "Beta wavelets, D = Σ_k (m·s·t)^k"),
+    # geometric: patches packed on an h × w × d grid
+    ("cuboid", f"{_EXPANSION}:CuboidExpansion",
+     ("cuboid_patch_based_geometric_expansion",),
+     "Cuboid patches on an h×w×d grid, D = channels · patch size · patch count"),
+    ("cylinder", f"{_EXPANSION}:CylinderExpansion",
+     ("cylinder_patch_based_geometric_expansion",),
+     "Cylinder patches on an h×w×d grid, D = channels · patch size · patch count"),
+    ("sphere", f"{_EXPANSION}:SphereExpansion",
+     ("sphere_patch_based_geometric_expansion",),
+     "Sphere patches on an h×w×d grid, D = channels · patch size · patch count"),
+    # basic, arc, radial basis, orthogonal and recursive polynomials, composition
     ("reciprocal", f"{_EXPANSION}:ReciprocalExpansion", ("reciprocal_expansion",),
      "Reciprocal 1/x, kept finite near 0 (|x| < 1e-6 -> ±1e-6), D = m"),
     ("linear", f"{_EXPANSION}:LinearExpansion", ("linear_expansion",),
@@ -87,7 +150,7 @@ RECONCILIATIONS: tuple[Row, ...] = (
     ("identity", f"{_RECONCILIATION}:IdentityReconciliation",
      ("identity_reconciliation",), "Dense weight: ψ(w) = w.view(n, D), l = nD"),
     ("low_rank", f"{_RECONCILIATION}:LowRankReconciliation",
-     ("lorr", "lorr_reconciliation", "low_rank_reconciliation"),
+     ("lorr", "lorr_reconciliation", "low_rank_reconciliation", "lowrank_reconciliation"),
      "Low-rank weight A B of rank r, never formed, l = r(n+D)"),
     ("hm", f"{_RECONCILIATION}:HMReconciliation",
      ("hm_reconciliation",), "Hypercomplex multiplication (outer-reshape layout), l = pq + st"),
@@ -97,6 +160,29 @@ RECONCILIATIONS: tuple[Row, ...] = (
      ("dual_lphm_reconciliation",), "Hypercomplex with both blocks of rank r, l = r(p+q+s+t)"),
     ("hypernet", f"{_RECONCILIATION}:HypernetReconciliation",
      ("hypernet_reconciliation",), "Weight generated by a (frozen by default) MLP from l inputs"),
+    ("constant", f"{_RECONCILIATION}:ConstantReconciliation",
+     ("constant_reconciliation",),
+     "Constant weight c everywhere (rank one, never formed), l = 0"),
+    ("zero", f"{_RECONCILIATION}:ZeroReconciliation", ("zero_reconciliation",),
+     "Zero weight: only the bias and the remainder are left, l = 0"),
+    ("one", f"{_RECONCILIATION}:OneReconciliation", ("one_reconciliation",),
+     "All-ones weight: every output is the sum of the expansion, l = 0"),
+    ("constant_eye", f"{_RECONCILIATION}:ConstantEyeReconciliation",
+     ("constant_eye_reconciliation",), "Fixed weight eye(n, D), l = 0"),
+    ("masking", f"{_RECONCILIATION}:MaskingReconciliation", ("masking_reconciliation",),
+     "Dense weight times a fixed random 0/1 mask keeping a share p, l = nD"),
+    ("duplicated_padding", f"{_RECONCILIATION}:DuplicatedPaddingReconciliation",
+     ("duplicated_padding_reconciliation",),
+     "w repeated pq times (tinybig's layout), s distinct rows, l = nD/(pq)"),
+    ("duplicated_diagonal_padding", f"{_RECONCILIATION}:DuplicatedDiagonalPaddingReconciliation",
+     ("duplicated_diagonal_padding_reconciliation",),
+     "Block diagonal I_{p×q} ⊗ w.view(n/p, D/q), l = nD/(pq)"),
+    ("random_matrix_adaption", f"{_RECONCILIATION}:RandomMatrixAdaptionReconciliation",
+     ("random_matrix_adaption_reconciliation",),
+     "diag(λ1) A diag(λ2) Bᵀ with fixed random A, B of rank r, never formed, l = n + r"),
+    ("random_matrix_hypernet", f"{_RECONCILIATION}:RandomMatrixHypernetReconciliation",
+     ("random_matrix_hypernet_reconciliation",),
+     "Weight σ(w P Qᵀ) S Tᵀ through fixed random rank-r maps, l free"),
 )  # fmt: skip
 
 REMAINDERS: tuple[Row, ...] = (
@@ -106,6 +192,10 @@ REMAINDERS: tuple[Row, ...] = (
      "Residual: π(x) = act(x), needs m = n"),
     ("linear", f"{_REMAINDER}:LinearRemainder", ("linear_remainder",),
      "Linear map: π(x) = act(x W_rᵀ + b_r)"),
+    ("constant", f"{_REMAINDER}:ConstantRemainder", ("constant_remainder",),
+     "Constant: π(x) = act(c 1_n), any m"),
+    ("one", f"{_REMAINDER}:OneRemainder", ("one_remainder",),
+     "Ones: π(x) = act(1_n), any m"),
 )  # fmt: skip
 
 MODELS: tuple[Row, ...] = (
@@ -121,14 +211,14 @@ COMPONENTS: tuple[tuple[str, tuple[Row, ...]], ...] = (
 )
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_groups(registry: Registry) -> None:
-    """Declare the ``expansion``, ``reconciliation``, ``remainder`` and ``model`` groups."""
+    """Declare the RPN groups (``expansion``, ``reconciliation``, ...) and the ``model`` group."""
     for name, summary in GROUPS:
-        registry.add_group(name, summary=summary)
+        registry.add_group(name, summary=summary, kinds=KINDS.get(name, ()))
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_components(registry: Registry) -> None:
     """Register the builtin RPN components and the ``rpn`` model."""
     for group, rows in COMPONENTS:

@@ -94,6 +94,15 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("optimizer", "Optimizers, built from a model's parameters"),
     ("lr_scheduler", "Learning-rate schedulers, built from an optimizer"),
 )
+#: What a dotted path in each group may name besides registered entries (see rpnkit.trust).
+KINDS: dict[str, tuple[str, ...]] = {
+    "loss": ("torch.nn:Module",),
+    "optimizer": ("torch.optim:Optimizer",),
+    "lr_scheduler": (
+        "torch.optim.lr_scheduler:LRScheduler",
+        "torch.optim.lr_scheduler:ReduceLROnPlateau",
+    ),
+}
 
 
 def _snake(class_name: str) -> str:
@@ -123,14 +132,14 @@ def _register_table(
         )
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_groups(registry: Registry) -> None:
     """Declare the training-component groups."""
     for name, summary in GROUPS:
-        registry.add_group(name, summary)
+        registry.add_group(name, summary, kinds=KINDS[name])
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def rpnkit_add_components(registry: Registry) -> None:
     """Register torch's losses, optimizers and lr schedulers by name."""
     _register_table(registry, "loss", "torch.nn", LOSSES)

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from rpnkit.errors import ComponentNotFoundError, did_you_mean
-from rpnkit.registry import ComponentInfo, get_registry
+from rpnkit.registry import ComponentInfo
+from rpnkit.state import get_registry
 
 
 def add_parsers(sub: Any) -> None:
@@ -67,7 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         registry.group_info(g).name: registry.entries(g, plugin=args.plugin) for g in group_names
     }
     if args.json:
-        from rpnkit.plugins import get_plugin_manager
+        from rpnkit.state import get_plugin_manager
 
         dists = {r.name: r.distribution for r in get_plugin_manager().records.values()}
         rows_by_group = {g: [_entry_dict(e, dists) for e in rows] for g, rows in tables.items()}
@@ -178,7 +179,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """Print loaded plugins (distribution, version) and failed ones (error)."""
-    from rpnkit.plugins import get_plugin_manager
+    from rpnkit.state import get_plugin_manager
 
     get_registry()  # running the hooks can record failures too
     records = list(get_plugin_manager().records.values())

@@ -162,8 +162,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the config, or a short summary when it is valid."""
     from rpnkit.runner import assemble
 
-    config = _load(args)
-    parts, problems = assemble(config, verbose=False)
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        found = getattr(exc, "problems", None)  # a tinybig config lists all of its problems
+        if not found:
+            raise
+        for problem in found:
+            print(f"error: {problem}")
+        print(f"{len(found)} problem(s) in {args.config}")
+        return 2
+    parts, problems = assemble(config, verbose=False, check=True)
     if parts is None:
         for problem in problems:
             print(f"error: {problem}")

@@ -1,7 +1,7 @@
 """Offline datasets: scikit-learn's bundled sets and synthetic function-approximation sets.
 
 Every factory returns a :class:`DataBundle` (a seeded train/test split as two loaders) and is
-registered in the ``dataset`` registry group, so ``rpnkit.registry.build("dataset", "digits")``
+registered in the ``dataset`` registry group, so ``rpnkit.state.build("dataset", "digits")``
 and ``rpnkit.data.digits()`` are equivalent. Nothing here downloads data.
 """
 

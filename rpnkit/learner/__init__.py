@@ -5,8 +5,8 @@
 does not, and reaches :class:`BackwardLearner` lazily.
 """
 
-from rpnkit.builtin.callbacks import Checkpointer, EarlyStopping
 from rpnkit.learner.backward import DEFAULT_OPTIMIZER, BackwardLearner, backward_learner
+from rpnkit.learner.callbacks import Checkpointer, EarlyStopping
 from rpnkit.learner.context import TrainContext
 from rpnkit.learner.record import (
     BatchRecord,

@@ -1,7 +1,8 @@
 """The :class:`TrainContext` handed to the training hooks.
 
-Plugins implementing ``rpnkit_train_start``, ``rpnkit_epoch_end`` and ``rpnkit_train_end``
-(see :mod:`rpnkit.hookspecs`) receive the context of the run: the model and the objects
+Plugins implementing the training hooks (``rpnkit_train_start``, ``rpnkit_epoch_start``,
+``rpnkit_progress``, ``rpnkit_epoch_end``, ``rpnkit_train_end``; see :mod:`rpnkit.hookspecs`)
+receive the context of the run: the model and the objects
 training it, the record and history so far, and ``should_stop`` to end training after the
 current epoch.
 
@@ -33,7 +34,7 @@ from rpnkit.learner.record import HistoryRow, TrainingRecord, history_keys
 from rpnkit.metrics import Metric
 
 if TYPE_CHECKING:
-    from rpnkit.learner.backward import BackwardLearner, LRSchedulerLike
+    from rpnkit.learner.optimization import LRSchedulerLike
 
 __all__ = ["LossFn", "Mode", "TrainContext"]
 
@@ -49,8 +50,6 @@ class TrainContext:
 
     Attributes
     ----------
-    learner
-        The learner running the training.
     model
         The model being trained, on ``device``.
     optimizer
@@ -82,6 +81,8 @@ class TrainContext:
         :attr:`is_main_process`).
     world_size
         The number of processes training the model together (1 without DDP).
+    steps_per_epoch
+        Batches per epoch of the training loader (``None`` when it has no length).
     epoch
         The epoch running now; in ``rpnkit_epoch_end`` the epoch just finished.
     should_stop
@@ -90,7 +91,6 @@ class TrainContext:
         A one-line reason shown in the summary when a plugin stops training.
     """
 
-    learner: BackwardLearner
     model: nn.Module
     optimizer: torch.optim.Optimizer
     lr_scheduler: LRSchedulerLike | None
@@ -106,6 +106,7 @@ class TrainContext:
     grad_scaler: torch.amp.GradScaler | None = None
     rank: int = 0
     world_size: int = 1
+    steps_per_epoch: int | None = None
     epoch: int = 0
     should_stop: bool = False
     stop_reason: str | None = None

@@ -178,13 +178,14 @@ class MixedPrecision:
         device_type, dtype = self.device.type, self.dtype
         return lambda: torch.autocast(device_type=device_type, dtype=dtype)
 
-    def grad_scaler(self) -> torch.amp.GradScaler | None:
-        """A new :class:`torch.amp.GradScaler` for float16, else ``None``.
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """A new :class:`torch.amp.GradScaler`, enabled for float16 only.
 
-        torch 2.2 only has the CUDA-specific ``torch.cuda.amp.GradScaler``; it is used there.
+        A disabled scaler passes the loss and the optimizer step through unchanged, so the
+        training step has one path. torch 2.2 only has the CUDA-specific
+        ``torch.cuda.amp.GradScaler``; it is used there.
         """
-        if not self.needs_grad_scaler:
-            return None
+        enabled = self.needs_grad_scaler
         if hasattr(torch.amp, "GradScaler"):
-            return torch.amp.GradScaler(self.device.type)
-        return torch.cuda.amp.GradScaler()  # pragma: no cover - torch < 2.3
+            return torch.amp.GradScaler(self.device.type, enabled=enabled)
+        return torch.cuda.amp.GradScaler(enabled=enabled)  # pragma: no cover - torch < 2.3

@@ -1,18 +1,22 @@
 """What a training run shows: a tqdm bar per epoch, a table row per epoch, a final summary.
 
-The learner pushes numbers to the display at fixed points and the display never reads
-training state itself. The bar advances and shows the running loss only every
-``progress_every`` steps (and at the epoch's last step, see :func:`should_update`), because
-reading the loss waits for the device. A table row is printed every ``display_step``
-epochs and after the last one: with rich in a terminal or a notebook, as plain aligned text
-when stdout is redirected (logs, CI, pipes).
+Both are listeners on the training hooks, like any third-party logger: :class:`ProgressBar`
+opens a bar at ``rpnkit_epoch_start`` and moves it at ``rpnkit_progress``, which the learner
+calls only every ``progress_every`` steps and at the epoch's last step (see
+:func:`should_update`), because reading the loss waits for the device. :class:`EpochTable`
+prints a row at ``rpnkit_epoch_end`` every ``display_step`` epochs, the last row and the
+summary at ``rpnkit_train_end``: with rich in a terminal or a notebook, as plain aligned text
+when stdout is redirected (logs, CI, pipes). Neither reads training state besides the
+context the hooks hand them.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -20,9 +24,13 @@ from rich.table import Table
 from rich.text import Text
 from tqdm.auto import tqdm
 
+from rpnkit.hookspecs import hookimpl
 from rpnkit.learner.record import HistoryRow
 
-__all__ = ["Column", "TrainDisplay", "should_update"]
+if TYPE_CHECKING:
+    from rpnkit.learner.context import TrainContext
+
+__all__ = ["Column", "EpochTable", "ProgressBar", "should_update"]
 
 
 def should_update(step: int, total: int | None, every: int) -> bool:
@@ -87,77 +95,44 @@ _COLUMNS: dict[str, Column] = {
 }
 
 
-class TrainDisplay:
-    """Progress bars, the epoch table and the summary of one training run.
+class ProgressBar:
+    """A tqdm bar per epoch, moved at the progress refresh points.
 
     Parameters
     ----------
     n_epochs
         The run's number of epochs; bars are titled ``epoch 3/10`` as in tinybig (epochs
         count from 0).
-    scores
-        Show the score columns (the run has a metric).
-    test
-        Show the test columns (the run has a test pass).
-    display_step
-        Print a table row every this many epochs (and after the last epoch).
-    progress
-        Show a tqdm bar per epoch.
-    table
-        Print the table and the summary.
-    progress_every
-        Refresh the bar every this many steps.
     """
 
-    def __init__(
-        self,
-        *,
-        n_epochs: int,
-        scores: bool,
-        test: bool,
-        display_step: int,
-        progress: bool,
-        table: bool,
-        progress_every: int,
-    ) -> None:
+    def __init__(self, *, n_epochs: int) -> None:
         self.n_epochs = n_epochs
-        self.columns = [
-            column
-            for key, column in _COLUMNS.items()
-            if (scores or not key.endswith("_score")) and (test or not key.startswith("test_"))
-        ]
-        self.display_step = display_step
-        self.progress = progress
-        self.table = table
-        self.progress_every = progress_every
         self._bar: tqdm | None = None
-        self._total: int | None = None
-        self._console: Console | None = None
-        self._header_shown = False
 
-    # -- progress bar -------------------------------------------------------------------------
-    def start_epoch(self, epoch: int, total: int | None) -> None:
-        """Open the bar of ``epoch``, which has ``total`` steps (``None`` if unknown)."""
-        self._total = total
-        if self.progress:
-            self._bar = tqdm(
-                total=total,
-                desc=f"epoch {epoch}/{self.n_epochs}",
-                unit="batch",
-                leave=False,
-                dynamic_ncols=True,
-            )
+    @hookimpl
+    def rpnkit_epoch_start(self, context: TrainContext) -> None:
+        """Open the bar of the epoch starting."""
+        self.close()
+        self._bar = tqdm(
+            total=context.steps_per_epoch,
+            desc=f"epoch {context.epoch}/{self.n_epochs}",
+            unit="batch",
+            leave=False,
+            dynamic_ncols=True,
+        )
 
-    def wants_refresh(self, step: int) -> bool:
-        """Whether the learner should read the running loss after ``step`` steps."""
-        return self._bar is not None and should_update(step, self._total, self.progress_every)
-
-    def refresh(self, step: int, loss: float, lr: float) -> None:
+    @hookimpl
+    def rpnkit_progress(self, context: TrainContext, step: int, loss: float, lr: float) -> None:
         """Move the bar to ``step`` and show the running ``loss`` and learning rate ``lr``."""
         if self._bar is None:
             return
         self._bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", refresh=False)
         self._bar.update(step - self._bar.n)
+
+    @hookimpl(tryfirst=True)
+    def rpnkit_epoch_end(self, context: TrainContext) -> None:
+        """Close the epoch's bar before anything prints the epoch's results."""
+        self.close()
 
     def close(self) -> None:
         """Close the open bar, if any (also called when training fails)."""
@@ -165,7 +140,32 @@ class TrainDisplay:
             self._bar.close()
             self._bar = None
 
-    # -- table --------------------------------------------------------------------------------
+
+class EpochTable:
+    """The epoch table and the end-of-training summary.
+
+    Parameters
+    ----------
+    scores
+        Show the score columns (the run has a metric).
+    test
+        Show the test columns (the run has a test pass).
+    display_step
+        Print a table row every this many epochs (and after the last epoch).
+    """
+
+    def __init__(self, *, scores: bool, test: bool, display_step: int) -> None:
+        self.columns = [
+            column
+            for key, column in _COLUMNS.items()
+            if (scores or not key.endswith("_score")) and (test or not key.startswith("test_"))
+        ]
+        self.display_step = display_step
+        self._console: Console | None = None
+        self._header_shown = False
+        self._printed: int | None = None
+        self._started = time.perf_counter()
+
     @property
     def console(self) -> Console:
         """The rich console printing to the current ``sys.stdout``."""
@@ -178,22 +178,34 @@ class TrainDisplay:
         """Whether output is styled (a terminal or a notebook) rather than plain text."""
         return self.console.is_terminal or self.console.is_jupyter
 
-    def end_epoch(self, row: HistoryRow, last: bool) -> None:
-        """Close the epoch's bar and print its table row if it is due.
+    @hookimpl
+    def rpnkit_train_start(self, context: TrainContext) -> None:
+        """Start the clock of the summary."""
+        self._started = time.perf_counter()
 
-        Parameters
-        ----------
-        row
-            The epoch's history row.
-        last
-            Whether this is the run's final epoch (always printed).
-        """
-        self.close()
-        epoch = int(row["epoch"])
-        if self.table and (epoch % self.display_step == 0 or last):
+    @hookimpl(trylast=True)
+    def rpnkit_epoch_end(self, context: TrainContext) -> None:
+        """Print the epoch's row when it is due (every ``display_step`` epochs)."""
+        row = context.history[-1]
+        if int(row["epoch"]) % self.display_step == 0:
             self._print_row(row)
 
+    @hookimpl(trylast=True)
+    def rpnkit_train_end(self, context: TrainContext) -> None:
+        """Print the last epoch's row (if not yet shown) and the summary."""
+        history = context.history
+        if history and self._printed != int(history[-1]["epoch"]):
+            self._print_row(history[-1])
+        self.summary(
+            history,
+            time.perf_counter() - self._started,
+            context.monitor,
+            context.mode(context.monitor) == "max",
+            context.stop_reason,
+        )
+
     def _print_row(self, row: HistoryRow) -> None:
+        self._printed = int(row["epoch"])
         cells = [column.format(row[column.key]) for column in self.columns]
         if not self.rich:
             if not self._header_shown:
@@ -246,7 +258,7 @@ class TrainDisplay:
         stop_reason
             Why training stopped before ``n_epochs``, if it did.
         """
-        if not self.table or not history:
+        if not history:
             return
         last = history[-1]
         final = ", ".join(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from rpnkit.errors import ConfigError
-from rpnkit.registry import build
+from rpnkit.state import build
 
 
 def positive_int(value: object, field: str) -> int:
@@ -45,17 +46,19 @@ def positive_float(value: object, field: str) -> float:
     return float(value)
 
 
-def finite_float(value: object, field: str, above: float | None = None) -> float:
-    """Return ``value`` as a float if it is a finite number (> ``above`` when given)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not -float("inf") < value < float("inf")
-        or (above is not None and not value > above)
-    ):
-        bound = "" if above is None else f" > {above:g}"
-        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number{bound}")
+def real_number(value: object, field: str) -> float:
+    """Return ``value`` as a float if it is a finite real number, else raise naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number")
     return float(value)
+
+
+def finite_float(value: object, field: str, above: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number, > ``above`` when given."""
+    number = real_number(value, field)
+    if above is not None and not number > above:
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > {above:g}")
+    return number
 
 
 def interval(value: object, field: str) -> tuple[float, float]:
@@ -81,7 +84,7 @@ def build_component(group: str, spec: Any, kind: type, field: str, **overrides: 
     group
         Registry group (``"expansion"``, ``"reconciliation"``, ``"remainder"``).
     spec
-        A name, config dict, class or instance (see :func:`rpnkit.registry.build`).
+        A name, config dict, class or instance (see :func:`rpnkit.state.build`).
     kind
         The base class the result must be an instance of.
     field

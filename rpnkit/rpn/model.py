@@ -113,7 +113,7 @@ def build_model(layers: Sequence[Mapping[str, Any] | RPNLayer]) -> RPN:
              "reconciliation": {"name": "low_rank", "parameters": {"r": 2}},
              "remainder": "linear", "width": 1, "channels": 1, "postprocess": ["layer_norm"]}
 
-        Components are resolved through :func:`rpnkit.registry.build`, so plugin components
+        Components are resolved through :func:`rpnkit.state.build`, so plugin components
         work by name.
 
     Returns

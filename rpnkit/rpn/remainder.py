@@ -13,10 +13,17 @@ import torch
 from torch import Tensor, nn
 
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import positive_int
+from rpnkit.rpn._validation import positive_int, real_number
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
 
-__all__ = ["IdentityRemainder", "LinearRemainder", "Remainder", "ZeroRemainder"]
+__all__ = [
+    "ConstantRemainder",
+    "IdentityRemainder",
+    "LinearRemainder",
+    "OneRemainder",
+    "Remainder",
+    "ZeroRemainder",
+]
 
 Activation = ProcessingSpec | Sequence[ProcessingSpec] | None
 
@@ -55,6 +62,50 @@ class ZeroRemainder(Remainder):
     def forward(self, x: Tensor) -> Tensor:
         """Return zeros of shape ``(..., n)``."""
         return x.new_zeros((*x.shape[:-1], self.n))
+
+
+class ConstantRemainder(Remainder):
+    """Constant remainder ``π(x) = act(c 1_n)``, the same vector for every input; any ``m``.
+
+    The activation is applied to the vector ``c 1_n`` once, then it is broadcast over the
+    leading dimensions of ``x``, as tinybig does.
+
+    Parameters
+    ----------
+    m, n
+        See :class:`Remainder`.
+    c
+        The constant, a finite number.
+    activation
+        Processing steps applied to ``c 1_n`` (see :mod:`rpnkit.rpn.processing`).
+    """
+
+    def __init__(self, m: int, n: int, c: float = 1.0, activation: Activation = None) -> None:
+        super().__init__(m, n)
+        self.c = real_number(c, "constant remainder c")
+        self.activation = ProcessingChain(activation, field="remainder activation")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return ``act(c 1_n)`` expanded to shape ``(..., n)``."""
+        value = self.activation(x.new_full((self.n,), self.c))
+        return value.expand(*x.shape[:-1], self.n)
+
+    def extra_repr(self) -> str:
+        """Sizes and the constant."""
+        return f"{super().extra_repr()}, c={self.c}"
+
+
+class OneRemainder(ConstantRemainder):
+    """One remainder ``π(x) = act(1_n)``: :class:`ConstantRemainder` with ``c = 1``.
+
+    Parameters
+    ----------
+    m, n, activation
+        See :class:`ConstantRemainder`.
+    """
+
+    def __init__(self, m: int, n: int, activation: Activation = None) -> None:
+        super().__init__(m, n, 1.0, activation)
 
 
 class IdentityRemainder(Remainder):

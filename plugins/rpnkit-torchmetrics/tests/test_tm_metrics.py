@@ -12,7 +12,7 @@ from torch import Tensor
 
 from rpnkit.errors import ConfigError
 from rpnkit.metrics import Metric
-from rpnkit.registry import build
+from rpnkit.state import build
 
 pytestmark = pytest.mark.filterwarnings("ignore:Metric `SpearmanCorrcoef` will save")
 

@@ -12,7 +12,7 @@ from rpnkit_torchmetrics.catalog import CATALOG
 
 from rpnkit.cli import main
 from rpnkit.metrics import Metric
-from rpnkit.registry import build
+from rpnkit.state import build
 
 
 def test_listing_imports_neither_torchmetrics_nor_torch() -> None:

@@ -26,7 +26,17 @@ from rpnkit.rpn.expansion.basis import (
     InverseQuadraticRBFExpansion,
     RadialBasisExpansion,
 )
+from rpnkit.rpn.expansion.combinatorial import (
+    CombinatorialExpansion,
+    CombinatorialNormalExpansion,
+)
 from rpnkit.rpn.expansion.composite import ExtendedExpansion, NestedExpansion
+from rpnkit.rpn.expansion.geometric import (
+    CuboidExpansion,
+    CylinderExpansion,
+    GeometricExpansion,
+    SphereExpansion,
+)
 from rpnkit.rpn.expansion.orthogonal import (
     ChebyshevExpansion,
     GegenbauerExpansion,
@@ -37,7 +47,22 @@ from rpnkit.rpn.expansion.orthogonal import (
     OrthogonalPolynomialExpansion,
 )
 from rpnkit.rpn.expansion.polynomial import IdentityExpansion, TaylorExpansion
-from rpnkit.rpn.expansion.probabilistic import NaiveNormalExpansion
+from rpnkit.rpn.expansion.probabilistic import (
+    CauchyExpansion,
+    Chi2Expansion,
+    ExponentialExpansion,
+    GammaExpansion,
+    HybridProbabilisticExpansion,
+    LaplaceExpansion,
+    NaiveCauchyExpansion,
+    NaiveChi2Expansion,
+    NaiveExponentialExpansion,
+    NaiveGammaExpansion,
+    NaiveLaplaceExpansion,
+    NaiveNormalExpansion,
+    NormalExpansion,
+    ProbabilisticExpansion,
+)
 from rpnkit.rpn.expansion.recursive import (
     BesselExpansion,
     FibonacciExpansion,
@@ -52,35 +77,70 @@ from rpnkit.rpn.expansion.trigonometric import (
     HyperbolicExpansion,
     TrigonometricExpansion,
 )
+from rpnkit.rpn.expansion.wavelet import (
+    BetaWaveletExpansion,
+    DogWaveletExpansion,
+    HaarWaveletExpansion,
+    MeyerWaveletExpansion,
+    RickerWaveletExpansion,
+    ShannonWaveletExpansion,
+    WaveletExpansion,
+)
 
 __all__ = [
     "ArcHyperbolicExpansion",
     "ArcTrigonometricExpansion",
     "BSplineExpansion",
     "BesselExpansion",
+    "BetaWaveletExpansion",
+    "CauchyExpansion",
     "ChebyshevExpansion",
+    "Chi2Expansion",
+    "CombinatorialExpansion",
+    "CombinatorialNormalExpansion",
+    "CuboidExpansion",
+    "CylinderExpansion",
+    "DogWaveletExpansion",
     "Expansion",
+    "ExponentialExpansion",
     "ExtendedExpansion",
     "FibonacciExpansion",
     "FourierExpansion",
+    "GammaExpansion",
     "GaussianRBFExpansion",
     "GegenbauerExpansion",
+    "GeometricExpansion",
+    "HaarWaveletExpansion",
     "HermiteExpansion",
+    "HybridProbabilisticExpansion",
     "HyperbolicExpansion",
     "IdentityExpansion",
     "InverseQuadraticRBFExpansion",
     "JacobiExpansion",
     "LaguerreExpansion",
+    "LaplaceExpansion",
     "LegendreExpansion",
     "LinearExpansion",
     "LucasExpansion",
+    "MeyerWaveletExpansion",
+    "NaiveCauchyExpansion",
+    "NaiveChi2Expansion",
+    "NaiveExponentialExpansion",
+    "NaiveGammaExpansion",
+    "NaiveLaplaceExpansion",
     "NaiveNormalExpansion",
     "NestedExpansion",
+    "NormalExpansion",
     "OrthogonalPolynomialExpansion",
+    "ProbabilisticExpansion",
     "RadialBasisExpansion",
     "ReciprocalExpansion",
     "RecursivePolynomialExpansion",
     "ReverseBesselExpansion",
+    "RickerWaveletExpansion",
+    "ShannonWaveletExpansion",
+    "SphereExpansion",
     "TaylorExpansion",
     "TrigonometricExpansion",
+    "WaveletExpansion",
 ]

@@ -1,30 +1,35 @@
-"""Builtin plugin: early stopping and checkpointing on the training-event hooks.
+"""Per-run callbacks on the training hooks: early stopping, checkpointing, and the default set.
 
-The module registers no hooks of its own. Its classes are plugins with per-run settings: the
-learner builds them from its ``early_stopping=`` and ``checkpoint_dir=`` arguments and
-registers the instances with the plugin manager for the duration of one
-:meth:`~rpnkit.learner.BackwardLearner.train` call. An instance can also be registered for
-every run with :func:`rpnkit.register_plugin`; its state is reset when a run starts.
-
-Importing this module does not import torch: the checkpoint code is imported when a
-:class:`Checkpointer` first saves.
+:class:`EarlyStopping` and :class:`Checkpointer` are hook implementations with per-run
+settings, like any plugin's. :func:`run_callbacks` chooses the set a run gets from the
+learner's arguments (early stopping, a checkpointer on the main process, the progress
+display on the main process when verbose) and :func:`registered` registers them with the
+plugin manager for the duration of one :meth:`~rpnkit.learner.BackwardLearner.train` call,
+closing each (``close()``) when the run ends, normally or not. An instance can also be
+registered for every run with :func:`rpnkit.register_plugin`; its state is reset when a run
+starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rpnkit.checks import choice, positive_int
 from rpnkit.errors import ConfigError
 from rpnkit.hookspecs import hookimpl
+from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint, training_state
+from rpnkit.state import get_plugin_manager
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import Mode, TrainContext
     from rpnkit.learner.record import HistoryRow
 
-__all__ = ["Checkpointer", "EarlyStopping"]
+__all__ = ["Checkpointer", "EarlyStopping", "build_early_stopping", "registered"]
 
 
 class EarlyStopping:
@@ -66,18 +71,12 @@ class EarlyStopping:
         min_delta: float = 0.0,
         mode: Mode | None = None,
     ) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ConfigError(
-                f"early_stopping patience={patience!r} is not valid; expected an integer >= 1"
-            )
+        positive_int(patience, "early_stopping patience")
         if not isinstance(min_delta, (int, float)) or min_delta < 0:
             raise ConfigError(
                 f"early_stopping min_delta={min_delta!r} is not valid; expected a number >= 0"
             )
-        if mode not in (None, "min", "max"):
-            raise ConfigError(
-                f"early_stopping mode={mode!r} is not valid; expected 'min', 'max' or None"
-            )
+        choice(mode, ("min", "max"), "early_stopping mode", allow_none=True)
         self.patience = patience
         self.monitor = monitor
         self.min_delta = float(min_delta)
@@ -157,8 +156,6 @@ class Checkpointer:
     @property
     def path(self) -> Path:
         """The checkpoint file this plugin writes."""
-        from rpnkit.learner.checkpoint import CHECKPOINT_NAME
-
         return self.directory / CHECKPOINT_NAME
 
     @hookimpl(trylast=True)
@@ -169,6 +166,44 @@ class Checkpointer:
         """
         if not context.is_main_process:
             return
-        from rpnkit.learner.checkpoint import save_checkpoint, training_state
-
         save_checkpoint(training_state(context), self.path)
+
+
+def build_early_stopping(value: object) -> EarlyStopping | None:
+    """The :class:`EarlyStopping` of ``early_stopping=``: a patience, an instance or a dict."""
+    if value is None or isinstance(value, EarlyStopping):
+        return value
+    if isinstance(value, Mapping):
+        return EarlyStopping(**value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return EarlyStopping(patience=value)
+    raise ConfigError(
+        "early_stopping must be a patience (int), an EarlyStopping or a dict of its "
+        f"arguments, got {type(value).__name__}"
+    )
+
+
+@contextlib.contextmanager
+def registered(callbacks: Sequence[Any]) -> Iterator[None]:
+    """Register ``callbacks`` with the plugin manager for one run; close and drop them after.
+
+    Callbacks already registered (an instance the user registered for every run) are left
+    as they are. Each callback with a ``close()`` method is closed when the block ends,
+    normally or by an exception (a progress bar must not linger after a failure).
+    """
+    manager = get_plugin_manager()
+    names = [
+        manager.register(callback, name=f"rpnkit.run.{type(callback).__name__}.{id(callback):x}")
+        for callback in callbacks
+        if not manager.is_registered(callback)
+    ]
+    try:
+        yield
+    finally:
+        for callback in callbacks:
+            close = getattr(callback, "close", None)
+            if callable(close):
+                close()
+        for name in names:
+            if name is not None:
+                manager.unregister(name=name)

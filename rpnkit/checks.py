@@ -1,0 +1,98 @@
+"""Argument checks shared across rpnkit; each raises a one-line :class:`ConfigError`.
+
+Every check returns the value it accepted (narrowed for the type checker), so a constructor
+reads ``self.n_epochs = positive_int(n_epochs, "n_epochs")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rpnkit.errors import ConfigError, did_you_mean
+
+__all__ = ["choice", "non_negative_int", "positive_float", "positive_int", "short_repr"]
+
+_REPR_LIMIT = 80
+
+
+def short_repr(value: object, limit: int = _REPR_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages about user values.
+
+    Error messages never show unbounded values: a long string or a large list is cut with
+    ``...`` and its length.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 3]}... ({len(text)} characters)"
+
+
+def positive_int(value: object, field: str) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise naming ``field``.
+
+    Parameters
+    ----------
+    value
+        The value to check (booleans are rejected).
+    field
+        Name of the argument, used in the error message.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not an integer >= 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{field}={short_repr(value)} is not valid; expected an integer >= 1")
+    return value
+
+
+def non_negative_int(value: object, field: str) -> int:
+    """Return ``value`` if it is an integer >= 0, else raise naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{field}={short_repr(value)} is not valid; expected an integer >= 0")
+    return value
+
+
+def positive_float(value: object, field: str) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise naming ``field``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
+        raise ConfigError(
+            f"{field}={short_repr(value)} is not valid; expected a number > 0 (finite)"
+        )
+    return float(value)
+
+
+def choice(value: Any, choices: Iterable[Any], field: str, *, allow_none: bool = False) -> Any:
+    """Return ``value`` if it is one of ``choices`` (or ``None`` when allowed).
+
+    Parameters
+    ----------
+    value
+        The value to check.
+    choices
+        The valid values.
+    field
+        Name of the argument, used in the error message.
+    allow_none
+        Whether ``None`` is valid too.
+
+    Raises
+    ------
+    ConfigError
+        Naming the valid values, with close matches for a misspelt string.
+    """
+    valid = tuple(choices)
+    if (value is None and allow_none) or value in valid:
+        return value
+    listed = ", ".join(map(repr, valid)) + (" or None" if allow_none else "")
+    hint = did_you_mean(value, map(str, valid)) if isinstance(value, str) else ""
+    raise ConfigError(f"{field}={short_repr(value)} is not valid{hint}; expected {listed}")

@@ -1,0 +1,102 @@
+"""What one training epoch gathers, and how it reaches the host in a single transfer.
+
+A :class:`TrainPass` collects device tensors (losses, optional per-batch scores) and host
+timings while the epoch runs; :func:`to_host` moves every number of the epoch, test pass
+included, to the host in one ``tolist()`` and splits them up again (:class:`HostValues`).
+:func:`check_finite` applies the ``nan_policy="raise"`` rule to losses already on the host.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from copy import deepcopy
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from rpnkit.errors import TrainingError
+from rpnkit.learner.evaluation import Evaluation
+from rpnkit.metrics import Metric
+
+__all__ = ["HostValues", "TrainPass", "check_finite", "fresh", "mean_loss", "to_host"]
+
+
+def fresh(metric: Metric) -> Metric:
+    """An independent copy of ``metric`` with empty states (same settings and device)."""
+    copy = deepcopy(metric)
+    copy.reset()
+    return copy
+
+
+@dataclass
+class TrainPass:
+    """What a training pass gathers per batch: device tensors and host timings."""
+
+    losses: list[Tensor] = field(default_factory=list)
+    scores: list[Tensor] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+
+
+@dataclass
+class HostValues:
+    """An epoch's numbers after the single device-to-host transfer."""
+
+    batch_losses: list[float]
+    batch_scores: list[float] | None
+    train_scores: list[float]
+    test_loss: float | None
+    test_scores: list[float]
+
+
+def to_host(
+    train: TrainPass,
+    batch_losses: Tensor,
+    train_scores: list[Tensor],
+    evaluation: Evaluation | None,
+    dtype: torch.dtype,
+) -> HostValues:
+    """Move every number of an epoch to the host in one transfer and split them up again."""
+    parts = [batch_losses]
+    if train.scores:
+        parts.append(torch.stack(train.scores))
+    parts += [score.reshape(1) for score in train_scores]
+    if evaluation is not None:
+        parts += [evaluation.mean_loss.reshape(1), *(s.reshape(1) for s in evaluation.scores)]
+    values = torch.cat([part.to(dtype) for part in parts]).tolist()
+    n, m = len(train.losses), len(train_scores)
+    losses, values = values[:n], values[n:]
+    scores: list[float] | None = None
+    if train.scores:
+        scores, values = values[: len(train.scores)], values[len(train.scores) :]
+        for i in train.skipped:
+            scores.insert(i, math.nan)
+    return HostValues(
+        batch_losses=losses,
+        batch_scores=scores,
+        train_scores=values[:m],
+        test_loss=values[m] if evaluation is not None else None,
+        test_scores=values[m + 1 :],
+    )
+
+
+def mean_loss(losses: Sequence[float], sizes: Sequence[int], skipped: Sequence[int]) -> float:
+    """The epoch's training loss per sample, leaving out skipped batches."""
+    left_out = set(skipped)
+    kept = [(v, n) for i, (v, n) in enumerate(zip(losses, sizes, strict=True)) if i not in left_out]
+    samples = sum(n for _, n in kept)
+    return sum(v * n for v, n in kept) / samples if samples else math.nan
+
+
+def check_finite(losses: Sequence[float], epoch: int, first: int = 0) -> None:
+    """Raise :class:`TrainingError` at the first NaN or infinite batch loss."""
+    for batch, value in enumerate(losses, start=first):
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"the loss became {value} at epoch {epoch}, batch {batch}; lower the learning "
+                "rate, set grad_clip_norm, check the data, or pass nan_policy='skip'"
+            )

@@ -1,0 +1,379 @@
+"""The training loop: a :class:`Run` resolved once, then epochs between the training hooks.
+
+:meth:`Run.prepare` checks and builds everything a call of
+:meth:`~rpnkit.learner.BackwardLearner.train` needs before the first step — device and
+process group, loader shards, row selections, the resume checkpoint, seeding, optimizer and
+scheduler, the context plugins see, the callbacks — so a mistake is reported before any work
+and ``rpnkit validate`` can run the very same checks (:meth:`BackwardLearner.check`).
+:meth:`Run.fit` then runs ``rpnkit_train_start``, every epoch (``rpnkit_epoch_start``, the
+training pass with ``rpnkit_progress`` at the refresh points, the test pass,
+``rpnkit_epoch_end``) and ``rpnkit_train_end``.
+
+The loop has one path for one process and for DDP: the run's
+:class:`~rpnkit.learner.parallel.Parallel` is a null object outside a launch. No number is
+read on the host per batch: the losses stay on the device until the epoch's single transfer,
+and the running loss is read only at refresh points somebody listens to.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor, nn
+
+from rpnkit.checks import positive_int
+from rpnkit.errors import ConfigError
+from rpnkit.learner.arguments import (
+    MetricSpec,
+    loader_length,
+    resolve_metrics,
+    rows,
+    split_loaders,
+)
+from rpnkit.learner.callbacks import Checkpointer, registered
+from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
+from rpnkit.learner.context import TrainContext
+from rpnkit.learner.device import MixedPrecision
+from rpnkit.learner.display import EpochTable, ProgressBar, should_update
+from rpnkit.learner.epoch import TrainPass, check_finite, fresh, mean_loss, to_host
+from rpnkit.learner.evaluation import evaluate, host_dtype
+from rpnkit.learner.launch import Strategy, check_strategy, data_parallel, launch_rank
+from rpnkit.learner.optimization import Optimization, build_optimization
+from rpnkit.learner.parallel import Parallel
+from rpnkit.learner.record import (
+    EpochRecord,
+    HistoryRow,
+    TestResult,
+    TrainingRecord,
+    batch_records,
+    history_row,
+)
+from rpnkit.learner.seeding import seed_everything
+from rpnkit.learner.step import BatchForward
+from rpnkit.metrics import Metric
+from rpnkit.state import get_plugin_manager
+
+if TYPE_CHECKING:
+    from rpnkit.learner.backward import BackwardLearner
+
+__all__ = ["Request", "Run"]
+
+_TRAIN = "data_loader['train_loader']"
+_TEST = "data_loader['test_loader']"
+
+
+@dataclass(frozen=True)
+class Request:
+    """The checked arguments of one ``train`` call (see :meth:`BackwardLearner.train`)."""
+
+    model: nn.Module
+    train_loader: Iterable[Any]
+    test_loader: Iterable[Any] | None
+    device: str | torch.device
+    metrics: list[Metric]
+    display_step: int
+    train_idx: Any
+    test_idx: Any
+    strategy: Strategy
+    progress: bool
+
+    @classmethod
+    def of(
+        cls,
+        model: nn.Module,
+        data_loader: Any,
+        device: str | torch.device,
+        metric: MetricSpec,
+        test_check: bool,
+        disable_tqdm: bool,
+        display_step: int,
+        train_idx: Any,
+        test_idx: Any,
+        strategy: Strategy,
+    ) -> Request:
+        """Check the arguments of :meth:`train` into a :class:`~rpnkit.learner.loop.Request`."""
+        if not isinstance(model, nn.Module):
+            raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        train_loader, test_loader = split_loaders(data_loader, test_check, test_idx)
+        return cls(
+            model=model,
+            train_loader=train_loader,
+            test_loader=test_loader,
+            device=device,
+            metrics=resolve_metrics(metric),
+            display_step=positive_int(display_step, "display_step"),
+            train_idx=train_idx,
+            test_idx=test_idx,
+            strategy=check_strategy(strategy),
+            progress=not disable_tqdm,
+        )
+
+
+@dataclass
+class Run:
+    """One training run, resolved once before its first epoch.
+
+    ``network`` is what trains: the model, or its DistributedDataParallel wrapper, which
+    ``forward`` calls; ``evaluate`` calls the model itself, for the test passes.
+    """
+
+    learner: BackwardLearner
+    context: TrainContext
+    optimization: Optimization
+    network: nn.Module
+    forward: BatchForward
+    evaluate: BatchForward
+    parallel: Parallel
+    train_rows: Tensor | None
+    test_rows: Tensor | None
+    callbacks: list[Any]
+    checkpoint: dict[str, Any] | None
+
+    @classmethod
+    def prepare(cls, learner: BackwardLearner, request: Request) -> Run:
+        """Check and build everything the run needs; nothing trains yet."""
+        target, parallel = data_parallel(request.strategy, request.device, learner.backend)
+        train_loader, test_loader = request.train_loader, request.test_loader
+        if request.train_idx is not None:
+            parallel.refuse_rows("train_idx")
+        if request.test_idx is not None:
+            parallel.refuse_rows("test_idx")
+        train_loader = parallel.shard_train_loader(train_loader, _TRAIN)
+        if test_loader is not None:
+            test_loader = parallel.shard_test_loader(test_loader, _TEST)
+        train_rows = rows(request.train_idx, target, "train_idx")
+        test_rows = rows(request.test_idx, target, "test_idx")
+        checkpoint = load_checkpoint(learner.resume) if learner.resume is not None else None
+        if learner.seed is not None:
+            seed_everything(learner.seed)
+        model = request.model.to(target)
+        for metric in request.metrics:
+            metric.to(target)
+        precision = MixedPrecision.for_device(learner.precision, target)
+        steps = loader_length(train_loader)
+        optimization = build_optimization(
+            model,
+            learner.optimizer,
+            learner.lr_scheduler,
+            interval=learner.lr_scheduler_interval,
+            n_epochs=learner.n_epochs,
+            steps_per_epoch=steps,
+            precision=precision,
+            clip=learner.grad_clip_norm,
+        )
+        monitor = learner.monitor
+        if monitor == "auto":
+            monitor = "test_loss" if test_loader is not None else "train_loss"
+        context = TrainContext(
+            model=model,
+            optimizer=optimization.optimizer,
+            lr_scheduler=optimization.scheduler,
+            loss=learner.loss,
+            metrics=request.metrics,
+            device=target,
+            train_loader=train_loader,
+            test_loader=test_loader,
+            n_epochs=learner.n_epochs,
+            start_epoch=0,
+            record=TrainingRecord(
+                preparation={"preparation_time_cost": 0.0}, training={}, history=[]
+            ),
+            monitor=monitor,
+            grad_scaler=optimization.grad_scaler,
+            rank=launch_rank(),
+            world_size=parallel.world_size,
+            steps_per_epoch=steps,
+        )
+        if checkpoint is not None:
+            restore_training_state(context, checkpoint)
+        # Wrapped after the restore: DDP copies rank 0's parameters to every process.
+        network = parallel.wrap(model)
+        evaluate_forward = BatchForward.of(model, target, precision)
+        return cls(
+            learner=learner,
+            context=context,
+            optimization=optimization,
+            network=network,
+            forward=(
+                evaluate_forward
+                if network is model
+                else BatchForward.of(network, target, precision)
+            ),
+            evaluate=evaluate_forward,
+            parallel=parallel,
+            train_rows=train_rows,
+            test_rows=test_rows,
+            callbacks=_callbacks(learner, request, context),
+            checkpoint=checkpoint,
+        )
+
+    # -- the run ----------------------------------------------------------------------------
+    def fit(self) -> TrainingRecord:
+        """Train every remaining epoch between the train-start and train-end hooks."""
+        context, hook = self.context, get_plugin_manager().hook
+        with registered(self.callbacks):
+            listening = bool(hook.rpnkit_progress.get_hookimpls())
+            hook.rpnkit_train_start(context=context)
+            if self.checkpoint is not None:
+                # Last, so the next epoch draws exactly what it drew in the interrupted run.
+                restore_rng_state(self.checkpoint["rng"], context.loaders)
+            for epoch in range(context.start_epoch, context.n_epochs):
+                context.epoch = epoch
+                hook.rpnkit_epoch_start(context=context)
+                self._epoch(listening)
+                hook.rpnkit_epoch_end(context=context)
+                # Every process stops together, whichever plugin asked for it.
+                context.should_stop = self.parallel.any_true(context.should_stop)
+                if context.should_stop:
+                    break
+            hook.rpnkit_train_end(context=context)
+        return context.record
+
+    def _epoch(self, listening: bool) -> HistoryRow:
+        """One training pass and test pass: record them, then step an epoch-wise scheduler."""
+        context, parallel = self.context, self.parallel
+        wall_start, clock_start = time.time(), time.perf_counter()
+        lr = self.optimization.lr
+        train = self._train_pass(listening)
+        batch_losses = parallel.global_means(torch.stack(train.losses), train.sizes)
+        train_scores = [parallel.compute(metric) for metric in context.metrics]
+        # Rank 0's batch-norm statistics (and other buffers): the model rank 0 saves.
+        parallel.broadcast_buffers(context.model)
+        train_end = time.time()
+        evaluation = None
+        if context.test_loader is not None:
+            evaluation = evaluate(
+                context.model,
+                context.test_loader,
+                forward=self.evaluate,
+                loss=context.loss,
+                metrics=context.metrics,
+                rows=self.test_rows,
+                collect=False,
+                parallel=parallel,
+                argument=_TEST,
+            )
+        host = to_host(train, batch_losses, train_scores, evaluation, host_dtype(context.device))
+        if self.learner.nan_policy == "raise":
+            check_finite(host.batch_losses, context.epoch)
+        names = [metric.name for metric in context.metrics]
+        entry = EpochRecord(
+            start_time=wall_start,
+            end_time=train_end,
+            time_cost=train_end - wall_start,
+            batch_records=batch_records(
+                wall_start=wall_start,
+                clock_start=clock_start,
+                starts=train.starts,
+                ends=train.ends,
+                losses=host.batch_losses,
+                scores=host.batch_scores,
+                metric_name=names[0] if names else None,
+            ),
+        )
+        if host.test_loss is not None:
+            entry["test_result"] = TestResult(
+                test_loss=host.test_loss,
+                test_score=host.test_scores[0] if names else None,
+                time_cost=time.time() - train_end,
+            )
+        row = history_row(
+            epoch=context.epoch,
+            lr=lr,
+            seconds=time.perf_counter() - clock_start,
+            train_loss=mean_loss(host.batch_losses, train.sizes, train.skipped),
+            train_scores=dict(zip(names, host.train_scores, strict=True)),
+            test_loss=host.test_loss,
+            test_scores=dict(zip(names, host.test_scores, strict=True)) if evaluation else {},
+        )
+        context.record["training"][context.epoch] = entry
+        context.history.append(row)
+        if train.skipped:
+            warnings.warn(
+                f"nan_policy='skip' skipped {len(train.skipped)} batch(es) with a non-finite "
+                f"loss in epoch {context.epoch}: batches {train.skipped}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.optimization.end_epoch(row[context.monitor])
+        return row
+
+    def _train_pass(self, listening: bool) -> TrainPass:
+        """One pass over the training loader; nothing is read back from the device."""
+        context, learner = self.context, self.learner
+        forward, rows_, metrics = self.forward, self.train_rows, context.metrics
+        batch_metric = fresh(metrics[0]) if learner.batch_scores and metrics else None
+        skip_nan = learner.nan_policy == "skip"
+        every, total = learner.progress_every, context.steps_per_epoch
+        passed = TrainPass()
+        self.network.train()
+        self.parallel.set_epoch(context.train_loader, context.epoch)
+        for metric in metrics:
+            metric.reset()
+        for step, batch in enumerate(context.train_loader):
+            start = time.perf_counter()
+            output, labels, context.loss, loss = forward(batch, step, rows_, context.loss, _TRAIN)
+            if skip_nan and not self.parallel.all_true(torch.isfinite(loss)):
+                passed.skipped.append(step)
+            else:
+                self.optimization.step(loss)
+                scores = output.detach()
+                for metric in metrics:
+                    metric.update(scores, labels)
+                if batch_metric is not None:
+                    batch_metric.reset()
+                    batch_metric.update(scores, labels)
+                    passed.scores.append(batch_metric.compute())
+            passed.losses.append(loss.detach())
+            passed.sizes.append(labels.shape[0])
+            passed.starts.append(start)
+            passed.ends.append(time.perf_counter())
+            if listening and should_update(step + 1, total, every):
+                self._progress(passed.losses)
+        if not passed.losses:
+            raise ConfigError(f"{_TRAIN} is empty: it yielded no batches; give it some data")
+        return passed
+
+    def _progress(self, losses: list[Tensor]) -> None:
+        """Hand the mean loss of the last steps to ``rpnkit_progress``: one small transfer.
+
+        On one process a non-finite loss raises here already; under DDP only the epoch's end
+        checks, where every process sees the same losses and stops together.
+        """
+        context, learner = self.context, self.learner
+        window = torch.stack(losses[-learner.progress_every :]).tolist()
+        if self.parallel.world_size == 1 and learner.nan_policy == "raise":
+            check_finite(window, context.epoch, first=len(losses) - len(window))
+        finite = [value for value in window if math.isfinite(value)]
+        running = sum(finite) / len(finite) if finite else math.nan
+        get_plugin_manager().hook.rpnkit_progress(
+            context=context, step=len(losses), loss=running, lr=self.optimization.lr
+        )
+
+
+def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext) -> list[Any]:
+    """The per-run callbacks: early stopping, and on the main process checkpoints and display."""
+    chosen: list[Any] = []
+    if learner.early_stopping is not None:
+        chosen.append(learner.early_stopping)
+    if not context.is_main_process:
+        return chosen
+    if learner.checkpoint_dir is not None:
+        chosen.append(Checkpointer(learner.checkpoint_dir))
+    if learner.verbose and request.progress:
+        chosen.append(ProgressBar(n_epochs=learner.n_epochs))
+    if learner.verbose:
+        chosen.append(
+            EpochTable(
+                scores=bool(request.metrics),
+                test=context.test_loader is not None,
+                display_step=request.display_step,
+            )
+        )
+    return chosen

@@ -1,0 +1,94 @@
+"""The explicit opt-in that lets a config's dotted paths name any importable class.
+
+By default a dotted path in a config must name a registered component or a class of its
+group's kind (:mod:`rpnkit.registry`). Trust is granted by the caller — ``rpnkit train
+--trust-code`` on the command line, :func:`trusted_code` or ``trust_code=True`` in Python —
+never by the config itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+from rpnkit.checks import short_repr
+from rpnkit.entry import GroupInfo, import_target
+from rpnkit.errors import ConfigError
+
+__all__ = ["admit_path", "is_trusted", "of_kind", "trusted_code"]
+
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("rpnkit_trusted", default=False)
+
+
+@contextlib.contextmanager
+def trusted_code() -> Iterator[None]:
+    """Let dotted paths name any importable class in the block (an explicit opt-in).
+
+    Without it a dotted path must name a registered component or a class of its group's
+    kind (see the module docstring). Use it only for configs you trust as you trust code;
+    ``rpnkit train --trust-code`` and ``run_config(..., trust_code=True)`` set it.
+
+    Examples
+    --------
+    >>> with trusted_code():  # doctest: +SKIP
+    ...     build("loss", "my_lab.losses.FocalLoss")
+    """
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+def is_trusted() -> bool:
+    """Whether the caller opted in to arbitrary importable classes (:func:`trusted_code`)."""
+    return _TRUSTED.get()
+
+
+def of_kind(group: GroupInfo, obj: Any) -> bool:
+    """Whether ``obj`` is a class deriving from one of the group's kinds."""
+    if not inspect.isclass(obj):
+        return False
+    for kind in group.kinds:
+        try:
+            base = import_target(kind)
+        except (ImportError, AttributeError):
+            continue
+        if inspect.isclass(base) and issubclass(obj, base):
+            return True
+    return False
+
+
+def admit_path(group: GroupInfo, path: str, obj: Any) -> None:
+    """Accept the object an unregistered dotted path names, or refuse it in one line.
+
+    Parameters
+    ----------
+    group
+        The group the path is looked up in; its ``kinds`` say what it accepts.
+    path
+        The dotted path, as given.
+    obj
+        What it imported to.
+
+    Raises
+    ------
+    ConfigError
+        Unless ``obj`` is a class of the group's kind or the caller opted in with
+        :func:`trusted_code`.
+    """
+    if is_trusted() or of_kind(group, obj):
+        return
+    name = group.name
+    kinds = [k.replace(":", ".") for k in group.kinds]
+    accepts = f"subclasses of {' / '.join(kinds)}" if kinds else "no dotted paths"
+    what = getattr(obj, "__qualname__", None) or type(obj).__name__
+    raise ConfigError(
+        f"{name} {short_repr(path)} names {what}, which is not a registered {name} nor a "
+        f"class of that kind; besides registered names the {name} group accepts {accepts}. "
+        "A config cannot run other code: to allow any importable class, opt in with "
+        "`--trust-code` (CLI) or rpnkit.trusted_code() (Python)"
+    )
