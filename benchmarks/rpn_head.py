@@ -1,135 +1,233 @@
-"""Speed and peak memory of RPN heads against the naive computation, one row per expansion.
+"""(The per-family rows — every expansion and reconciliation against its materialised
+computation — are in ``benchmarks/rpn_families.py``.)
 
-Every row is a head 784 -> 64 (a 28 × 28 grid for the geometric expansions) with a low-rank
-reconciliation of rank 2 and one expansion. rpnkit's head never forms the ``n × D`` weight
-(``(κ(x) Bᵀ) Aᵀ``), and expansions with a factorised projection never form the ``b × D``
-expansion either: Taylor and the order-2 wavelets compute ``κ(x) Bᵀ`` from ``x`` (or the
-wavelet values) directly, the combinatorial and geometric expansions scatter ``B`` onto the
-``m`` features, and the normal, gamma and exponential expansions fold ``B``'s six blocks onto
-the 2 (or 1) features their log-densities are linear in; a linear expansion with a matrix
-``M`` multiplies it into ``B`` (``x (B Mᵀ)ᵀ``), and a nested expansion hands ``B`` to its last
-part, so a nested ``[..., taylor]`` keeps Taylor's path. The reference is the naive
-computation of the same function with the same parameters, as tinybig does it: materialise
-``κ(x)`` and ``W = A B``, then ``κ(x) Wᵀ``.
+Speed and peak memory of RPN heads against reference computations, and the matmul limit.
 
-Both are measured in the same run on one forward+backward step: the median step time over
-repeats, and the peak memory allocated during the step above what was allocated before it
-(``torch.cuda.max_memory_allocated`` on CUDA; on CPU the allocation events recorded by
-``torch.profiler`` with ``profile_memory=True``). Outputs and gradients are compared in
-float64 first. Targets: Taylor >= 3x faster at <= 1/5 of the memory; every other row no
-slower than the naive computation.
+Every *case* is one head configuration, measured on one forward+backward step (a scalar loss
+``mean(y²)``, gradients set to ``None`` before each step), with several *rows*: rpnkit's head
+and one or more references computing the same function with the same parameters.
 
-Then one row per reconciliation family (:data:`RECONCILIATIONS`), on a smaller Taylor head
-(``--rows-m`` features, 64 outputs, a linear remainder): the head's own forward against the same
-head with the weight ``ψ(w)`` formed and passed to the expansion's projection, so only the
-reconciliation side differs. Factored reconciliations (constant, duplicated padding, random
-matrix adaption) should be faster and lighter; the others form their weight either way and
-should tie.
+* ``low_rank``: 784 -> 64, Taylor order 2 (D = 615 440), low-rank reconciliation r = 2.
+  Reference: the naive computation (materialise ``κ(x)`` and ``W = A B``, then ``κ(x) Wᵀ``).
+* ``mnist``: the first head of tinybig's published MNIST model
+  (``docs/notes/configs/mnist_configs.yaml``): 784 -> 64, Taylor order 2 with a LayerNorm
+  post-processing, identity reconciliation (the 64 × 615 440 weight is the parameter, 39.4 M
+  numbers), zero remainder, batch 64. Reference: tinybig 0.2.1's own ``rpn_head`` built from
+  that config (when tinybig is installed; ``tests/tinybig_reference.py`` imports it), with
+  rpnkit's parameters copied in; the naive materialising computation is a further row.
+
+Columns: the median step time over interleaved repeats (rows of a case alternate, and a plain
+``n × n`` float32 matmul is timed in the same rounds), the *fraction of the matmul limit*
+(the case's essential floating-point work divided by the matmul rate measured in the same
+run, over the row's time: 100% would mean the step runs as fast as its matrix products could
+at the plain-matmul rate), the peak memory allocated during one step above what was allocated
+before it (``torch.cuda.max_memory_allocated`` on CUDA; on CPU the allocation events of
+``torch.profiler`` with ``profile_memory=True``), and speed and memory against the case's
+reference. The essential work of an order-2 Taylor projection onto ``R`` rows is
+``2 b R m (m+1)`` flops for the forward and as much for the weight gradient (the benchmark's
+input needs no gradient). On the CPU the times are process CPU times with one thread by
+default (``--threads``), which other processes on a shared machine disturb less than wall
+time. Before timing, each case checks rpnkit against the naive computation in float64
+(outputs and gradients), and the ``mnist`` case checks tinybig's output against rpnkit's.
+
+Fresh gradient buffers are allocated every step; on Linux their first touch (page faults)
+can be a large part of the step. PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages
+for large CPU allocations) makes it much cheaper, for every row alike; the header says whether
+it is set.
 
 Run by hand::
 
     python benchmarks/rpn_head.py --device cpu
-    python benchmarks/rpn_head.py --device cpu --case taylor --case gamma
+    THP_MEM_ALLOC_ENABLE=1 python benchmarks/rpn_head.py --cases mnist
     python benchmarks/rpn_head.py --device cuda --batch 1024
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.profiler import ProfilerActivity, profile
 
 from rpnkit.rpn import RPNHead
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests.tinybig_reference
+
 M, N, RANK = 784, 64, 2
-_GRID = {"h": 28, "w": 28}
-#: A fixed, well-conditioned M × M matrix for the linear expansion rows.
-_MATRIX = torch.eye(M) + torch.randn(M, M, generator=torch.Generator().manual_seed(0)) / M**0.5
+MATMUL_SIZE = 1024
 
-#: Benchmark rows: name -> expansion config of a head M -> N.
-CASES: dict[str, Any] = {
-    "taylor": "taylor",
-    **{name: name for name in ("normal", "cauchy", "laplace", "gamma", "chi2", "exponential",
-                               "hybrid_probabilistic", "naive_cauchy", "naive_laplace",
-                               "naive_gamma", "naive_chi2", "naive_exponential")},
-    "combinatorial": {"name": "combinatorial", "parameters": {"d": 2}},
-    "combinatorial_normal": {"name": "combinatorial_normal", "parameters": {"d": 2}},
-    **{name: {"name": name, "parameters": {"s": 2, "t": 2}}
-       for name in ("harr", "ricker", "dog", "meyer", "shannon", "beta")},
-    "ricker d=2": {"name": "ricker", "parameters": {"d": 2}},
-    "cuboid": {"name": "cuboid", "parameters": {"p_h": 1, "p_w": 1, **_GRID}},
-    "cylinder": {"name": "cylinder", "parameters": {"p_r": 2, **_GRID}},
-    "sphere": {"name": "sphere", "parameters": {"p_r": 2, **_GRID}},
-    **{name: name for name in ("reciprocal", "arc_hyperbolic", "arc_trigonometric",
-                               "inverse_quadratic_rbf")},
-    "linear c": {"name": "linear", "parameters": {"c": 0.5}},
-    "linear post_C": {"name": "linear", "parameters": {"post_C": _MATRIX}},
-    "linear pre_C": {"name": "linear", "parameters": {"pre_C": _MATRIX}},
-    **{name: {"name": name, "parameters": {"d": 8}}
-       for name in ("jacobi", "laguerre", "gegenbauer", "bessel", "reverse_bessel",
-                    "fibonacci", "lucas")},
-    "nested linear,taylor": {"name": "nested", "parameters": {
-        "expansions": [{"name": "linear", "parameters": {"c": 0.5}}, "taylor"]}},
-    "nested jacobi,iq_rbf": {"name": "nested", "parameters": {
-        "expansions": ["jacobi", "inverse_quadratic_rbf"]}},
-}  # fmt: skip
-
-#: (label, reconciliation spec) of the per-reconciliation rows; the head maps --rows-m to N.
-RECONCILIATIONS: tuple[tuple[str, Any], ...] = (
-    ("constant", {"name": "constant", "parameters": {"c": 0.5}}),
-    ("constant_eye", "constant_eye"),
-    ("masking", "masking"),
-    ("duplicated_padding p=q=2", {"name": "duplicated_padding", "parameters": {"p": 2}}),
-    ("duplicated_diagonal_padding p=q=n",
-     {"name": "duplicated_diagonal_padding", "parameters": {"p": N, "q": N}}),
-    ("random_matrix_adaption r=2", "random_matrix_adaption"),
-    ("random_matrix_hypernet", "random_matrix_hypernet"),
-)  # fmt: skip
+Forward = Callable[[nn.Module, Tensor], Tensor]
 
 
-def make_head(case: str = "taylor") -> RPNHead:
-    """The benchmarked head of row ``case``: 784 -> 64, low-rank r=2, no remainder."""
-    return RPNHead(
-        M, N, expansion=CASES[case], reconciliation={"name": "low_rank", "parameters": {"r": RANK}}
-    )
+@dataclass
+class Row:
+    """One implementation of a case: a module, how to call it, and its input."""
+
+    label: str
+    module: nn.Module
+    forward: Forward
+    x: Tensor
+
+    def step(self) -> None:
+        """One training step's worth of work: gradients to ``None``, then :meth:`run`."""
+        self.module.zero_grad(set_to_none=True)
+        self.run()
+
+    def run(self) -> None:
+        """Forward, a scalar loss, backward."""
+        self.forward(self.module, self.x).square().mean().backward()
 
 
-def fast_forward(head: RPNHead, x: Tensor) -> Tensor:
-    """The head's own forward."""
+@dataclass
+class Case:
+    """A head configuration: its rows, the reference row's label and its essential flops."""
+
+    name: str
+    title: str
+    flops: float
+    reference: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: Builds the case's rpnkit head for the float64 check against the naive computation.
+    make_head: Callable[[], RPNHead] | None = None
+
+
+def taylor2_flops(batch: int, m: int, rows: int) -> float:
+    """Flops of ``κ(x) Wᵀ`` for Taylor order 2 onto ``rows`` rows, forward + weight gradient."""
+    return 2 * (2.0 * batch * rows * m * (m + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Cases
+
+
+def naive_forward(head: nn.Module, x: Tensor) -> Tensor:
+    """The head's function computed by materialising ``κ(x)`` (b × D) and ``W`` (n × D)."""
+    assert isinstance(head, RPNHead)
+    expanded = head.expansion(x)
+    weight = head.reconciliation(head.w)
+    out = (expanded @ weight.transpose(-1, -2)).mean(0) + head.remainder(x)
+    return out if head.bias is None else out + head.bias
+
+
+def head_forward(head: nn.Module, x: Tensor) -> Tensor:
+    """The module's own forward."""
     return head(x)
 
 
-def naive_forward(head: RPNHead, x: Tensor) -> Tensor:
-    """The head's function computed by materialising ``κ(x)`` (b × D) and ``W`` (n × D)."""
-    expanded = head.expansion(x)
-    weight = head.reconciliation(head.w)
-    return (expanded @ weight.transpose(-1, -2)).mean(0) + head.remainder(x)
+def low_rank_head() -> RPNHead:
+    """784 -> 64, Taylor order 2, low-rank r=2, no remainder."""
+    return RPNHead(
+        M, N, expansion="taylor", reconciliation={"name": "low_rank", "parameters": {"r": RANK}}
+    )
 
 
-def formed_forward(head: RPNHead, x: Tensor) -> Tensor:
-    """The head's function with the weight ``ψ(w)`` formed (the expansion's projection kept)."""
-    weight = head.reconciliation(head.w).mean(0)
-    out = head.expansion.project(x, weight)
-    if head.bias is not None:
-        out = out + head.bias
-    return out + head.remainder(x)
+def mnist_head() -> RPNHead:
+    """tinybig's MNIST head: 784 -> 64, Taylor order 2 + layer_norm, identity reconciliation."""
+    return RPNHead(M, N, expansion="taylor", reconciliation="identity", postprocess=["layer_norm"])
 
 
-def make_row_head(m: int, reconciliation: Any) -> RPNHead:
-    """A head of one reconciliation row: ``m -> N``, Taylor order 2, linear remainder."""
-    return RPNHead(m, N, expansion="taylor", reconciliation=reconciliation, remainder="linear")
+def tinybig_mnist_head(tinybig: Any, device: torch.device) -> nn.Module:
+    """tinybig's own ``rpn_head`` from the first layer of its published MNIST config."""
+    D = M + M * M
+    return tinybig.module.rpn_head(
+        m=M,
+        n=N,
+        channel_num=1,
+        data_transformation_configs={
+            "function_class": "tinybig.expansion.taylor_expansion",
+            "function_parameters": {
+                "name": "taylor_expansion",
+                "d": 2,
+                "postprocess_function_configs": [
+                    {
+                        "function_class": "torch.nn.LayerNorm",
+                        "function_parameters": {"normalized_shape": D, "device": device.type},
+                    }
+                ],
+            },
+        },
+        parameter_fabrication_configs={
+            "function_class": "tinybig.reconciliation.identity_reconciliation",
+            "function_parameters": {"name": "identity_reconciliation"},
+        },
+        remainder_configs={
+            "function_class": "tinybig.remainder.zero_remainder",
+            "function_parameters": {"name": "zero_remainder"},
+        },
+        device=device.type,
+    )
 
 
-def step(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor) -> None:
-    """One training step's worth of work: forward, a scalar loss, backward."""
-    head.zero_grad(set_to_none=True)
-    forward(head, x).square().mean().backward()
+def low_rank_case(device: torch.device, batch: int | None) -> Case:
+    """rpnkit's low-rank Taylor head against the naive computation."""
+    batch = batch or 128
+    torch.manual_seed(0)
+    head = low_rank_head().to(device)
+    x = torch.randn(batch, M, device=device)
+    flops = taylor2_flops(batch, M, RANK) + 3 * 2.0 * batch * N * RANK
+    case = Case(
+        "low_rank",
+        f"{M} -> {N}, taylor d=2 (D={head.D}), low_rank r={RANK}, batch {batch}",
+        flops,
+        reference="naive",
+        make_head=low_rank_head,
+    )
+    case.rows += [Row("rpnkit", head, head_forward, x), Row("naive", head, naive_forward, x)]
+    return case
+
+
+def mnist_case(device: torch.device, batch: int | None) -> Case:
+    """tinybig's MNIST head: rpnkit, tinybig's own head (when installed) and the naive one."""
+    from tests.tinybig_reference import import_tinybig
+
+    batch = batch or 64
+    torch.manual_seed(0)
+    head = mnist_head().to(device)
+    x = torch.randn(batch, M, device=device)
+    case = Case(
+        "mnist",
+        f"tinybig MNIST head {M} -> {N}, taylor d=2 + layer_norm (D={head.D}), identity "
+        f"reconciliation ({head.w.numel() / 1e6:.1f} M parameters), batch {batch}",
+        taylor2_flops(batch, M, N),
+        reference="naive",
+        make_head=mnist_head,
+    )
+    case.rows.append(Row("rpnkit", head, head_forward, x))
+    tinybig = import_tinybig()
+    if tinybig is None:
+        case.notes.append("tinybig is not installed: the reference is the naive computation")
+    else:
+        reference = tinybig_mnist_head(tinybig, device)
+        with torch.no_grad():
+            reference.w.copy_(head.w)
+        output_error = _relative(reference(x), head(x))
+        case.notes.append(f"tinybig vs rpnkit, float32 output: relative max-abs {output_error:.1e}")
+        if output_error > 1e-3:
+            raise SystemExit("tinybig's MNIST head and rpnkit's compute different functions")
+        case.rows.append(Row("tinybig", reference, head_forward, x))
+        case.reference = "tinybig"
+    case.rows.append(Row("naive", head, naive_forward, x))
+    return case
+
+
+CASES: dict[str, Callable[[torch.device, int | None], Case]] = {
+    "low_rank": low_rank_case,
+    "mnist": mnist_case,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Measurement
 
 
 def synchronize(device: torch.device) -> None:
@@ -138,67 +236,50 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_times(
-    forwards: dict[str, Callable[[RPNHead, Tensor], Tensor]],
-    head: RPNHead,
-    x: Tensor,
+def matmul_probe(device: torch.device, size: int = MATMUL_SIZE) -> tuple[Callable[[], None], float]:
+    """A plain ``size × size`` float32 matmul and its flop count, to measure the matmul rate."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    return (lambda: torch.mm(a, b)), 2.0 * size**3
+
+
+def interleaved_medians(
+    steps: dict[str, Callable[[], None]],
+    device: torch.device,
+    clock: Callable[[], float],
     repeats: int,
     warmup: int,
 ) -> dict[str, float]:
-    """Median wall time in seconds of :func:`step` for every forward, ``repeats`` runs each.
+    """Median seconds per step, the steps alternating in every round after ``warmup`` rounds."""
+    times: dict[str, list[float]] = {key: [] for key in steps}
+    for round_ in range(warmup + repeats):
+        for key, step in steps.items():
+            synchronize(device)
+            start = clock()
+            step()
+            synchronize(device)
+            if round_ >= warmup:
+                times[key].append(clock() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
 
-    The forwards take turns within every repeat, so a change of machine load during the
-    measurement affects them alike.
+
+def peak_memory(row: Row, device: torch.device) -> int:
+    """Peak bytes allocated during one step above those allocated before it.
+
+    The previous gradients are released before the measurement starts, so that their release
+    does not offset the step's own allocations.
     """
-    for _ in range(warmup):
-        for forward in forwards.values():
-            step(forward, head, x)
-    times: dict[str, list[float]] = {label: [] for label in forwards}
-    for _ in range(repeats):
-        for label, forward in forwards.items():
-            synchronize(x.device)
-            start = time.perf_counter()
-            step(forward, head, x)
-            synchronize(x.device)
-            times[label].append(time.perf_counter() - start)
-    return {label: statistics.median(values) for label, values in times.items()}
-
-
-def paired_median_times(
-    forwards: tuple[Callable[[RPNHead, Tensor], Tensor], ...],
-    head: RPNHead,
-    x: Tensor,
-    repeats: int,
-    warmup: int,
-) -> list[float]:
-    """Median step times of several forwards timed in turn, so that load on a shared machine
-    falls on all of them alike."""
-    for _ in range(warmup):
-        for forward in forwards:
-            step(forward, head, x)
-    times: list[list[float]] = [[] for _ in forwards]
-    for _ in range(repeats):
-        for forward, record in zip(forwards, times, strict=True):
-            synchronize(x.device)
-            start = time.perf_counter()
-            step(forward, head, x)
-            synchronize(x.device)
-            record.append(time.perf_counter() - start)
-    return [statistics.median(record) for record in times]
-
-
-def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor) -> int:
-    """Peak bytes allocated during one :func:`step` above those allocated before it."""
-    head.zero_grad(set_to_none=True)
-    if x.device.type == "cuda":
-        synchronize(x.device)
-        torch.cuda.reset_peak_memory_stats(x.device)
-        before = torch.cuda.memory_allocated(x.device)
-        step(forward, head, x)
-        synchronize(x.device)
-        return torch.cuda.max_memory_allocated(x.device) - before
+    row.module.zero_grad(set_to_none=True)
+    step = row.run
+    if device.type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        step()
+        synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step(forward, head, x)
+        step()
     # Every allocation (+bytes) and free (-bytes) is an "[memory]" event; the peak is the
     # largest running total in time order. The kineto results hold them all, including
     # those made inside operators.
@@ -214,141 +295,94 @@ def peak_memory(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: 
     return peak
 
 
-def check_equal(
-    device: torch.device,
-    batch: int,
-    case: str = "taylor",
-    head_factory: Callable[[], RPNHead] | None = None,
-    reference: Callable[[RPNHead, Tensor], Tensor] = naive_forward,
-) -> tuple[float, float]:
-    """Relative differences (max-abs) of outputs and gradients, float64, O(1) parameters.
-
-    The head is ``make_head(case)`` unless ``head_factory`` is given; the gradient is taken
-    with respect to every non-empty parameter of the head.
-    """
+def check_equal(make_head: Callable[[], RPNHead], device: torch.device, batch: int) -> None:
+    """Compare the head with the naive computation in float64 (O(1) parameters); exit if off."""
     torch.manual_seed(0)
-    factory = head_factory if head_factory is not None else (lambda: make_head(case))
-    head = factory().to(device=device, dtype=torch.float64)
+    head = make_head().to(device=device, dtype=torch.float64)
     with torch.no_grad():
         head.w.normal_()
     x = torch.randn(batch, head.m, device=device, dtype=torch.float64)
-    parameters = [p for p in head.parameters() if p.numel()]
     fast = head(x)
-    fast_grads = torch.autograd.grad(fast.square().mean(), parameters)
-    naive = reference(head, x)
-    naive_grads = torch.autograd.grad(naive.square().mean(), parameters)
-    grad_error = max(_relative(f, r) for f, r in zip(fast_grads, naive_grads, strict=True))
-    return _relative(fast, naive), grad_error
+    (fast_grad,) = torch.autograd.grad(fast.square().mean(), head.w)
+    naive = naive_forward(head, x)
+    (naive_grad,) = torch.autograd.grad(naive.square().mean(), head.w)
+    errors = _relative(fast, naive), _relative(fast_grad, naive_grad)
+    print(f"  float64 check vs naive: output {errors[0]:.1e}, gradient {errors[1]:.1e}")
+    if max(errors) > 1e-8:
+        raise SystemExit("the fast head and the naive computation disagree")
 
 
 def _relative(value: Tensor, reference: Tensor) -> float:
     """``max |value - reference| / max |reference|``."""
-    scale = reference.abs().max().clamp_min(torch.finfo(reference.dtype).tiny)
-    return ((value - reference).abs().max() / scale).item()
+    return ((value - reference).abs().max() / reference.abs().max()).item()
 
 
-def reconciliation_rows(device: torch.device, args: argparse.Namespace) -> None:
-    """Time and peak memory of every :data:`RECONCILIATIONS` row, head against formed weight."""
+# --------------------------------------------------------------------------------------------
+# Report
+
+HEADER = (
+    f"{'implementation':>15} {'step ms':>9} {'of limit':>9} {'peak MiB':>9} "
+    f"{'speed-up':>9} {'memory':>8}"
+)
+
+
+def run_case(
+    case: Case,
+    device: torch.device,
+    clock: Callable[[], float],
+    repeats: int,
+    warmup: int,
+) -> None:
+    """Time every row of a case with the matmul probe, then print the table."""
+    probe, probe_flops = matmul_probe(device)
+    steps: dict[str, Callable[[], None]] = {row.label: row.step for row in case.rows}
+    steps["__matmul__"] = probe
+    seconds = interleaved_medians(steps, device, clock, repeats, warmup)
+    rate = probe_flops / seconds.pop("__matmul__")
+    limit = case.flops / rate
+    peaks = {row.label: peak_memory(row, device) for row in case.rows}
+    for note in case.notes:
+        print(f"  {note}")
     print(
-        f"\nreconciliations: head {args.rows_m} -> {N}, taylor d=2 "
-        f"(D={args.rows_m + args.rows_m**2}), linear remainder, batch {args.batch}, float32; "
-        "the head against the same head with ψ(w) formed, timed in turn"
+        f"  matmul {MATMUL_SIZE}³ float32: {rate / 1e9:.1f} GFLOP/s; this case needs "
+        f"{case.flops / 1e9:.2f} GFLOP per step, so its limit is {limit * 1e3:.1f} ms"
     )
-    print(
-        f"{'reconciliation':>36} {'l':>9} {'head ms':>9} {'formed ms':>9} {'speed-up':>8} "
-        f"{'head MiB':>9} {'formed MiB':>10} {'memory':>7}"
-    )
-    for label, spec in RECONCILIATIONS:
-
-        def factory(spec: Any = spec) -> RPNHead:
-            return make_row_head(args.rows_m, spec)
-
-        output_error, grad_error = check_equal(
-            device, 8, head_factory=factory, reference=formed_forward
-        )
-        if max(output_error, grad_error) > 1e-5:
-            raise SystemExit(f"{label}: the head and the formed weight disagree")
-        torch.manual_seed(0)
-        head = factory().to(device)
-        x = torch.randn(args.batch, args.rows_m, device=device)
-        fast_s, formed_s = paired_median_times(
-            (fast_forward, formed_forward), head, x, args.repeats, args.warmup
-        )
-        fast_peak = peak_memory(fast_forward, head, x)
-        formed_peak = peak_memory(formed_forward, head, x)
+    print(f"  {HEADER}")
+    ref_s, ref_peak = seconds[case.reference], peaks[case.reference]
+    for row in case.rows:
+        s, peak = seconds[row.label], peaks[row.label]
         print(
-            f"{label:>36} {head.reconciliation.l:>9} {fast_s * 1e3:>9.2f} {formed_s * 1e3:>9.2f} "
-            f"{formed_s / fast_s:>7.2f}x {fast_peak / 2**20:>9.2f} {formed_peak / 2**20:>10.2f} "
-            f"{fast_peak / max(formed_peak, 1):>7.2f}"
+            f"  {row.label:>15} {s * 1e3:9.1f} {limit / s:9.0%} {peak / 2**20:9.1f} "
+            f"{ref_s / s:8.2f}x {peak / ref_peak:8.2f}"
         )
-
-
-def run_case(case: str, device: torch.device, args: argparse.Namespace) -> tuple[float, float]:
-    """Check and measure one row; return the speed-up and the peak memory ratio."""
-    output_error, grad_error = check_equal(device, batch=16, case=case)
-    if max(output_error, grad_error) > 1e-5:
-        raise SystemExit(
-            f"{case}: the fast head and the naive computation disagree (output "
-            f"{output_error:.2e}, gradient {grad_error:.2e})"
-        )
-    torch.manual_seed(0)
-    head = make_head(case).to(device)
-    x = torch.randn(args.batch, M, device=device)
-    forwards = {"rpnkit": fast_forward, "naive": naive_forward}
-    seconds = median_times(forwards, head, x, args.repeats, args.warmup)
-    results = {label: (seconds[label], peak_memory(f, head, x)) for label, f in forwards.items()}
-    (fast_s, fast_peak), (naive_s, naive_peak) = results["rpnkit"], results["naive"]
-    print(
-        f"{case:<21} {head.D:>8} {max(output_error, grad_error):>8.1e} "
-        f"{fast_s * 1e3:>10.2f} {naive_s * 1e3:>10.2f} {naive_s / fast_s:>8.1f}x "
-        f"{fast_peak / 2**20:>10.2f} {naive_peak / 2**20:>10.2f} "
-        f"{naive_peak / max(fast_peak, 1):>7.1f}x",
-        flush=True,
-    )
-    return naive_s / fast_s, naive_peak / max(fast_peak, 1)
+    print(f"  (speed-up and memory relative to {case.reference})")
 
 
 def main() -> None:
-    """Parse arguments, run the comparisons and print one row per expansion."""
+    """Parse arguments, run the cases and print one table per case."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--batch", type=int, default=128, help="batch size (default: 128)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed steps (default: 10)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps (default: 2)")
-    parser.add_argument(
-        "--case", action="append", choices=list(CASES), help="rows to run (default: all)"
-    )
-    parser.add_argument(
-        "--rows-m",
-        type=int,
-        default=256,
-        help="input size of the reconciliation rows (256); m + m² must be a multiple of 64",
-    )
-    parser.add_argument(
-        "--no-reconciliations", action="store_true", help="skip the reconciliation rows"
-    )
+    parser.add_argument("--batch", type=int, default=None, help="batch size (default: per case)")
+    parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=list(CASES))
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default: 7)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds (default: 1)")
     args = parser.parse_args()
     device = torch.device(args.device)
-    cases = args.case or list(CASES)
+    torch.set_num_threads(args.threads)
+    on_cpu_one_thread = device.type == "cpu" and args.threads == 1
+    clock = time.process_time if on_cpu_one_thread else time.perf_counter
     print(
-        f"heads {M} -> {N}, low_rank r={RANK}, batch {args.batch}, {device.type}, float32; "
-        "times per forward+backward step, peak memory above the step's start"
+        f"{device.type}, float32, {args.threads} thread(s), "
+        f"{'process CPU' if on_cpu_one_thread else 'wall'} time, "
+        f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}"
     )
-    print(
-        f"{'expansion':<21} {'D':>8} {'f64 err':>8} {'rpnkit ms':>10} {'naive ms':>10} "
-        f"{'speed-up':>9} {'rpnkit MiB':>10} {'naive MiB':>10} {'memory':>8}"
-    )
-    slower = []
-    for case in cases:
-        speed_up, _ = run_case(case, device, args)
-        if case == "taylor":
-            print(f"{'':<21} taylor targets: speed-up >= 3x, memory ratio >= 5x")
-        elif speed_up < 1:
-            slower.append(case)
-    if slower:
-        print(f"slower than the naive computation: {', '.join(slower)}")
-    if not args.no_reconciliations:
-        reconciliation_rows(device, args)
+    for name in args.cases:
+        case = CASES[name](device, args.batch)
+        print(f"\n[{case.name}] {case.title}")
+        if case.make_head is not None:
+            check_equal(case.make_head, device, batch=4)
+        run_case(case, device, clock, args.repeats, args.warmup)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from rpnkit.checks import short_repr
+from rpnkit.configfile import load_yaml
 from rpnkit.errors import ConfigError, did_you_mean
 
 __all__ = [
@@ -57,6 +59,9 @@ LEARNER_TRAIN_OPTIONS: tuple[str, ...] = ("display_step", "test_check", "disable
 _COMPONENT_KEYS = ("loss", "optimizer", "lr_scheduler")
 _OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite")
 _STRATEGIES = ("auto", "single", "ddp")
+#: Seeds every generator takes: torch's and NumPy's need 0 <= seed < 2**64 (NumPy's 2**32 is
+#: reached by taking the seed modulo 2**32).
+SEED_RANGE = (0, 2**64 - 1)
 
 
 @dataclass
@@ -122,37 +127,6 @@ class RunConfig:
 
 
 # -- loading ---------------------------------------------------------------------------------
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping from ``path``.
-
-    Raises
-    ------
-    ConfigError
-        If the file is missing, is not valid YAML (with line and column) or is not a mapping.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"{path}: malformed YAML at {where}: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: the top level must be a mapping of sections, got {type(data).__name__}"
-        )
-    return data
-
-
 def _parse_assignment(assignment: str) -> tuple[list[str], Any]:
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
@@ -274,7 +248,9 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
 
     seed = raw.get("seed", 0)
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ConfigError(f"seed must be an integer or null, got {seed!r}")
+        raise ConfigError(f"seed must be an integer or null, got {short_repr(seed)}")
+    if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise ConfigError(f"seed={seed} is not valid; expected an integer from 0 to 2**64 - 1")
     config.seed = seed
     device = raw.get("device", "cpu")
     if not isinstance(device, str):

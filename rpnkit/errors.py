@@ -66,11 +66,31 @@ def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     Returns
     -------
     list of str
-        Close matches, best first (case-insensitive comparison).
+        Every entry one edit away (an insertion, deletion, replacement or swap), then the
+        closest others, up to ``n`` in all unless more are one edit away (case-insensitive).
     """
     pool = {c.lower(): c for c in choices}
-    found = difflib.get_close_matches(name.lower(), list(pool), n=n, cutoff=0.6)
-    return [pool[f] for f in found]
+    key = name.lower()
+    one_edit = sorted(c for c in pool if c != key and _one_edit_apart(key, c))
+    found = difflib.get_close_matches(key, list(pool), n=n, cutoff=0.6)
+    ordered = [*one_edit, *(f for f in found if f not in one_edit)]
+    return [pool[f] for f in ordered[: max(n, len(one_edit))]]
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one character inserted, deleted, replaced or two swapped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from rpnkit.atomic import atomic_open
+from rpnkit.atomic import atomic_open, remove_stale_temporaries
 from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, RpnkitError
 from rpnkit.learner.seeding import seed_everything
@@ -40,6 +41,10 @@ __all__ = [
     "check_run",
     "run_config",
 ]
+
+
+#: The files a run writes into ``output.dir``.
+OUTPUT_FILES: tuple[str, ...] = ("history.json", "history.csv", "config.yaml", "model.pt")
 
 
 @dataclass
@@ -273,11 +278,28 @@ def _prepare_output(config: RunConfig) -> Path | None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
+    remove_stale_temporaries(path)
     if path.is_dir() and any(path.iterdir()) and not config.output.get("overwrite"):
         raise ConfigError(
             f"output.dir {str(path)!r} is not empty; choose another with --output or set "
             "output.overwrite: true"
         )
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(
+            f"output.dir {str(path)!r} cannot be created: {str(existing)!r} is a file"
+        )
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"output.dir {str(path)!r} is not writable ({str(existing)!r} does not allow "
+            "writing); choose another with --output"
+        )
+    for name in OUTPUT_FILES:
+        if (path / name).is_dir():
+            raise ConfigError(
+                f"output.dir {str(path)!r}: {name!r} is a directory where the run writes a "
+                "file; remove it or choose another --output"
+            )
     return path
 
 

@@ -160,3 +160,39 @@ def test_a_misspelt_hook_is_refused_not_silently_ignored() -> None:
 def test_pluggy_project_name() -> None:
     assert isinstance(hookimpl, pluggy.HookimplMarker)
     assert hookimpl.project_name == "rpnkit"
+
+
+def test_a_plugin_exiting_or_with_a_syntax_error_never_takes_the_host_down(
+    make_distribution: Callable[..., Path],
+) -> None:
+    site = make_distribution(
+        "tmp-hostile",
+        {
+            "exiter": "tmp_exiter",
+            "syntax": "tmp_syntax",
+            "hook_exit": "tmp_hook_exit",
+            "good": "tmp_good_plugin",
+        },
+        {
+            "tmp_good_plugin": GOOD_PLUGIN,
+            "tmp_exiter": "import sys\nsys.exit(3)\n",
+            "tmp_syntax": "def broken(:\n    pass\n",
+            "tmp_hook_exit": """
+                from rpnkit import hookimpl
+
+                @hookimpl
+                def rpnkit_add_components(registry):
+                    raise SystemExit("leaving")
+            """,
+        },
+    )
+    result = run_rpnkit("plugins", "--json", pythonpath=site)
+    assert result.returncode == 0, result.stderr
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    assert records["exiter"]["status"] == "failed" and "SystemExit" in records["exiter"]["error"]
+    assert records["syntax"]["status"] == "failed" and "SyntaxError" in records["syntax"]["error"]
+    assert records["hook_exit"]["status"] == "failed"
+    assert records["good"]["status"] == "loaded"
+    listed = run_rpnkit("list", "loss", "--json", pythonpath=site)
+    assert listed.returncode == 0
+    assert "tmp_l1" in {row["name"] for row in json.loads(listed.stdout)["loss"]}

@@ -9,6 +9,7 @@ interface through a free port chosen by the rendezvous.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import uuid
@@ -32,6 +33,13 @@ def _add_config_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", help="override the device (cpu, cuda, cuda:N, mps, auto)")
     p.add_argument("--output", metavar="DIR", help="override output.dir")
+    p.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let the config's dotted paths name any importable class (only for configs you "
+        "trust as you trust code; by default only registered components and classes of each "
+        "group's kind)",
+    )
 
 
 def add_parsers(sub: Any) -> None:
@@ -83,6 +91,8 @@ def _worker_arguments(args: argparse.Namespace) -> list[str]:
         arguments += ["--output", args.output]
     if args.quiet:
         arguments.append("--quiet")
+    if args.trust_code:
+        arguments.append("--trust-code")
     return arguments
 
 
@@ -143,8 +153,20 @@ def launch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
+    """The ``--trust-code`` opt-in as a context (nothing without the flag)."""
+    from rpnkit.trust import trusted_code
+
+    return trusted_code() if args.trust_code else contextlib.nullcontext()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the training described by the config (on several processes with a launch)."""
+    with _trust(args):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from rpnkit.runner import run_config
@@ -160,6 +182,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the config, or a short summary when it is valid."""
+    with _trust(args):
+        return _validate(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
     from rpnkit.runner import assemble
 
     try:

@@ -131,7 +131,7 @@ class RPNHead(nn.Module):
         flat = x.reshape(-1, self.m)
         left, right = self.reconciliation.factorize(self.w)
         if left is None:
-            weight = right[0] if self.channels == 1 else right.mean(0)
+            weight = right.squeeze(0) if self.channels == 1 else right.mean(0)
             out = self.expansion.project(flat, weight)
         else:
             projected = self.expansion.project(flat, right)

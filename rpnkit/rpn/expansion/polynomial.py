@@ -7,6 +7,7 @@ from torch import Tensor
 
 from rpnkit.rpn._validation import positive_int
 from rpnkit.rpn.expansion.base import _LAYER_NORM_EPS, Expansion, Processing
+from rpnkit.rpn.expansion.taylor_kernels import taylor2_project
 
 
 class IdentityExpansion(Expansion):
@@ -28,16 +29,15 @@ class TaylorExpansion(Expansion):
     ``i1·m^{k-1} + ... + ik``, so ``D = m + m² + ... + m^d`` (``x_i x_j`` and ``x_j x_i`` are
     both present, as in tinybig).
 
-    For ``d = 2``, :meth:`project` never forms the ``b × D`` expansion: with the weight split
-    into ``W1 = W[:, :m]`` and ``W2 = W[:, m:].view(r, m, m)``,
-    ``κ(x) Wᵀ = x W1ᵀ + einsum('bi,kij,bj->bk', x, W2, x)``, which takes ``O(b r m²)`` flops and
-    ``O(b r m)`` memory. A ``layer_norm`` postprocess is handled exactly through
-    ``LN(κ) Wᵀ = (κ Wᵀ - μ (W 1_D)ᵀ) / σ`` with ``O(m)`` statistics of ``κ(x)``. With
-    ``x̄`` the mean of ``x`` and ``C2 = Σ (x_i - x̄)²``, the mean is
-    ``μ = x̄ (1 + m x̄) / (m + 1)`` and the sum of squared deviations is
-    ``C2 + C2² + 2 m x̄² C2 + m² x̄² (1 - x̄)² / (m + 1)`` (within-block plus between-block
-    terms); every term is non-negative, so there is none of the cancellation of
-    ``E[κ²] - μ²``. Other postprocessing falls back to the materialising product.
+    For ``d = 2``, :meth:`project` never forms the ``b × D`` expansion nor a copy of the weight:
+    row ``k`` of the weight is read as an ``(m+1) × m`` matrix ``Ŵ_k`` (linear block, then the
+    quadratic block) and ``κ(x)·w_k = [1, x] Ŵ_k xᵀ``, so the forward and the backward are a few
+    batched matrix products over the weight in place
+    (``rpnkit.rpn.expansion.taylor_kernels``). A ``layer_norm``
+    postprocess is handled exactly, with ``O(m)`` statistics of ``κ(x)`` per sample computed
+    in float64 and a centred form of ``κ(x) - μ`` that avoids the cancellation of
+    ``κ Wᵀ - μ (W 1_D)ᵀ`` on near-constant inputs. Other postprocessing, and ``d ≠ 2``, fall
+    back to the materialising product.
 
     Parameters
     ----------
@@ -71,20 +71,6 @@ class TaylorExpansion(Expansion):
         if self.d != 2 or not (layer_norm or len(self.postprocess) == 0):
             return super().project(x, weight)
         x = self.preprocess(x)
-        m = x.shape[-1]
-        linear = weight[..., :m]
-        quadratic = weight[..., m:].unflatten(-1, (m, m))
-        # inner[..., k, i, b] = Σ_j W2[k, i, j] x_bj + W1[k, i]; out[..., b, k] = Σ_i x_bi inner
-        inner = torch.matmul(quadratic, x.T) + linear.unsqueeze(-1)
-        out = (inner * x.T).sum(-2).transpose(-1, -2)
-        if not layer_norm:
-            return out
-        # Statistics of κ(x) from O(m) sums of the centred input (see the class docstring).
-        x_mean = x.mean(-1, keepdim=True)
-        centred = x - x_mean
-        c2 = (centred * centred).sum(-1, keepdim=True)
-        mean = x_mean * (1 + m * x_mean) / (m + 1)
-        spread = x_mean * (1 - x_mean)
-        squares = c2 * (1 + c2 + 2 * m * x_mean * x_mean) + m * m * spread * spread / (m + 1)
-        scale = torch.rsqrt(squares / (m + m * m) + _LAYER_NORM_EPS)
-        return (out - mean * weight.sum(-1).unsqueeze(-2)) * scale
+        rows = weight.reshape(-1, weight.shape[-1])
+        out = taylor2_project(x, rows, layer_norm=layer_norm, eps=_LAYER_NORM_EPS)
+        return out.T.reshape(*weight.shape[:-1], x.shape[0]).transpose(-1, -2)
