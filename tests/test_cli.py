@@ -87,7 +87,7 @@ def test_plugins_lists_builtins_and_distributions(capsys: pytest.CaptureFixture[
     ("argv", "expected"),
     [
         (["list", "optimiser"], "unknown component group 'optimiser' (did you mean 'optimizer'?)"),
-        (["show", "adamx"], "no component named 'adamx' (did you mean 'adamax', 'adam', 'radam'?)"),
+        (["show", "adamx"], "no component named 'adamx' (did you mean 'adam', 'adamax', 'adamw'"),
         (["show", "optimizer/adamx"], "unknown optimizer 'adamx' (did you mean"),
         (["list", "--plugin", "exampel"], "--plugin 'exampel' registered no component (did you mean 'example'?)"),
     ],
