@@ -9,7 +9,9 @@ reconciliation of rank 2 and one expansion. rpnkit's head never forms the ``n ×
 expansion either: Taylor and the order-2 wavelets compute ``κ(x) Bᵀ`` from ``x`` (or the
 wavelet values) directly, the combinatorial and geometric expansions scatter ``B`` onto the
 ``m`` features, and the normal, gamma and exponential expansions fold ``B``'s six blocks onto
-the 2 (or 1) features their log-densities are linear in. The reference is the naive
+the 2 (or 1) features their log-densities are linear in; a linear expansion with a matrix
+``M`` multiplies it into ``B`` (``x (B Mᵀ)ᵀ``), and a nested expansion hands ``B`` to its last
+part, so a nested ``[..., taylor]`` keeps Taylor's path. The reference is the naive
 computation of the same function with the same parameters, as tinybig does it: materialise
 ``κ(x)`` and ``W = A B``, then ``κ(x) Wᵀ``.
 
@@ -29,9 +31,9 @@ should tie.
 
 Run by hand::
 
-    python benchmarks/rpn_head.py --device cpu
-    python benchmarks/rpn_head.py --device cpu --case taylor --case gamma
-    python benchmarks/rpn_head.py --device cuda --batch 1024
+    python benchmarks/rpn_families.py --device cpu
+    python benchmarks/rpn_families.py --device cpu --case taylor --case gamma
+    python benchmarks/rpn_families.py --device cuda --batch 1024
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from rpnkit.rpn import RPNHead
 
 M, N, RANK = 784, 64, 2
 _GRID = {"h": 28, "w": 28}
+#: A fixed, well-conditioned M × M matrix for the linear expansion rows.
+_MATRIX = torch.eye(M) + torch.randn(M, M, generator=torch.Generator().manual_seed(0)) / M**0.5
 
 #: Benchmark rows: name -> expansion config of a head M -> N.
 CASES: dict[str, Any] = {
@@ -65,6 +69,18 @@ CASES: dict[str, Any] = {
     "cuboid": {"name": "cuboid", "parameters": {"p_h": 1, "p_w": 1, **_GRID}},
     "cylinder": {"name": "cylinder", "parameters": {"p_r": 2, **_GRID}},
     "sphere": {"name": "sphere", "parameters": {"p_r": 2, **_GRID}},
+    **{name: name for name in ("reciprocal", "arc_hyperbolic", "arc_trigonometric",
+                               "inverse_quadratic_rbf")},
+    "linear c": {"name": "linear", "parameters": {"c": 0.5}},
+    "linear post_C": {"name": "linear", "parameters": {"post_C": _MATRIX}},
+    "linear pre_C": {"name": "linear", "parameters": {"pre_C": _MATRIX}},
+    **{name: {"name": name, "parameters": {"d": 8}}
+       for name in ("jacobi", "laguerre", "gegenbauer", "bessel", "reverse_bessel",
+                    "fibonacci", "lucas")},
+    "nested linear,taylor": {"name": "nested", "parameters": {
+        "expansions": [{"name": "linear", "parameters": {"c": 0.5}}, "taylor"]}},
+    "nested jacobi,iq_rbf": {"name": "nested", "parameters": {
+        "expansions": ["jacobi", "inverse_quadratic_rbf"]}},
 }  # fmt: skip
 
 #: (label, reconciliation spec) of the per-reconciliation rows; the head maps --rows-m to N.

@@ -53,6 +53,14 @@ def real_number(value: object, field: str) -> float:
     return float(value)
 
 
+def finite_float(value: object, field: str, above: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number, > ``above`` when given."""
+    number = real_number(value, field)
+    if above is not None and not number > above:
+        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > {above:g}")
+    return number
+
+
 def interval(value: object, field: str) -> tuple[float, float]:
     """Return ``value`` as ``(low, high)`` if it is a pair of numbers with ``low < high``."""
     if (

@@ -13,16 +13,24 @@ Layouts follow tinybig 0.2.1: *feature-major* expansions put the ``K`` values of
 Besides ``forward``, an expansion answers :meth:`Expansion.project`, the product
 ``κ(x) Wᵀ`` with a weight of shape ``(..., r, D)``. The default materialises ``κ(x)``;
 :class:`TaylorExpansion` of order 2 computes it from ``x`` directly in ``O(b r m)`` memory,
-which is what makes a Taylor head with low-rank reconciliation cheap.
+which is what makes a Taylor head with low-rank reconciliation cheap; the composite
+expansions hand it on to their parts (:class:`NestedExpansion` to its last part), and
+:class:`LinearExpansion` folds its matrix into the weight.
 """
 
 from rpnkit.rpn.expansion.base import Expansion
-from rpnkit.rpn.expansion.basis import BSplineExpansion, GaussianRBFExpansion
+from rpnkit.rpn.expansion.basic import LinearExpansion, ReciprocalExpansion
+from rpnkit.rpn.expansion.basis import (
+    BSplineExpansion,
+    GaussianRBFExpansion,
+    InverseQuadraticRBFExpansion,
+    RadialBasisExpansion,
+)
 from rpnkit.rpn.expansion.combinatorial import (
     CombinatorialExpansion,
     CombinatorialNormalExpansion,
 )
-from rpnkit.rpn.expansion.composite import ExtendedExpansion
+from rpnkit.rpn.expansion.composite import ExtendedExpansion, NestedExpansion
 from rpnkit.rpn.expansion.geometric import (
     CuboidExpansion,
     CylinderExpansion,
@@ -31,7 +39,10 @@ from rpnkit.rpn.expansion.geometric import (
 )
 from rpnkit.rpn.expansion.orthogonal import (
     ChebyshevExpansion,
+    GegenbauerExpansion,
     HermiteExpansion,
+    JacobiExpansion,
+    LaguerreExpansion,
     LegendreExpansion,
     OrthogonalPolynomialExpansion,
 )
@@ -52,7 +63,16 @@ from rpnkit.rpn.expansion.probabilistic import (
     NormalExpansion,
     ProbabilisticExpansion,
 )
+from rpnkit.rpn.expansion.recursive import (
+    BesselExpansion,
+    FibonacciExpansion,
+    LucasExpansion,
+    RecursivePolynomialExpansion,
+    ReverseBesselExpansion,
+)
 from rpnkit.rpn.expansion.trigonometric import (
+    ArcHyperbolicExpansion,
+    ArcTrigonometricExpansion,
     FourierExpansion,
     HyperbolicExpansion,
     TrigonometricExpansion,
@@ -68,7 +88,10 @@ from rpnkit.rpn.expansion.wavelet import (
 )
 
 __all__ = [
+    "ArcHyperbolicExpansion",
+    "ArcTrigonometricExpansion",
     "BSplineExpansion",
+    "BesselExpansion",
     "BetaWaveletExpansion",
     "CauchyExpansion",
     "ChebyshevExpansion",
@@ -81,17 +104,24 @@ __all__ = [
     "Expansion",
     "ExponentialExpansion",
     "ExtendedExpansion",
+    "FibonacciExpansion",
     "FourierExpansion",
     "GammaExpansion",
     "GaussianRBFExpansion",
+    "GegenbauerExpansion",
     "GeometricExpansion",
     "HaarWaveletExpansion",
     "HermiteExpansion",
     "HybridProbabilisticExpansion",
     "HyperbolicExpansion",
     "IdentityExpansion",
+    "InverseQuadraticRBFExpansion",
+    "JacobiExpansion",
+    "LaguerreExpansion",
     "LaplaceExpansion",
     "LegendreExpansion",
+    "LinearExpansion",
+    "LucasExpansion",
     "MeyerWaveletExpansion",
     "NaiveCauchyExpansion",
     "NaiveChi2Expansion",
@@ -99,9 +129,14 @@ __all__ = [
     "NaiveGammaExpansion",
     "NaiveLaplaceExpansion",
     "NaiveNormalExpansion",
+    "NestedExpansion",
     "NormalExpansion",
     "OrthogonalPolynomialExpansion",
     "ProbabilisticExpansion",
+    "RadialBasisExpansion",
+    "ReciprocalExpansion",
+    "RecursivePolynomialExpansion",
+    "ReverseBesselExpansion",
     "RickerWaveletExpansion",
     "ShannonWaveletExpansion",
     "SphereExpansion",

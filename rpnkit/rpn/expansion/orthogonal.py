@@ -1,56 +1,28 @@
-"""Orthogonal polynomial expansions: Chebyshev, Legendre, Hermite."""
+"""Orthogonal polynomial expansions: Chebyshev, Legendre, Hermite, Laguerre, Gegenbauer and
+Jacobi."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
-
-import torch
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
-from rpnkit.rpn.expansion.base import Expansion, Processing
+from rpnkit.rpn._validation import finite_float
+from rpnkit.rpn.expansion.base import Processing
+from rpnkit.rpn.expansion.recursive import RecursivePolynomialExpansion
 
 
-class OrthogonalPolynomialExpansion(Expansion):
-    """Base class of feature-major polynomial expansions of degrees ``1..d`` (``D = m d``).
+class OrthogonalPolynomialExpansion(RecursivePolynomialExpansion):
+    """Base class of the orthogonal polynomial families, feature-major degrees ``1..d``.
 
-    Subclasses give the degree-1 polynomial and the three-term recurrence; the degree-0
-    polynomial is 1 and is not part of the output.
+    ``D = m d``; see :class:`RecursivePolynomialExpansion` for the recurrence and the layout.
+    The degree-0 polynomial is 1 and is not part of the output.
 
     Parameters
     ----------
     d
         Highest degree, >= 1.
     preprocess, postprocess
-        See :class:`Expansion`.
+        See :class:`~rpnkit.rpn.expansion.base.Expansion`.
     """
-
-    def __init__(
-        self, d: int = 2, *, preprocess: Processing = None, postprocess: Processing = None
-    ) -> None:
-        super().__init__(preprocess=preprocess, postprocess=postprocess)
-        self.d = positive_int(d, f"{type(self).__name__} d")
-
-    def calculate_D(self, m: int) -> int:
-        """Return ``m d``."""
-        return positive_int(m, "m") * self.d
-
-    @abstractmethod
-    def first(self, x: Tensor) -> Tensor:
-        """Return the degree-1 polynomial at ``x``."""
-
-    @abstractmethod
-    def next(self, k: int, x: Tensor, previous: Tensor, before: Tensor) -> Tensor:
-        """Return the degree-``k`` polynomial from degrees ``k-1`` and ``k-2``."""
-
-    def expand(self, x: Tensor) -> Tensor:
-        """Return degrees ``1..d`` of every feature, feature-major."""
-        before, previous = torch.ones_like(x), self.first(x)
-        terms = [previous]
-        for k in range(2, self.d + 1):
-            before, previous = previous, self.next(k, x, previous, before)
-            terms.append(previous)
-        return torch.stack(terms, dim=-1).flatten(-2)
 
 
 class ChebyshevExpansion(OrthogonalPolynomialExpansion):
@@ -87,3 +59,130 @@ class HermiteExpansion(OrthogonalPolynomialExpansion):
     def next(self, k: int, x: Tensor, previous: Tensor, before: Tensor) -> Tensor:
         """Return ``x He(k-1) - (k-1) He(k-2)``."""
         return x * previous - (k - 1) * before
+
+
+class LaguerreExpansion(OrthogonalPolynomialExpansion):
+    """Generalised Laguerre polynomials ``L^(α)`` of degrees ``1..d``, from ``L1 = 1 + α - x``.
+
+    ``Lk = ((2k-1+α-x) L(k-1) - (k-1+α) L(k-2)) / k``.
+
+    This is the definition tinybig 0.2.1 documents (and the textbook one). Its code starts the
+    recurrence from ``L1 = 1 + α + x`` instead, which is no Laguerre polynomial, so from
+    degree 1 on its numbers differ from these.
+
+    Parameters
+    ----------
+    d
+        Highest degree, >= 1.
+    alpha
+        ``α``, > -1.
+    preprocess, postprocess
+        See :class:`~rpnkit.rpn.expansion.base.Expansion`.
+    """
+
+    def __init__(
+        self,
+        d: int = 2,
+        alpha: float = 1.0,
+        *,
+        preprocess: Processing = None,
+        postprocess: Processing = None,
+    ) -> None:
+        super().__init__(d, preprocess=preprocess, postprocess=postprocess)
+        self.alpha = finite_float(alpha, "laguerre expansion alpha", above=-1)
+
+    def first(self, x: Tensor) -> Tensor:
+        """Return ``1 + α - x``."""
+        return (1 + self.alpha) - x
+
+    def next(self, k: int, x: Tensor, previous: Tensor, before: Tensor) -> Tensor:
+        """Return ``((2k-1+α-x) L(k-1) - (k-1+α) L(k-2)) / k``."""
+        return ((2 * k - 1 + self.alpha - x) * previous - (k - 1 + self.alpha) * before) / k
+
+
+class GegenbauerExpansion(OrthogonalPolynomialExpansion):
+    """Gegenbauer polynomials ``C^(α)`` of degrees ``1..d``, from ``C1 = 2αx``.
+
+    ``Ck = (2x (k-1+α) C(k-1) - (k-2+2α) C(k-2)) / k``.
+
+    ``α = 1`` (the default) gives the Chebyshev polynomials of the second kind and
+    ``α = 1/2`` the Legendre polynomials.
+
+    Parameters
+    ----------
+    d
+        Highest degree, >= 1.
+    alpha
+        ``α``, > -1/2.
+    preprocess, postprocess
+        See :class:`~rpnkit.rpn.expansion.base.Expansion`.
+    """
+
+    def __init__(
+        self,
+        d: int = 2,
+        alpha: float = 1.0,
+        *,
+        preprocess: Processing = None,
+        postprocess: Processing = None,
+    ) -> None:
+        super().__init__(d, preprocess=preprocess, postprocess=postprocess)
+        self.alpha = finite_float(alpha, "gegenbauer expansion alpha", above=-0.5)
+
+    def first(self, x: Tensor) -> Tensor:
+        """Return ``2αx``."""
+        return (2 * self.alpha) * x
+
+    def next(self, k: int, x: Tensor, previous: Tensor, before: Tensor) -> Tensor:
+        """Return ``(2x (k-1+α) C(k-1) - (k-2+2α) C(k-2)) / k``."""
+        return (2 * (k - 1 + self.alpha) * x * previous - (k - 2 + 2 * self.alpha) * before) / k
+
+
+class JacobiExpansion(OrthogonalPolynomialExpansion):
+    """Jacobi polynomials ``P^(α,β)`` of degrees ``1..d``, from ``P1 = (α-β + (α+β+2) x)/2``.
+
+    With ``s = 2k + α + β``,
+
+    ``2k (k+α+β) (s-2) Pk = (s-1) (s (s-2) x + α² - β²) P(k-1)
+    - 2 (k+α-1) (k+β-1) s P(k-2)``.
+
+    ``α = β = 0`` gives the Legendre polynomials; the default ``α = β = 1`` is tinybig's.
+
+    Parameters
+    ----------
+    d
+        Highest degree, >= 1.
+    alpha, beta
+        ``α`` and ``β``, each > -1 (which keeps every coefficient of the recurrence finite).
+    preprocess, postprocess
+        See :class:`~rpnkit.rpn.expansion.base.Expansion`.
+    """
+
+    def __init__(
+        self,
+        d: int = 2,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        *,
+        preprocess: Processing = None,
+        postprocess: Processing = None,
+    ) -> None:
+        super().__init__(d, preprocess=preprocess, postprocess=postprocess)
+        self.alpha = finite_float(alpha, "jacobi expansion alpha", above=-1)
+        self.beta = finite_float(beta, "jacobi expansion beta", above=-1)
+
+    def first(self, x: Tensor) -> Tensor:
+        """Return ``(α - β + (α+β+2) x) / 2``."""
+        a, b = self.alpha, self.beta
+        return (a - b) / 2 + ((a + b + 2) / 2) * x
+
+    def next(self, k: int, x: Tensor, previous: Tensor, before: Tensor) -> Tensor:
+        """Return ``P_k`` from the recurrence of the class docstring."""
+        a, b = self.alpha, self.beta
+        s = 2 * k + a + b
+        scale = 2 * k * (k + a + b) * (s - 2)
+        slope = (s - 1) * s * (s - 2) / scale
+        offset = (s - 1) * (a * a - b * b) / scale
+        return (slope * x + offset) * previous - (
+            2 * (k + a - 1) * (k + b - 1) * s / scale
+        ) * before

@@ -1,4 +1,5 @@
-"""Trigonometric and hyperbolic expansions: Fourier, sin/cos/tan, sinh/cosh/tanh."""
+"""Trigonometric and hyperbolic expansions: Fourier, sin/cos/tan, sinh/cosh/tanh and their
+inverses."""
 
 from __future__ import annotations
 
@@ -71,3 +72,42 @@ class TrigonometricExpansion(Expansion):
     def expand(self, x: Tensor) -> Tensor:
         """Return ``[sin x, cos x, tan x]``."""
         return torch.cat((torch.sin(x), torch.cos(x), torch.tan(x)), dim=-1)
+
+
+class ArcHyperbolicExpansion(Expansion):
+    """Inverse hyperbolic functions of the squashed input, function-major (``D = 3m``).
+
+    With ``z = sigmoid(x) ∈ (0, 1)``: ``[arsinh z, arcosh(z + 1.01), artanh(0.99 z)]``. The
+    squashing and the offsets keep every argument inside the function's domain, as in
+    tinybig's code (its docstring lists the plain functions of ``x``, which are undefined
+    on most of ``R``, and in another order).
+    """
+
+    def calculate_D(self, m: int) -> int:
+        """Return ``3m``."""
+        return 3 * positive_int(m, "m")
+
+    def expand(self, x: Tensor) -> Tensor:
+        """Return ``[arsinh z, arcosh(z + 1.01), artanh(0.99 z)]`` with ``z = sigmoid(x)``."""
+        z = torch.sigmoid(x)
+        return torch.cat((torch.asinh(z), torch.acosh(z + 1.01), torch.atanh(0.99 * z)), dim=-1)
+
+
+class ArcTrigonometricExpansion(Expansion):
+    """Inverse trigonometric functions of the squashed input, function-major (``D = 3m``).
+
+    With ``z = sigmoid(x) ∈ (0, 1)``: ``[arcsin(0.99 z), arccos(0.99 z), arctan z]``. The
+    factor 0.99 keeps the arguments of arcsin and arccos off the ends of their domain, where
+    the derivative is infinite; this is tinybig's code (its docstring lists the plain
+    functions of ``x``, in another order).
+    """
+
+    def calculate_D(self, m: int) -> int:
+        """Return ``3m``."""
+        return 3 * positive_int(m, "m")
+
+    def expand(self, x: Tensor) -> Tensor:
+        """Return ``[arcsin(0.99 z), arccos(0.99 z), arctan z]`` with ``z = sigmoid(x)``."""
+        z = torch.sigmoid(x)
+        scaled = 0.99 * z
+        return torch.cat((torch.asin(scaled), torch.acos(scaled), torch.atan(z)), dim=-1)
