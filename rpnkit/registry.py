@@ -27,13 +27,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
-import importlib
 import inspect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rpnkit.checks import short_repr
 from rpnkit.entry import (
     IMPORT_PATH,
     NAME_RE,
@@ -52,7 +50,7 @@ from rpnkit.errors import (
 )
 from rpnkit.spec import ComponentSpec, split_spec
 from rpnkit.tinybig.reading import component_config, is_tinybig_component
-from rpnkit.trust import admit_path, is_trusted, trusted_code
+from rpnkit.trust import import_path, is_trusted, trusted_code
 
 __all__ = [
     "IMPORT_PATH",
@@ -307,29 +305,11 @@ class Registry:
             for entry in grp.entries.values():
                 if isinstance(entry.target, str) and _path_key(entry.target) == path_key:
                     return entry
-            return self._import_path(grp, name.strip())
+            return import_path(grp.info, name.strip())
         raise ComponentNotFoundError(
             f"unknown {grp.info.name} {name!r}{did_you_mean(key, grp.lookup)}; "
             f"run `rpnkit list {grp.info.name}` to see all"
         )
-
-    def _import_path(self, grp: _Group, path: str) -> ComponentInfo:
-        """An entry for an unregistered dotted path: a class of the group's kind, or trusted."""
-        group = grp.info.name
-        try:
-            obj = import_target(path)
-        except Exception as exc:  # a broken module is the same one-line error as a typo
-            parent, _, attr = path.replace(":", ".").rpartition(".")
-            hint = ""
-            with contextlib.suppress(Exception):
-                hint = did_you_mean(attr, dir(importlib.import_module(parent)))
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-            raise ComponentNotFoundError(
-                f"{group} {short_repr(path)} is neither registered nor importable{hint} "
-                f"({reason}); run `rpnkit list {group}` to see the registered ones"
-            ) from exc
-        admit_path(grp.info, path, obj)
-        return ComponentInfo(group, path, obj, plugin=IMPORT_PATH)
 
     def get(self, group: str, name: str) -> Any:
         """Return the (imported) target of ``name`` in ``group``, not instantiated."""

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
 import inspect
 from collections.abc import Iterator
 from typing import Any
 
 from rpnkit.checks import short_repr
-from rpnkit.entry import GroupInfo, import_target
-from rpnkit.errors import ConfigError
+from rpnkit.entry import IMPORT_PATH, ComponentInfo, GroupInfo, import_target
+from rpnkit.errors import ComponentNotFoundError, ConfigError, did_you_mean
 
-__all__ = ["admit_path", "is_trusted", "of_kind", "trusted_code"]
+__all__ = ["admit_path", "import_path", "is_trusted", "of_kind", "trusted_code"]
 
 _TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("rpnkit_trusted", default=False)
 
@@ -92,3 +93,30 @@ def admit_path(group: GroupInfo, path: str, obj: Any) -> None:
         "A config cannot run other code: to allow any importable class, opt in with "
         "`--trust-code` (CLI) or rpnkit.trusted_code() (Python)"
     )
+
+
+def import_path(group: GroupInfo, path: str) -> ComponentInfo:
+    """The entry of an unregistered dotted path: a class of the group's kind, or trusted.
+
+    Raises
+    ------
+    ComponentNotFoundError
+        If nothing can be imported at ``path`` (with close matches in its module); a broken
+        module is the same one-line error as a typo.
+    ConfigError
+        If the object is refused (see :func:`admit_path`).
+    """
+    try:
+        obj = import_target(path)
+    except Exception as exc:
+        parent, _, attr = path.replace(":", ".").rpartition(".")
+        hint = ""
+        with contextlib.suppress(Exception):
+            hint = did_you_mean(attr, dir(importlib.import_module(parent)))
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ComponentNotFoundError(
+            f"{group.name} {short_repr(path)} is neither registered nor importable{hint} "
+            f"({reason}); run `rpnkit list {group.name}` to see the registered ones"
+        ) from exc
+    admit_path(group, path, obj)
+    return ComponentInfo(group.name, path, obj, plugin=IMPORT_PATH)
