@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "ComponentNotFoundError",
@@ -18,6 +19,7 @@ __all__ = [
     "PluginError",
     "RpnkitError",
     "TrainingError",
+    "TrainingInterrupted",
     "close_matches",
     "did_you_mean",
 ]
@@ -49,6 +51,26 @@ class PluginError(RpnkitError):
 
 class TrainingError(RpnkitError, RuntimeError):
     """Training cannot go on, e.g. the loss became NaN or infinite."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C, SIGTERM) between or inside epochs.
+
+    It is a :class:`KeyboardInterrupt`, so code that does not know it stops as before; it
+    carries what was learned so far.
+
+    Attributes
+    ----------
+    record
+        The training record up to the last completed epoch.
+    completed
+        The number of epochs whose history row is complete.
+    """
+
+    def __init__(self, record: Any, completed: int) -> None:
+        super().__init__(f"training interrupted after {completed} complete epoch(s)")
+        self.record = record
+        self.completed = completed
 
 
 def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:

@@ -15,21 +15,16 @@ can see a file another one wrote.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rpnkit.atomic import atomic_open, remove_stale_temporaries
 from rpnkit.config import RunConfig
-from rpnkit.errors import ConfigError, RpnkitError
+from rpnkit.errors import ConfigError, RpnkitError, TrainingInterrupted
+from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.seeding import seed_everything
+from rpnkit.run_outputs import keep_interrupted, prepare_output, write_outputs
 from rpnkit.spec import ComponentSpec, check_parameters
 from rpnkit.state import get_registry
 
@@ -41,10 +36,6 @@ __all__ = [
     "check_run",
     "run_config",
 ]
-
-
-#: The files a run writes into ``output.dir``.
-OUTPUT_FILES: tuple[str, ...] = ("history.json", "history.csv", "config.yaml", "model.pt")
 
 
 @dataclass
@@ -245,7 +236,7 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
         size that does not split over ``processes``, or listing every problem
         :func:`check_config` finds.
     """
-    _prepare_output(config)
+    prepare_output(config)
     parts = _assemble_or_raise(config, verbose=False, check=True, strategy="single")
     train = parts.data.get("train_loader") if isinstance(parts.data, Mapping) else parts.data
     batch_size = getattr(train, "batch_size", None)
@@ -271,79 +262,6 @@ def _check_model_fits_data(model: Any, data: Any) -> None:
         )
 
 
-def _prepare_output(config: RunConfig) -> Path | None:
-    out = config.output.get("dir")
-    if out is None:
-        return None
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
-    remove_stale_temporaries(path)
-    if path.is_dir() and any(path.iterdir()) and not config.output.get("overwrite"):
-        raise ConfigError(
-            f"output.dir {str(path)!r} is not empty; choose another with --output or set "
-            "output.overwrite: true"
-        )
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ConfigError(
-            f"output.dir {str(path)!r} cannot be created: {str(existing)!r} is a file"
-        )
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"output.dir {str(path)!r} is not writable ({str(existing)!r} does not allow "
-            "writing); choose another with --output"
-        )
-    for name in OUTPUT_FILES:
-        if (path / name).is_dir():
-            raise ConfigError(
-                f"output.dir {str(path)!r}: {name!r} is a directory where the run writes a "
-                "file; remove it or choose another --output"
-            )
-    return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    with atomic_open(path) as file:
-        file.write(data)
-
-
-def _history_csv(history: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    if history:
-        writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    return buffer.getvalue().encode()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float | int | str | bool) or value is None:
-        return value
-    tolist = getattr(value, "tolist", None)
-    return tolist() if callable(tolist) else str(value)
-
-
-def write_outputs(out_dir: Path, config: RunConfig, record: dict[str, Any], model: Any) -> None:
-    """Write history (JSON + CSV), the resolved config and the model weights."""
-    import torch
-
-    history = record.get("history", [])
-    resolved = _jsonable(config.to_dict())
-    summary = {"config": resolved, "history": _jsonable(history)}
-    _write_atomic(out_dir / "history.json", json.dumps(summary, indent=2).encode())
-    _write_atomic(out_dir / "history.csv", _history_csv(history))
-    _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
-    if config.output.get("save_model", True):
-        target = getattr(model, "module", model)  # unwrap DistributedDataParallel
-        with atomic_open(out_dir / "model.pt") as file:
-            torch.save(target.state_dict(), file)
-
-
 def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     """Check ``config``, train, and write the outputs (on rank 0 only under a launch).
 
@@ -354,20 +272,27 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     """
     from rpnkit.learner.launch import launch_rank
 
-    out_dir = _prepare_output(config)
+    out_dir = prepare_output(config)
     if config.seed is not None:
         seed_everything(config.seed)
     parts = _assemble_or_raise(config, verbose=verbose)
     if out_dir is not None and config.output.get("checkpoints"):
         parts.learner.checkpoint_dir = out_dir / "checkpoints"
-    record = parts.learner.train(
-        parts.model,
-        parts.data,
-        device=config.device,
-        metric=parts.metrics or None,
-        strategy=config.strategy,
-        **config.train,
-    )
+    keeper = LastEpoch()
+    parts.learner.callbacks.append(keeper)
+    try:
+        record = parts.learner.train(
+            parts.model,
+            parts.data,
+            device=config.device,
+            metric=parts.metrics or None,
+            strategy=config.strategy,
+            **config.train,
+        )
+    except TrainingInterrupted as exc:
+        if launch_rank() != 0 or out_dir is None:
+            raise
+        raise keep_interrupted(exc, keeper, out_dir, config, parts.model) from exc
     if launch_rank() != 0:
         out_dir = None
     if out_dir is not None:

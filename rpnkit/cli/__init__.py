@@ -59,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RpnkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"error: {exc or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (`rpnkit list | head`): stop quietly, as other tools do

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -161,9 +162,21 @@ def _trust(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Run the training described by the config (on several processes with a launch)."""
-    with _trust(args):
-        return _train(args)
+    """Run the training described by the config (on several processes with a launch).
+
+    SIGTERM stops training like Ctrl-C: what was learned is kept (see
+    :func:`rpnkit.runner.run_config`) and the command exits with 130.
+    """
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with _trust(args):
+            return _train(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _train(args: argparse.Namespace) -> int:

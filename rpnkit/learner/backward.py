@@ -117,6 +117,9 @@ class BackwardLearner(LearnerSettings):
         The :mod:`torch.distributed` backend of a data-parallel run, ``"gloo"`` or
         ``"nccl"`` (CUDA only); ``None`` picks ``nccl`` on CUDA and ``gloo`` on the CPU. Used
         when the learner initialises the process group (see :meth:`train`).
+    callbacks
+        Plugin objects (with ``@rpnkit.hookimpl`` training hooks) registered for every
+        :meth:`train` call of this learner, on every process, after the builtin ones.
     **kwargs
         Accepted for signature compatibility with tinybig; any key raises a
         :class:`~rpnkit.errors.ConfigError` listing the valid arguments.

@@ -13,11 +13,14 @@ starts.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import torch
 
 from rpnkit.checks import choice, positive_int
 from rpnkit.errors import ConfigError
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from rpnkit.learner.context import Mode, TrainContext
     from rpnkit.learner.record import HistoryRow
 
-__all__ = ["Checkpointer", "EarlyStopping", "build_early_stopping", "registered"]
+__all__ = ["Checkpointer", "EarlyStopping", "LastEpoch", "build_early_stopping", "registered"]
 
 
 class EarlyStopping:
@@ -167,6 +170,33 @@ class Checkpointer:
         if not context.is_main_process:
             return
         save_checkpoint(training_state(context), self.path)
+
+
+class LastEpoch:
+    """Keep an in-memory checkpoint of the last completed epoch (what an interruption saves).
+
+    After every epoch (after the other plugins) the run's checkpoint state is serialised to
+    bytes, a copy that later steps cannot change; :meth:`state` reads it back. ``rpnkit
+    train`` uses it to write the history, the model of the last completed epoch and a
+    checkpoint when a run is interrupted.
+    """
+
+    def __init__(self) -> None:
+        self._saved: bytes | None = None
+
+    @hookimpl(trylast=True)
+    def rpnkit_epoch_end(self, context: TrainContext) -> None:
+        """Copy the state of the epoch just completed (on the main process)."""
+        if context.is_main_process:
+            buffer = io.BytesIO()
+            torch.save(training_state(context), buffer)
+            self._saved = buffer.getvalue()
+
+    def state(self) -> dict[str, Any] | None:
+        """The last completed epoch's checkpoint state, or ``None`` before the first."""
+        if self._saved is None:
+            return None
+        return torch.load(io.BytesIO(self._saved), map_location="cpu", weights_only=True)
 
 
 def build_early_stopping(value: object) -> EarlyStopping | None:

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from rpnkit.checks import positive_int
-from rpnkit.errors import ConfigError
+from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.arguments import (
     MetricSpec,
     loader_length,
@@ -223,15 +223,18 @@ class Run:
             if self.checkpoint is not None:
                 # Last, so the next epoch draws exactly what it drew in the interrupted run.
                 restore_rng_state(self.checkpoint["rng"], context.loaders)
-            for epoch in range(context.start_epoch, context.n_epochs):
-                context.epoch = epoch
-                hook.rpnkit_epoch_start(context=context)
-                self._epoch(listening)
-                hook.rpnkit_epoch_end(context=context)
-                # Every process stops together, whichever plugin asked for it.
-                context.should_stop = self.parallel.any_true(context.should_stop)
-                if context.should_stop:
-                    break
+            try:
+                for epoch in range(context.start_epoch, context.n_epochs):
+                    context.epoch = epoch
+                    hook.rpnkit_epoch_start(context=context)
+                    self._epoch(listening)
+                    hook.rpnkit_epoch_end(context=context)
+                    # Every process stops together, whichever plugin asked for it.
+                    context.should_stop = self.parallel.any_true(context.should_stop)
+                    if context.should_stop:
+                        break
+            except KeyboardInterrupt as exc:
+                raise TrainingInterrupted(context.record, len(context.history)) from exc
             hook.rpnkit_train_end(context=context)
         return context.record
 
@@ -359,7 +362,7 @@ class Run:
 
 def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext) -> list[Any]:
     """The per-run callbacks: early stopping, and on the main process checkpoints and display."""
-    chosen: list[Any] = []
+    chosen: list[Any] = list(learner.callbacks)
     if learner.early_stopping is not None:
         chosen.append(learner.early_stopping)
     if not context.is_main_process:

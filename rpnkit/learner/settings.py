@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
 from rpnkit.checks import choice, positive_float, positive_int, short_repr
@@ -58,6 +58,7 @@ class LearnerSettings:
         nan_policy: NanPolicy = "raise",
         seed: int | None = None,
         backend: Backend | None = None,
+        callbacks: Sequence[object] = (),
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -109,6 +110,12 @@ class LearnerSettings:
             )
         self.seed = seed
         self.backend = check_backend(backend)
+        if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+            raise ConfigError(
+                "callbacks must be a list of plugin objects with @rpnkit.hookimpl methods, got "
+                f"{type(callbacks).__name__}"
+            )
+        self.callbacks = list(callbacks)
 
     def __repr__(self) -> str:
         return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"

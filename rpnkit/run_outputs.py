@@ -1,0 +1,143 @@
+"""A run's output directory: checked before training, written after, kept on interruption.
+
+:func:`prepare_output` refuses, before any training, an output directory that cannot take
+the run's files. :func:`write_outputs` writes ``history.json``, ``history.csv``,
+``config.yaml`` and ``model.pt``, each atomically with the usual permissions.
+:func:`keep_interrupted` writes what an interrupted run learned: the history and the model of
+the last completed epoch (``history.json`` marked ``"partial": true``) and a checkpoint to
+resume from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rpnkit.atomic import atomic_open, remove_stale_temporaries
+from rpnkit.config import RunConfig
+from rpnkit.errors import ConfigError, TrainingInterrupted
+from rpnkit.learner.callbacks import LastEpoch
+from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint
+
+__all__ = ["OUTPUT_FILES", "keep_interrupted", "prepare_output", "write_outputs"]
+
+#: The files a run writes into ``output.dir``.
+OUTPUT_FILES: tuple[str, ...] = ("history.json", "history.csv", "config.yaml", "model.pt")
+
+
+def prepare_output(config: RunConfig) -> Path | None:
+    out = config.output.get("dir")
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
+    remove_stale_temporaries(path)
+    if path.is_dir() and any(path.iterdir()) and not config.output.get("overwrite"):
+        raise ConfigError(
+            f"output.dir {str(path)!r} is not empty; choose another with --output or set "
+            "output.overwrite: true"
+        )
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(
+            f"output.dir {str(path)!r} cannot be created: {str(existing)!r} is a file"
+        )
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"output.dir {str(path)!r} is not writable ({str(existing)!r} does not allow "
+            "writing); choose another with --output"
+        )
+    for name in OUTPUT_FILES:
+        if (path / name).is_dir():
+            raise ConfigError(
+                f"output.dir {str(path)!r}: {name!r} is a directory where the run writes a "
+                "file; remove it or choose another --output"
+            )
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    with atomic_open(path) as file:
+        file.write(data)
+
+
+def _history_csv(history: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    if history:
+        writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    return buffer.getvalue().encode()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else str(value)
+
+
+def write_outputs(
+    out_dir: Path,
+    config: RunConfig,
+    record: dict[str, Any],
+    model: Any,
+    *,
+    weights: Mapping[str, Any] | None = None,
+    partial: bool = False,
+) -> None:
+    """Write history (JSON + CSV), the resolved config and the model weights.
+
+    ``weights`` replaces the model's current state (the last completed epoch's, after an
+    interruption); ``partial`` marks ``history.json`` as the record of an interrupted run.
+    """
+    import torch
+
+    history = record.get("history", [])
+    resolved = _jsonable(config.to_dict())
+    summary: dict[str, Any] = {"config": resolved, "history": _jsonable(history)}
+    if partial:
+        summary["partial"] = True
+    _write_atomic(out_dir / "history.json", json.dumps(summary, indent=2).encode())
+    _write_atomic(out_dir / "history.csv", _history_csv(history))
+    _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
+    if config.output.get("save_model", True):
+        target = getattr(model, "module", model)  # unwrap DistributedDataParallel
+        with atomic_open(out_dir / "model.pt") as file:
+            torch.save(dict(weights) if weights is not None else target.state_dict(), file)
+
+
+def keep_interrupted(
+    exc: TrainingInterrupted, keeper: LastEpoch, out_dir: Path, config: RunConfig, model: Any
+) -> TrainingInterrupted:
+    """Write what an interrupted run learned; return the interruption, saying where it is."""
+    state = keeper.state()
+    if state is None:
+        return TrainingInterrupted(exc.record, 0)
+    checkpoint = out_dir / "checkpoints" / CHECKPOINT_NAME
+    save_checkpoint(state, checkpoint)
+    write_outputs(
+        out_dir, config, {"history": state["history"]}, model, weights=state["model"], partial=True
+    )
+    completed = len(state["history"])
+    source = str(config.source) if config.source is not None else "CONFIG"
+    interrupted = TrainingInterrupted(exc.record, completed)
+    interrupted.args = (
+        f"training interrupted after {completed} complete epoch(s); the history, the model of "
+        f"epoch {completed - 1} (marked partial) and a checkpoint are in {out_dir}; resume with "
+        f"`rpnkit train {source} --set learner.resume={checkpoint.parent} --set "
+        f"output.overwrite=true --output {out_dir}`",
+    )
+    return interrupted
