@@ -17,6 +17,7 @@ from typing import Literal, get_args
 
 import torch
 
+from rpnkit.checks import choice
 from rpnkit.errors import ConfigError, did_you_mean
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "MixedPrecision",
     "Precision",
     "check_precision",
+    "host_dtype",
     "resolve_device",
 ]
 
@@ -115,12 +117,12 @@ def check_precision(precision: object) -> Precision | None:
     ConfigError
         For any other value.
     """
-    if precision is None or precision in PRECISIONS:
-        return precision  # type: ignore[return-value]
-    raise ConfigError(
-        f"precision={precision!r} is not valid{did_you_mean(str(precision), PRECISIONS)}; "
-        f"expected None (full precision), {', '.join(map(repr, PRECISIONS))}"
-    )
+    return choice(precision, PRECISIONS, "precision", allow_none=True)
+
+
+def host_dtype(device: torch.device) -> torch.dtype:
+    """The dtype values travel to the host in: float64, or float32 on MPS (which lacks it)."""
+    return torch.float32 if device.type == "mps" else torch.float64
 
 
 @dataclass(frozen=True)

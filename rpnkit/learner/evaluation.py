@@ -18,17 +18,13 @@ from torch import Tensor, nn
 
 from rpnkit.errors import ConfigError
 from rpnkit.learner.context import LossFn
+from rpnkit.learner.device import host_dtype
 from rpnkit.learner.parallel import Parallel
 from rpnkit.learner.record import FullTestResult, TestResult
 from rpnkit.learner.step import BatchForward
 from rpnkit.metrics import Metric
 
-__all__ = ["Evaluation", "LossSum", "evaluate", "host_dtype", "test_result"]
-
-
-def host_dtype(device: torch.device) -> torch.dtype:
-    """The dtype values travel to the host in: float64, or float32 on MPS (which lacks it)."""
-    return torch.float32 if device.type == "mps" else torch.float64
+__all__ = ["Evaluation", "LossSum", "evaluate", "test_result"]
 
 
 class LossSum:

@@ -39,10 +39,10 @@ from rpnkit.learner.arguments import (
 from rpnkit.learner.callbacks import Checkpointer, registered
 from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
 from rpnkit.learner.context import TrainContext
-from rpnkit.learner.device import MixedPrecision
+from rpnkit.learner.device import MixedPrecision, host_dtype
 from rpnkit.learner.display import EpochTable, ProgressBar, should_update
 from rpnkit.learner.epoch import TrainPass, check_finite, fresh, mean_loss, to_host
-from rpnkit.learner.evaluation import evaluate, host_dtype
+from rpnkit.learner.evaluation import evaluate
 from rpnkit.learner.launch import Strategy, check_strategy, data_parallel, launch_rank
 from rpnkit.learner.optimization import Optimization, build_optimization
 from rpnkit.learner.parallel import Parallel

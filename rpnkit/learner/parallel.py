@@ -40,6 +40,7 @@ from torch.utils.data import (
 )
 
 from rpnkit.errors import ConfigError
+from rpnkit.learner.device import host_dtype
 from rpnkit.learner.sharding import StridedSampler, batch_share, data_loader, rebuild, shuffles
 from rpnkit.metrics import Metric
 
@@ -303,7 +304,7 @@ class DataParallel:
 
     def global_means(self, values: Tensor, counts: list[int]) -> Tensor:
         """Each entry of ``values`` (a mean over ``counts[i]`` local samples) over all processes."""
-        values = values.to(torch.float32 if values.device.type == "mps" else torch.float64)
+        values = values.to(host_dtype(values.device))
         weights = torch.tensor(counts, dtype=values.dtype, device=values.device)
         sums = self.sum_over_processes(torch.stack([values * weights, weights]))
         return sums[0] / sums[1]
