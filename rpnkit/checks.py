@@ -6,12 +6,21 @@ reads ``self.n_epochs = positive_int(n_epochs, "n_epochs")``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rpnkit.errors import ConfigError, did_you_mean
 
-__all__ = ["choice", "non_negative_int", "positive_float", "positive_int", "short_repr"]
+__all__ = [
+    "choice",
+    "finite_number",
+    "interval",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+    "short_repr",
+]
 
 _REPR_LIMIT = 80
 
@@ -69,6 +78,66 @@ def positive_float(value: object, field: str) -> float:
             f"{field}={short_repr(value)} is not valid; expected a number > 0 (finite)"
         )
     return float(value)
+
+
+def finite_number(
+    value: object,
+    field: str,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> float:
+    """Return ``value`` as a float if it is a finite real number within the given bounds.
+
+    Parameters
+    ----------
+    value
+        The value to check (booleans are rejected).
+    field
+        Name of the argument, used in the error message.
+    above, at_least, at_most
+        Optional bounds: ``value > above``, ``value >= at_least``, ``value <= at_most``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field, the value and the valid range.
+    """
+    bounds = []
+    if above is not None:
+        bounds.append(f"> {above:g}")
+    if at_least is not None:
+        bounds.append(f">= {at_least:g}")
+    if at_most is not None:
+        bounds.append(f"<= {at_most:g}")
+    valid = (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and (above is None or value > above)
+        and (at_least is None or value >= at_least)
+        and (at_most is None or value <= at_most)
+    )
+    if not valid:
+        expected = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+        raise ConfigError(f"{field}={short_repr(value)} is not valid; expected {expected}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def interval(value: object, field: str) -> tuple[float, float]:
+    """Return ``value`` as ``(low, high)`` if it is a pair of numbers with ``low < high``."""
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise ConfigError(
+            f"{field}={short_repr(value)} is not valid; expected a pair (low, high) with low < high"
+        )
+    return float(value[0]), float(value[1])
 
 
 def choice(value: Any, choices: Iterable[Any], field: str, *, allow_none: bool = False) -> Any:

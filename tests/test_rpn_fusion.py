@@ -183,7 +183,7 @@ def test_fusions_of_unequal_sizes() -> None:
         ("weighted_summation", {"weights": "ab"}, r"weights of type str are invalid"),
         ("metric", {"metric": "l3_norm"}, r"metric='l3_norm' is unknown \(did you mean .*'l1_norm'"),
         ("hm_parameterized_concatenation", {"p": 3}, r"^hm_parameterized_concatenation fusion: .*p=3"),
-        ("mean", {"dims": []}, r"fusion dims=\[\] is invalid"),
+        ("mean", {"dims": []}, r"fusion dims=\[\] is not valid"),
     ],
 )  # fmt: skip
 def test_fusion_configuration_errors(spec: str, parameters: dict[str, Any], message: str) -> None:

@@ -211,14 +211,14 @@ def test_preset_width_gives_independent_heads_and_eval_is_deterministic() -> Non
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: presets.kan([4]), r"dims=\[4\] is invalid; expected at least two layer sizes"),
+        (lambda: presets.kan([4]), r"dims=\[4\] is not valid; expected at least two layer sizes"),
         (lambda: presets.svm([4, 2], kernel="gausian_rbf"),
          r"svm kernel='gausian_rbf' is unknown \(did you mean 'gaussian_rbf'"),
         (lambda: presets.naive_bayes([4, 2], distribution="poisson"),
          r"naive_bayes distribution='poisson' is unknown; valid: normal, exponential"),
         (lambda: presets.pgm([4, 2], distribution="cauchy"),
          r"pgm distribution='cauchy' is unknown; valid: normal"),
-        (lambda: presets.mlp([4, 0]), r"dims\[1\]=0 is invalid"),
+        (lambda: presets.mlp([4, 0]), r"dims\[1\]=0 is not valid"),
     ],
 )  # fmt: skip
 def test_preset_errors(call: Any, message: str) -> None:

@@ -137,8 +137,8 @@ def test_low_rank_factors_are_views_of_the_parameters() -> None:
             {"q": 4},
             r"lphm reconciliation q=4 does not divide D=6; valid values: 1, 2, 3, 6",
         ),
-        ("low_rank", {"r": 0}, r"low_rank reconciliation r=0 is invalid"),
-        ("hypernet", {"h": 0}, r"hypernet reconciliation h=0 is invalid"),
+        ("low_rank", {"r": 0}, r"low_rank reconciliation r=0 is not valid"),
+        ("hypernet", {"h": 0}, r"hypernet reconciliation h=0 is not valid"),
     ],
 )
 def test_invalid_hyperparameters_raise_config_error(

@@ -1,79 +1,16 @@
-"""Argument checks shared by the RPN components; each raises a one-line :class:`ConfigError`."""
+"""Checks particular to the RPN components: tinybig's width/depth allocation and built kinds.
+
+The general argument checks live in :mod:`rpnkit.checks`.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
 from rpnkit.state import build
-
-
-def positive_int(value: object, field: str) -> int:
-    """Return ``value`` if it is an integer >= 1, else raise naming ``field``.
-
-    Parameters
-    ----------
-    value
-        The value to check (booleans are rejected).
-    field
-        Name of the argument, used in the error message.
-
-    Returns
-    -------
-    int
-        ``value`` itself.
-
-    Raises
-    ------
-    ConfigError
-        If ``value`` is not an integer >= 1.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{field}={value!r} is invalid; expected an integer >= 1")
-    return value
-
-
-def positive_float(value: object, field: str) -> float:
-    """Return ``value`` as a float if it is a finite number > 0, else raise naming ``field``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value < float("inf")
-    ):
-        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > 0")
-    return float(value)
-
-
-def real_number(value: object, field: str) -> float:
-    """Return ``value`` as a float if it is a finite real number, else raise naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number")
-    return float(value)
-
-
-def finite_float(value: object, field: str, above: float | None = None) -> float:
-    """Return ``value`` as a float if it is a finite number, > ``above`` when given."""
-    number = real_number(value, field)
-    if above is not None and not number > above:
-        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number > {above:g}")
-    return number
-
-
-def interval(value: object, field: str) -> tuple[float, float]:
-    """Return ``value`` as ``(low, high)`` if it is a pair of numbers with ``low < high``."""
-    if (
-        isinstance(value, (str, bytes))
-        or not isinstance(value, Sequence)
-        or len(value) != 2
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        or not value[0] < value[1]
-    ):
-        raise ConfigError(
-            f"{field}={value!r} is invalid; expected a pair (low, high) with low < high"
-        )
-    return float(value[0]), float(value[1])
 
 
 def allocation(
@@ -132,7 +69,7 @@ def allocation(
     ):
         shown = counts if isinstance(counts, Sequence) and len(counts) <= 8 else "a value"
         raise ConfigError(
-            f"{alloc_field}={shown!r} is invalid; expected a list of integers >= 1, one per config"
+            f"{alloc_field}={shown!r} is not valid; expected a list of integers >= 1, one per config"
         )
     if len(counts) != count:
         raise ConfigError(

@@ -13,8 +13,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import build_component, positive_int
+from rpnkit.rpn._validation import build_component
 from rpnkit.rpn.expansion import Expansion
 from rpnkit.rpn.fusion import Fusion, MeanFusion
 from rpnkit.rpn.initialization import (

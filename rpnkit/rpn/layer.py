@@ -9,8 +9,9 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError, RpnkitError, did_you_mean
-from rpnkit.rpn._validation import allocation, build_component, positive_int
+from rpnkit.rpn._validation import allocation, build_component
 from rpnkit.rpn.fusion import ConcatenationFusion, Fusion, MeanFusion, SumFusion
 from rpnkit.rpn.head import HEAD_KEYS, RPNHead, check_sizes
 from rpnkit.rpn.initialization import DEFAULT_INIT_METHOD, init_weight_
@@ -129,7 +130,7 @@ class RPNLayer(nn.Module):
             ]
         if isinstance(heads, (str, bytes, Mapping)) or not isinstance(heads, Sequence):
             raise ConfigError(
-                f"heads of type {type(heads).__name__} is invalid; expected a list of head configs"
+                f"heads of type {type(heads).__name__} is not valid; expected a list of head configs"
             )
         counts = allocation(width, width_alloc, len(heads), "width", "width_alloc", "heads")
         built: list[RPNHead] = []

@@ -135,7 +135,7 @@ def build_model(
     """
     if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
         shown = repr(layers) if isinstance(layers, str) and len(layers) < 40 else "a value"
-        raise ConfigError(f"model.layers={shown} is invalid; expected a list of layer configs")
+        raise ConfigError(f"model.layers={shown} is not valid; expected a list of layer configs")
     if not layers:
         raise ConfigError("model.layers is empty; expected at least one layer")
     counts = allocation(depth, depth_alloc, len(layers), "depth", "depth_alloc", "model.layers")

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from rpnkit.checks import finite_number, positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import positive_int, real_number
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
 
 __all__ = [
@@ -82,7 +82,7 @@ class ConstantRemainder(Remainder):
 
     def __init__(self, m: int, n: int, c: float = 1.0, activation: Activation = None) -> None:
         super().__init__(m, n)
-        self.c = real_number(c, "constant remainder c")
+        self.c = finite_number(c, "constant remainder c")
         self.activation = ProcessingChain(activation, field="remainder activation")
 
     def forward(self, x: Tensor) -> Tensor:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
 #: Magnitude below which :class:`ReciprocalExpansion` replaces an input by ``±_TINY``.
@@ -137,12 +137,12 @@ class LinearExpansion(Expansion):
 def _tensor(value: Constant, field: str, max_dim: int) -> Tensor:
     """Return ``value`` as a floating tensor of at most ``max_dim`` dimensions."""
     if isinstance(value, bool):
-        raise ConfigError(f"{field}={value!r} is invalid; expected a number or a tensor")
+        raise ConfigError(f"{field}={value!r} is not valid; expected a number or a tensor")
     try:
         tensor = torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError):
         raise ConfigError(
-            f"{field} of type {type(value).__name__} is invalid; expected numbers or a tensor"
+            f"{field} of type {type(value).__name__} is not valid; expected numbers or a tensor"
         ) from None
     if tensor.dim() > max_dim or tensor.is_complex() or tensor.dtype == torch.bool:
         raise ConfigError(

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from rpnkit.checks import interval, positive_float, positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import interval, positive_float, positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
 
@@ -161,7 +161,7 @@ def _centres(base: Sequence[float] | Tensor, k: int, field: str) -> Tensor:
         centres = torch.as_tensor(base, dtype=torch.get_default_dtype()).clone()
     except (TypeError, ValueError, RuntimeError):
         raise ConfigError(
-            f"{field} of type {type(base).__name__} is invalid; expected {k} numbers"
+            f"{field} of type {type(base).__name__} is not valid; expected {k} numbers"
         ) from None
     if centres.dim() != 1 or centres.numel() != k or not torch.isfinite(centres).all():
         raise ConfigError(

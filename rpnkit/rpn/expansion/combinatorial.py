@@ -17,8 +17,8 @@ import math
 import torch
 from torch import Tensor
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
 __all__ = ["CombinatorialExpansion", "CombinatorialNormalExpansion", "lexicographic_subsets"]
@@ -89,7 +89,7 @@ class CombinatorialExpansion(Expansion):
         self.d = positive_int(d, f"{self._label} d")
         if not isinstance(with_replacement, bool):
             raise ConfigError(
-                f"{self._label} with_replacement={with_replacement!r} is invalid; expected "
+                f"{self._label} with_replacement={with_replacement!r} is not valid; expected "
                 "true or false"
             )
         self.with_replacement = with_replacement

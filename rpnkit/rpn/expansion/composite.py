@@ -61,7 +61,7 @@ class _CompositeExpansion(Expansion):
             )
         if isinstance(specs, (str, bytes)) or not isinstance(specs, Sequence) or not specs:
             raise ConfigError(
-                f"{label} expansion {field}={_describe(specs)} is invalid; expected a non-empty "
+                f"{label} expansion {field}={_describe(specs)} is not valid; expected a non-empty "
                 "list of expansions (names, config dicts or Expansion instances)"
             )
         self.expansions = nn.ModuleList(

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rpnkit.checks import non_negative_int, positive_int
 from rpnkit.errors import ConfigError, did_you_mean
-from rpnkit.rpn._validation import positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 from rpnkit.rpn.expansion.patch import Patch, cuboid_patch, cylinder_patch, sphere_patch
 
@@ -33,13 +33,6 @@ __all__ = [
     "GeometricExpansion",
     "SphereExpansion",
 ]
-
-
-def _non_negative_int(value: object, field: str) -> int:
-    """Return ``value`` if it is an integer >= 0, else raise naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{field}={value!r} is invalid; expected an integer >= 0")
-    return value
 
 
 class GeometricExpansion(Expansion):
@@ -232,20 +225,20 @@ class CuboidExpansion(GeometricExpansion):
         postprocess: Processing = None,
     ) -> None:
         lo = (
-            _non_negative_int(p_h, "cuboid expansion p_h"),
-            _non_negative_int(p_w, "cuboid expansion p_w"),
-            _non_negative_int(p_d, "cuboid expansion p_d"),
+            non_negative_int(p_h, "cuboid expansion p_h"),
+            non_negative_int(p_w, "cuboid expansion p_w"),
+            non_negative_int(p_d, "cuboid expansion p_d"),
         )
         hi = (
             lo[0]
             if p_h_prime is None
-            else _non_negative_int(p_h_prime, "cuboid expansion p_h_prime"),
+            else non_negative_int(p_h_prime, "cuboid expansion p_h_prime"),
             lo[1]
             if p_w_prime is None
-            else _non_negative_int(p_w_prime, "cuboid expansion p_w_prime"),
+            else non_negative_int(p_w_prime, "cuboid expansion p_w_prime"),
             lo[2]
             if p_d_prime is None
-            else _non_negative_int(p_d_prime, "cuboid expansion p_d_prime"),
+            else non_negative_int(p_d_prime, "cuboid expansion p_d_prime"),
         )
         super().__init__(
             cuboid_patch(lo, hi), h=h, w=w, d=d, channel_num=channel_num,
@@ -293,10 +286,10 @@ class CylinderExpansion(GeometricExpansion):
         preprocess: Processing = None,
         postprocess: Processing = None,
     ) -> None:
-        r = _non_negative_int(p_r, "cylinder expansion p_r")
-        before = _non_negative_int(p_d, "cylinder expansion p_d")
+        r = non_negative_int(p_r, "cylinder expansion p_r")
+        before = non_negative_int(p_d, "cylinder expansion p_d")
         after = before if p_d_prime is None else p_d_prime
-        after = _non_negative_int(after, "cylinder expansion p_d_prime")
+        after = non_negative_int(after, "cylinder expansion p_d_prime")
         super().__init__(
             cylinder_patch(r, before, after), h=h, w=w, d=d, channel_num=channel_num,
             packing_strategy=packing_strategy, cd_h=cd_h, cd_w=cd_w, cd_d=cd_d,
@@ -335,7 +328,7 @@ class SphereExpansion(GeometricExpansion):
         preprocess: Processing = None,
         postprocess: Processing = None,
     ) -> None:
-        r = _non_negative_int(p_r, "sphere expansion p_r")
+        r = non_negative_int(p_r, "sphere expansion p_r")
         super().__init__(
             sphere_patch(r), h=h, w=w, d=d, channel_num=channel_num,
             packing_strategy=packing_strategy, cd_h=cd_h, cd_w=cd_w, cd_d=cd_d,

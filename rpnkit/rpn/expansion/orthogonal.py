@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from rpnkit.rpn._validation import finite_float
+from rpnkit.checks import finite_number
 from rpnkit.rpn.expansion.base import Processing
 from rpnkit.rpn.expansion.recursive import RecursivePolynomialExpansion
 
@@ -89,7 +89,7 @@ class LaguerreExpansion(OrthogonalPolynomialExpansion):
         postprocess: Processing = None,
     ) -> None:
         super().__init__(d, preprocess=preprocess, postprocess=postprocess)
-        self.alpha = finite_float(alpha, "laguerre expansion alpha", above=-1)
+        self.alpha = finite_number(alpha, "laguerre expansion alpha", above=-1)
 
     def first(self, x: Tensor) -> Tensor:
         """Return ``1 + α - x``."""
@@ -127,7 +127,7 @@ class GegenbauerExpansion(OrthogonalPolynomialExpansion):
         postprocess: Processing = None,
     ) -> None:
         super().__init__(d, preprocess=preprocess, postprocess=postprocess)
-        self.alpha = finite_float(alpha, "gegenbauer expansion alpha", above=-0.5)
+        self.alpha = finite_number(alpha, "gegenbauer expansion alpha", above=-0.5)
 
     def first(self, x: Tensor) -> Tensor:
         """Return ``2αx``."""
@@ -168,8 +168,8 @@ class JacobiExpansion(OrthogonalPolynomialExpansion):
         postprocess: Processing = None,
     ) -> None:
         super().__init__(d, preprocess=preprocess, postprocess=postprocess)
-        self.alpha = finite_float(alpha, "jacobi expansion alpha", above=-1)
-        self.beta = finite_float(beta, "jacobi expansion beta", above=-1)
+        self.alpha = finite_number(alpha, "jacobi expansion alpha", above=-1)
+        self.beta = finite_number(beta, "jacobi expansion beta", above=-1)
 
     def first(self, x: Tensor) -> Tensor:
         """Return ``(α - β + (α+β+2) x) / 2``."""

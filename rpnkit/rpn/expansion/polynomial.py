@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.expansion.base import _LAYER_NORM_EPS, Expansion, Processing
 from rpnkit.rpn.expansion.taylor_kernels import taylor2_project
 

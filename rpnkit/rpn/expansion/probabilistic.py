@@ -24,7 +24,7 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
 __all__ = [

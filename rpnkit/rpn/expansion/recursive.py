@@ -11,7 +11,7 @@ from abc import abstractmethod
 import torch
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
 

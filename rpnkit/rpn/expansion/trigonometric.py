@@ -8,7 +8,7 @@ import math
 import torch
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_float, positive_int
+from rpnkit.checks import positive_float, positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 
 

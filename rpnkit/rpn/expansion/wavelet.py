@@ -23,8 +23,7 @@ from abc import abstractmethod
 import torch
 from torch import Tensor
 
-from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import positive_float, positive_int
+from rpnkit.checks import finite_number, positive_float, positive_int
 from rpnkit.rpn.expansion.base import Expansion, Processing
 from rpnkit.rpn.expansion.polynomial import TaylorExpansion
 
@@ -37,17 +36,6 @@ __all__ = [
     "ShannonWaveletExpansion",
     "WaveletExpansion",
 ]
-
-
-def _at_least(value: object, low: float, field: str) -> float:
-    """Return ``value`` as a float if it is a finite number >= ``low``, else raise."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not low <= value < float("inf")
-    ):
-        raise ConfigError(f"{field}={value!r} is invalid; expected a finite number >= {low:g}")
-    return float(value)
 
 
 class WaveletExpansion(Expansion):
@@ -89,8 +77,8 @@ class WaveletExpansion(Expansion):
     ) -> None:
         super().__init__(preprocess=preprocess, postprocess=postprocess)
         label = f"{self._label} expansion"
-        self.a = _at_least(a, 1.0, f"{label} a")
-        self.b = _at_least(b, 0.0, f"{label} b")
+        self.a = finite_number(a, f"{label} a", at_least=1.0)
+        self.b = finite_number(b, f"{label} b", at_least=0.0)
         self.d = positive_int(d, f"{label} d")
         self.s = positive_int(s, f"{label} s")
         self.t = positive_int(t, f"{label} t")
@@ -281,8 +269,8 @@ class BetaWaveletExpansion(WaveletExpansion):
         postprocess: Processing = None,
     ) -> None:
         super().__init__(a, b, d, s, t, preprocess=preprocess, postprocess=postprocess)
-        self.alpha = _at_least(alpha, 1.0, "beta expansion alpha")
-        self.beta = _at_least(beta, 1.0, "beta expansion beta")
+        self.alpha = finite_number(alpha, "beta expansion alpha", at_least=1.0)
+        self.beta = finite_number(beta, "beta expansion beta", at_least=1.0)
         self.log_norm = math.lgamma(self.alpha + self.beta) - math.lgamma(self.alpha)
         self.log_norm -= math.lgamma(self.beta)
 

@@ -159,6 +159,6 @@ def _check_dims(dims: object) -> tuple[int, ...]:
     ):
         shown = dims if isinstance(dims, Sequence) and len(dims) <= 8 else type(dims).__name__
         raise ConfigError(
-            f"fusion dims={shown!r} is invalid; expected a non-empty list of integers >= 1"
+            f"fusion dims={shown!r} is not valid; expected a non-empty list of integers >= 1"
         )
     return tuple(dims)

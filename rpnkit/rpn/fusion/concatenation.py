@@ -9,8 +9,9 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import build_component, positive_int
+from rpnkit.rpn._validation import build_component
 from rpnkit.rpn.fusion.base import Fusion, Processing
 from rpnkit.rpn.reconciliation import Reconciliation
 

@@ -78,7 +78,7 @@ class MetricFusion(Fusion):
             self.metric_name = None
         else:
             raise ConfigError(
-                f"metric fusion metric of type {type(metric).__name__} is invalid; expected "
+                f"metric fusion metric of type {type(metric).__name__} is not valid; expected "
                 f"one of {', '.join(METRICS)} or a callable"
             )
         self.metric = metric

@@ -8,8 +8,8 @@ from typing import Any
 
 from torch import nn
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError, did_you_mean
-from rpnkit.rpn._validation import positive_int
 from rpnkit.rpn.model import RPN, build_model
 
 __all__ = ["XAVIER_NORMAL", "choice", "norm_softmax", "reconciliation_config", "stack"]
@@ -28,7 +28,7 @@ def stack(
     """Build one layer per pair of neighbouring sizes, ``head(m, n)`` giving its options."""
     if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence) or len(dims) < 2:
         shown = list(dims) if isinstance(dims, Sequence) and len(dims) < 2 else type(dims).__name__
-        raise ConfigError(f"dims={shown!r} is invalid; expected at least two layer sizes")
+        raise ConfigError(f"dims={shown!r} is not valid; expected at least two layer sizes")
     sizes = [positive_int(size, f"dims[{i}]") for i, size in enumerate(dims)]
     layers = [
         {

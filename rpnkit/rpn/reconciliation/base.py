@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 
 from torch import Tensor, nn
 
+from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import positive_int
 
 __all__ = ["Reconciliation"]
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import real_number
+from rpnkit.checks import finite_number
 from rpnkit.rpn.reconciliation.base import Reconciliation
 
 __all__ = [
@@ -22,13 +21,6 @@ __all__ = [
     "OneReconciliation",
     "ZeroReconciliation",
 ]
-
-
-def _probability(value: object, field: str) -> float:
-    """Return ``value`` as a float if it is a number in ``[0, 1]``, else raise naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(f"{field}={value!r} is invalid; expected a number in [0, 1]")
-    return float(value)
 
 
 class IdentityReconciliation(Reconciliation):
@@ -64,7 +56,7 @@ class ConstantReconciliation(Reconciliation):
 
     def __init__(self, n: int, D: int, c: float = 1.0, *, enable_bias: bool = False) -> None:
         super().__init__(n, D, enable_bias=enable_bias)
-        self.c = real_number(c, "constant reconciliation c")
+        self.c = finite_number(c, "constant reconciliation c")
 
     @property
     def l(self) -> int:  # noqa: E743
@@ -166,7 +158,7 @@ class MaskingReconciliation(Reconciliation):
         enable_bias: bool = False,
     ) -> None:
         super().__init__(n, D, enable_bias=enable_bias)
-        self.p = _probability(p, "masking reconciliation p")
+        self.p = finite_number(p, "masking reconciliation p", at_least=0, at_most=1)
         self.fixed_mask = bool(fixed_mask)
         if self.fixed_mask:
             self.register_buffer("mask", torch.rand(self.n, self.D) < self.p)

@@ -13,7 +13,7 @@ from abc import abstractmethod
 
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.reconciliation.base import Reconciliation, divisor
 
 __all__ = [

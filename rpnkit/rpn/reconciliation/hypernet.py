@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.reconciliation.base import Reconciliation
 
 __all__ = ["HypernetReconciliation"]

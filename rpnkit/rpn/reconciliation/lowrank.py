@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.reconciliation.base import Reconciliation
 
 __all__ = ["LowRankReconciliation"]

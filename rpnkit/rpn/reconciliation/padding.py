@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rpnkit.rpn._validation import positive_int
+from rpnkit.checks import positive_int
 from rpnkit.rpn.reconciliation.base import Reconciliation, divisor
 
 __all__ = ["DuplicatedDiagonalPaddingReconciliation", "DuplicatedPaddingReconciliation"]
