@@ -19,6 +19,7 @@ __all__ = [
     "non_negative_int",
     "positive_float",
     "positive_int",
+    "seed",
     "short_repr",
 ]
 
@@ -78,6 +79,38 @@ def positive_float(value: object, field: str) -> float:
             f"{field}={short_repr(value)} is not valid; expected a number > 0 (finite)"
         )
     return float(value)
+
+
+#: Seeds every generator takes: torch's and NumPy's need ``0 <= seed < 2**64`` (NumPy's
+#: ``2**32`` limit is met by taking the seed modulo ``2**32``, see
+#: :func:`rpnkit.learner.seeding.seed_everything`).
+SEED_RANGE = (0, 2**64 - 1)
+
+
+def seed(value: object, field: str = "seed", *, none: str = "None") -> int | None:
+    """Return ``value`` if it is a valid random seed or ``None``, else raise naming ``field``.
+
+    Parameters
+    ----------
+    value
+        The seed (booleans are rejected).
+    field
+        Name of the argument, used in the error message.
+    none
+        How ``None`` is spelt where the value came from (``"null"`` in a YAML config).
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not SEED_RANGE[0] <= value <= SEED_RANGE[1]
+    ):
+        raise ConfigError(
+            f"{field}={short_repr(value)} is not valid; expected an integer from 0 to "
+            f"2**64 - 1 or {none}"
+        )
+    return value
 
 
 def finite_number(

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from rpnkit.checks import short_repr
+from rpnkit.checks import seed as check_seed
 from rpnkit.configfile import load_yaml
 from rpnkit.errors import ConfigError, did_you_mean
 
@@ -59,9 +59,6 @@ LEARNER_TRAIN_OPTIONS: tuple[str, ...] = ("display_step", "test_check", "disable
 _COMPONENT_KEYS = ("loss", "optimizer", "lr_scheduler")
 _OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite")
 _STRATEGIES = ("auto", "single", "ddp")
-#: Seeds every generator takes: torch's and NumPy's need 0 <= seed < 2**64 (NumPy's 2**32 is
-#: reached by taking the seed modulo 2**32).
-SEED_RANGE = (0, 2**64 - 1)
 
 
 @dataclass
@@ -246,12 +243,7 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     _check_keys(raw, SECTIONS, "")
     config = RunConfig(source=source)
 
-    seed = raw.get("seed", 0)
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ConfigError(f"seed must be an integer or null, got {short_repr(seed)}")
-    if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
-        raise ConfigError(f"seed={seed} is not valid; expected an integer from 0 to 2**64 - 1")
-    config.seed = seed
+    config.seed = check_seed(raw.get("seed", 0), none="null")
     device = raw.get("device", "cpu")
     if not isinstance(device, str):
         raise ConfigError(

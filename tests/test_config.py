@@ -66,7 +66,7 @@ def test_overrides_parse_yaml_values_and_index_lists() -> None:
     [
         ({**MINIMAL, "lerner": {}}, "unknown key lerner (did you mean 'learner'?)"),
         ({**MINIMAL, "learner": {"n_epochs": 0}}, "learner.n_epochs must be an integer >= 1, got 0"),
-        ({**MINIMAL, "seed": "x"}, "seed must be an integer or null, got 'x'"),
+        ({**MINIMAL, "seed": "x"}, "seed='x' is not valid; expected an integer from 0 to 2**64 - 1 or null"),
         ({**MINIMAL, "output": {"dri": "x"}}, "unknown key output.dri (did you mean 'dir'?)"),
         ({**MINIMAL, "output": {"save_model": "yes"}}, "output.save_model must be true or false"),
         ({**MINIMAL, "learner": {"optimizer": {"name": "adamw", "params": {}}}},

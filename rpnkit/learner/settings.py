@@ -14,7 +14,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from rpnkit.checks import choice, positive_float, positive_int, short_repr
+from rpnkit.checks import choice, positive_float, positive_int
+from rpnkit.checks import seed as check_seed
 from rpnkit.errors import ConfigError, did_you_mean
 from rpnkit.learner.arguments import resolve_component, resolve_loss
 from rpnkit.learner.callbacks import Checkpointer, EarlyStopping, build_early_stopping
@@ -101,14 +102,7 @@ class LearnerSettings:
             raise ConfigError(f"monitor must be a history column name or 'auto', got {monitor!r}")
         self.monitor = monitor
         self.nan_policy: NanPolicy = choice(nan_policy, _NAN_POLICIES, "nan_policy")
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64
-        ):
-            raise ConfigError(
-                f"seed={short_repr(seed)} is not valid; expected an integer from 0 to 2**64 - 1 "
-                "or None"
-            )
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.backend = check_backend(backend)
         if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
             raise ConfigError(
