@@ -307,7 +307,10 @@ def _ramp(
         raw.append(value)
         if not math.isfinite(value):
             smoothed.append(math.nan)
-            reason, diverged = f"stopped at step {step}: the loss is not finite at lr {lr:.3g}", True
+            reason, diverged = (
+                f"stopped at step {step}: the loss is not finite at lr {lr:.3g}",
+                True,
+            )
             break
         average = smoothing * average + (1 - smoothing) * value
         current = average / (1 - smoothing ** (step + 1))

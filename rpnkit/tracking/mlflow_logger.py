@@ -65,9 +65,13 @@ class MLflowLogger(Logger):
         super().__init__(directory)
         for field, value in (("experiment", experiment), ("run_name", run_name)):
             if value is not None and (not isinstance(value, str) or not value):
-                raise ConfigError(f"logger 'mlflow' {field} must be a non-empty string, got {value!r}")
+                raise ConfigError(
+                    f"logger 'mlflow' {field} must be a non-empty string, got {value!r}"
+                )
         if tracking_uri is not None and not isinstance(tracking_uri, str):
-            raise ConfigError(f"logger 'mlflow' tracking_uri must be a string, got {tracking_uri!r}")
+            raise ConfigError(
+                f"logger 'mlflow' tracking_uri must be a string, got {tracking_uri!r}"
+            )
         require_extra("mlflow", self.name, "mlflow")
         self.experiment = experiment
         self.run_name = run_name
@@ -78,25 +82,29 @@ class MLflowLogger(Logger):
     @contextlib.contextmanager
     def _store(self) -> Iterator[Any]:
         """The client, with the file store allowed while it is used (a ``file:`` URI)."""
-        if not self.tracking_uri.startswith("file:") or os.environ.get(_ALLOW) is not None:
-            yield self._client
-            return
-        os.environ[_ALLOW] = "true"
+        allow = self.tracking_uri.startswith("file:") and os.environ.get(_ALLOW) is None
+        if allow:
+            os.environ[_ALLOW] = "true"
         try:
+            if self._client is None:
+                from mlflow.tracking import MlflowClient
+
+                self._client = MlflowClient(tracking_uri=self.tracking_uri)
             yield self._client
         finally:
-            os.environ.pop(_ALLOW, None)
+            if allow:
+                os.environ.pop(_ALLOW, None)
 
     def open(self, context: TrainContext) -> None:
         """Create the experiment if needed, start the run and record its parameters."""
         from mlflow.entities import Param
-        from mlflow.tracking import MlflowClient
 
-        self._client = MlflowClient(tracking_uri=self.tracking_uri)
         with self._store() as client:
             found = client.get_experiment_by_name(self.experiment)
             experiment_id = (
-                found.experiment_id if found is not None else client.create_experiment(self.experiment)
+                found.experiment_id
+                if found is not None
+                else client.create_experiment(self.experiment)
             )
             run = client.create_run(experiment_id, run_name=self.run_name)
             self.run_id = run.info.run_id

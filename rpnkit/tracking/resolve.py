@@ -80,9 +80,11 @@ def resolve_loggers(
         logger = item
         if isinstance(item, (str, Mapping)) or inspect.isclass(item):
             resolved = get_registry().resolve("logger", item, label)
-            logger = resolved.build(**_defaults(resolved, directory)) if isinstance(
-                resolved, ComponentSpec
-            ) else resolved
+            logger = (
+                resolved.build(**_defaults(resolved, directory))
+                if isinstance(resolved, ComponentSpec)
+                else resolved
+            )
         if not training_hooks(logger):
             raise ConfigError(
                 f"{label}: {type(logger).__name__} implements no training hook; a logger needs "
