@@ -8,8 +8,8 @@ smoothing) loss_i``). The test stops early when the loss diverges: a batch loss 
 finite, or a smoothed loss above ``diverge`` times the best smoothed loss so far.
 
 **The suggestion** is the rate where the smoothed loss falls fastest: the most negative slope
-of the smoothed loss against ``log(lr)``, leaving out the first tenth of the curve (the
-average is still settling there) and the last point of a diverged test. The minimum of the
+of the smoothed loss against ``log(lr)`` (:func:`suggest`), leaving out the first tenth of
+the curve (the average is still settling there) and its end (the divergent point). The minimum of the
 curve divided by ten, another common rule, is usually close to it; the steepest descent is
 what is returned.
 
@@ -120,9 +120,10 @@ class LRFindResult:
         ax.set_ylabel("loss")
         ax.set_title("learning-rate range test")
         finite = [v for v in self.losses if math.isfinite(v)]
-        if finite:  # keep the divergent tail from squashing the curve
-            low, high = min(finite), min(max(finite), 4 * min(finite) + 1e-12)
-            margin = 0.05 * (high - low) or 0.05 * abs(low) or 1.0
+        if finite:  # up to the curve's start: keep the divergent tail from squashing it
+            low = min(finite)
+            high = max(finite[: finite.index(low) + 1] + finite[:1])
+            margin = 0.1 * (high - low) or 0.05 * abs(low) or 1.0
             ax.set_ylim(low - margin, high + margin)
         ax.grid(alpha=0.3, which="both")
         ax.legend()
@@ -139,20 +140,23 @@ class LRFindResult:
         return ax
 
 
-def suggest(lrs: list[float], losses: list[float], diverged: bool) -> float | None:
+def suggest(lrs: list[float], losses: list[float]) -> float | None:
     """The rate of steepest descent of the smoothed ``losses`` against ``log(lrs)``.
 
-    The first tenth of the curve and, when the test ``diverged``, its last point are left
-    out; ``None`` when fewer than 3 points remain.
+    The slope at each point is taken across ``k = max(1, n // 20)`` points on either side
+    (``n`` points in all), which keeps single noisy batches from deciding. The first tenth
+    of the curve and its last point (the divergent one, when the test stopped early) are
+    left out; ``None`` when fewer than 3 points remain.
     """
-    end = len(lrs) - 1 if diverged else len(lrs)
+    end = len(lrs) - 1
     start = len(lrs) // 10
     if end - start < 3:
         return None
     logs = [math.log(lr) for lr in lrs]
+    k = max(1, len(lrs) // 20)
     best, best_slope = None, math.inf
     for i in range(start, end):
-        lo, hi = max(i - 1, start), min(i + 1, end - 1)
+        lo, hi = max(i - k, start), min(i + k, end - 1)
         slope = (losses[hi] - losses[lo]) / (logs[hi] - logs[lo])
         if slope < best_slope:
             best, best_slope = i, slope
@@ -296,7 +300,6 @@ def _ramp(
     smoothed: list[float] = []
     average, best = 0.0, math.inf
     reason = f"completed {len(lrs)} steps"
-    diverged = False
     for step, batch in batches:
         lr = lrs[step]
         _set_lr(optimization.optimizer, lr)
@@ -307,10 +310,7 @@ def _ramp(
         raw.append(value)
         if not math.isfinite(value):
             smoothed.append(math.nan)
-            reason, diverged = (
-                f"stopped at step {step}: the loss is not finite at lr {lr:.3g}",
-                True,
-            )
+            reason = f"stopped at step {step}: the loss is not finite at lr {lr:.3g}"
             break
         average = smoothing * average + (1 - smoothing) * value
         current = average / (1 - smoothing ** (step + 1))
@@ -320,7 +320,6 @@ def _ramp(
                 f"stopped at step {step}: the smoothed loss {current:.4g} passed {diverge:g} "
                 f"times the best {best:.4g} at lr {lr:.3g}"
             )
-            diverged = True
             break
         best = min(best, current)
         optimization.step(loss)
@@ -328,6 +327,6 @@ def _ramp(
         lrs=taken,
         losses=smoothed,
         raw_losses=raw,
-        suggestion=suggest(taken, smoothed, diverged),
+        suggestion=suggest(taken, smoothed),
         stop_reason=reason,
     )
