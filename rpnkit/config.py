@@ -10,7 +10,8 @@ A run config has these top-level sections::
     learner: {n_epochs: 20, loss: cross_entropy, optimizer: {name: adamw, parameters: {lr: 3e-3}},
               lr_scheduler: ..., <other BackwardLearner options>, <train options>}
     metric:  accuracy            # a name, a {name, parameters} mapping, or a list of them
-    output:  {dir: runs/digits, save_model: true, checkpoints: false}
+    output:  {dir: runs/digits, save_model: true, checkpoints: false,
+              loggers: [tensorboard, {name: csv, parameters: {...}}]}
 
 Components (``data``, ``model``, ``loss``, ``optimizer``, ``lr_scheduler``, ``metric``) are
 given like everywhere else in rpnkit: a registry name or a ``{name, parameters}`` mapping.
@@ -57,7 +58,7 @@ SECTIONS: tuple[str, ...] = (
 #: Keys of the ``learner`` section that go to ``BackwardLearner.train`` rather than ``__init__``.
 LEARNER_TRAIN_OPTIONS: tuple[str, ...] = ("display_step", "test_check", "disable_tqdm")
 _COMPONENT_KEYS = ("loss", "optimizer", "lr_scheduler")
-_OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite")
+_OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite", "loggers")
 _STRATEGIES = ("auto", "single", "ddp")
 
 
@@ -84,7 +85,8 @@ class RunConfig:
     metrics
         Metric specs; the first is the headline score.
     output
-        ``dir`` (path or ``None``), ``save_model``, ``checkpoints``, ``overwrite``.
+        ``dir`` (path or ``None``), ``save_model``, ``checkpoints``, ``overwrite``, ``loggers``
+        (logger specs, written under ``dir``).
     source
         The file it was read from, if any.
     """
@@ -275,6 +277,8 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     n_epochs = learner.get("n_epochs", 100)
     if not isinstance(n_epochs, int) or isinstance(n_epochs, bool) or n_epochs < 1:
         raise ConfigError(f"learner.n_epochs must be an integer >= 1, got {n_epochs!r}")
+    if "loggers" in learner:
+        raise ConfigError("learner.loggers is not a config key; list loggers under output.loggers")
     config.learner = learner
 
     metric = raw.get("metric")
@@ -292,8 +296,22 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
             raise ConfigError(f"output.{flag} must be true or false, got {value!r}")
         output[flag] = value
     output["dir"] = out_dir
+    if "loggers" in output:
+        output["loggers"] = _loggers(output["loggers"])
     config.output = output
     return config
+
+
+def _loggers(value: Any) -> list[dict[str, Any]]:
+    """``output.loggers``: a list of logger names or ``{name, parameters}`` mappings."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"output.loggers must be a list of logger names or {{name, parameters}} mappings "
+            f"(e.g. [tensorboard, csv]), got {short_repr(value)}"
+        )
+    return [component_spec(item, f"output.loggers[{i}]") for i, item in enumerate(value)]
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:

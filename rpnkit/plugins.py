@@ -49,6 +49,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "rpnkit.builtin.metrics",
     "rpnkit.builtin.rpn",
     "rpnkit.builtin.datasets",
+    "rpnkit.builtin.loggers",
 )
 ENTRY_POINT_GROUP = "rpnkit"
 AUTOLOAD_ENV = "RPNKIT_DISABLE_PLUGIN_AUTOLOAD"

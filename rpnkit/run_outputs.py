@@ -10,8 +10,6 @@ resume from.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections.abc import Mapping
@@ -25,6 +23,7 @@ from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint
+from rpnkit.tracking.csv_logger import history_csv
 
 __all__ = ["OUTPUT_FILES", "keep_interrupted", "prepare_output", "write_outputs"]
 
@@ -69,15 +68,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
         file.write(data)
 
 
-def _history_csv(history: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    if history:
-        writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-    return buffer.getvalue().encode()
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -111,7 +101,7 @@ def write_outputs(
     if partial:
         summary["partial"] = True
     _write_atomic(out_dir / "history.json", json.dumps(summary, indent=2).encode())
-    _write_atomic(out_dir / "history.csv", _history_csv(history))
+    _write_atomic(out_dir / "history.csv", history_csv(history))
     _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
     if config.output.get("save_model", True):
         target = getattr(model, "module", model)  # unwrap DistributedDataParallel

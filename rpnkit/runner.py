@@ -27,6 +27,7 @@ from rpnkit.learner.seeding import seed_everything
 from rpnkit.run_outputs import keep_interrupted, prepare_output, write_outputs
 from rpnkit.spec import ComponentSpec, check_parameters
 from rpnkit.state import get_registry
+from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = [
     "Components",
@@ -119,6 +120,13 @@ def assemble(
     metrics = [
         attempt(f"metric[{i}]", _build, "metric", spec) for i, spec in enumerate(config.metrics)
     ]
+    loggers = attempt(
+        "output.loggers",
+        resolve_loggers,
+        config.output.get("loggers", []),
+        directory=config.output.get("dir") or ".",
+        where="output.loggers",
+    )
     registry = get_registry()
     specs: dict[str, Any] = {}
     failed = False
@@ -161,6 +169,8 @@ def assemble(
             **{k: v for k, v in specs.items() if v is not None},
         }
         kwargs.setdefault("verbose", verbose)
+        if loggers:
+            kwargs["loggers"] = loggers
         check_parameters(BackwardLearner, kwargs, "learner")
         return BackwardLearner(**kwargs)
 

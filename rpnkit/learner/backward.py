@@ -32,6 +32,7 @@ from rpnkit.learner.device import MixedPrecision
 from rpnkit.learner.evaluation import evaluate, test_result
 from rpnkit.learner.launch import Strategy, check_strategy, data_parallel
 from rpnkit.learner.loop import Request, Run
+from rpnkit.learner.lr_finder import LRFindResult, lr_find
 from rpnkit.learner.optimization import DEFAULT_OPTIMIZER, Interval, LRSchedulerLike
 from rpnkit.learner.record import FullTestResult, TestResult, TrainingRecord
 from rpnkit.learner.settings import LearnerSettings, NanPolicy
@@ -120,6 +121,9 @@ class BackwardLearner(LearnerSettings):
     callbacks
         Plugin objects (with ``@rpnkit.hookimpl`` training hooks) registered for every
         :meth:`train` call of this learner, on every process, after the builtin ones.
+    loggers
+        Experiment loggers of every :meth:`train` call, on the main process only: names
+        (``"tensorboard"``), ``{name, parameters}`` configs or objects (:mod:`rpnkit.tracking`).
     **kwargs
         Accepted for signature compatibility with tinybig; any key raises a
         :class:`~rpnkit.errors.ConfigError` listing the valid arguments.
@@ -262,6 +266,10 @@ class BackwardLearner(LearnerSettings):
                 train_idx, test_idx, strategy,
             ),
         )  # fmt: skip
+
+    def lr_find(self, model: nn.Module, data_loader: Any, **options: Any) -> LRFindResult:
+        """The LR range test, model and optimizer restored after (see :func:`lr_find`)."""
+        return lr_find(self, model, data_loader, **options)
 
     # -- testing ------------------------------------------------------------------------------
     @overload

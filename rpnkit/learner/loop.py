@@ -361,12 +361,13 @@ class Run:
 
 
 def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext) -> list[Any]:
-    """The per-run callbacks: early stopping, and on the main process checkpoints and display."""
+    """The per-run callbacks: early stopping; on the main process loggers, checkpoints, display."""
     chosen: list[Any] = list(learner.callbacks)
     if learner.early_stopping is not None:
         chosen.append(learner.early_stopping)
     if not context.is_main_process:
         return chosen
+    chosen += learner.loggers  # loggers write on the main process only
     if learner.checkpoint_dir is not None:
         chosen.append(Checkpointer(learner.checkpoint_dir))
     if learner.verbose and request.progress:

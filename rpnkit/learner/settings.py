@@ -23,6 +23,7 @@ from rpnkit.learner.device import Precision, check_precision
 from rpnkit.learner.launch import Backend, check_backend
 from rpnkit.learner.optimization import INTERVALS, Interval
 from rpnkit.spec import ComponentSpec
+from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = ["LearnerSettings", "NanPolicy"]
 
@@ -60,6 +61,7 @@ class LearnerSettings:
         seed: int | None = None,
         backend: Backend | None = None,
         callbacks: Sequence[object] = (),
+        loggers: Sequence[Any] = (),
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -110,6 +112,7 @@ class LearnerSettings:
                 f"{type(callbacks).__name__}"
             )
         self.callbacks = list(callbacks)
+        self.loggers = resolve_loggers(loggers)
 
     def __repr__(self) -> str:
         return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"
