@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from rpnkit.checks import seed as check_seed
+from rpnkit.checks import short_repr
 from rpnkit.configfile import load_yaml
 from rpnkit.errors import ConfigError, did_you_mean
 
