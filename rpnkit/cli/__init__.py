@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the ``rpnkit`` argument parser with every subcommand."""
     from rpnkit import __version__
     from rpnkit.cli import components, plot, train
+    from rpnkit.cli import evaluate, export, predict
 
     parser = argparse.ArgumentParser(
         prog="rpnkit",
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rpnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (components, train, plot):
+    for module in (components, train, plot, predict, evaluate, export):
         module.add_parsers(sub)
     return parser
 
