@@ -11,7 +11,8 @@ import torch
 
 import rpnkit
 from rpnkit.inference.export import export_run
-from tests.inference_runs import rpnkit as run_cli, train
+from tests.inference_runs import rpnkit as run_cli
+from tests.inference_runs import train
 
 
 @pytest.fixture(scope="module")

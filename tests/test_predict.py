@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import rpnkit
-from tests.inference_runs import CLASSES, FEATURES, rpnkit as run_cli, train
+from tests.inference_runs import CLASSES, FEATURES, train
+from tests.inference_runs import rpnkit as run_cli
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,9 @@ def test_evaluate_reproduces_the_recorded_test_metrics(trained: Path, tmp_path: 
 
 def test_evaluate_on_another_labelled_file(trained: Path, tmp_path: Path) -> None:
     file = tmp_path / "labelled.csv"
-    file.write_text("petal,sepal,width,species\n0.5,1,0.5,rose\n1.5,1,10.5,tulip\n2.5,1,20.5,daisy\n")
+    file.write_text(
+        "petal,sepal,width,species\n0.5,1,0.5,rose\n1.5,1,10.5,tulip\n2.5,1,20.5,daisy\n"
+    )
     done = run_cli(tmp_path, "evaluate", str(trained), "--data", str(file), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

@@ -41,6 +41,9 @@ _SAMPLE_ROWS = (8, 3)
 class Standardised(nn.Module):
     """``model((x - mean) / std)``: a model taking raw features."""
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, model: nn.Module, mean: Tensor, std: Tensor) -> None:
         super().__init__()
         self.model = model
@@ -97,7 +100,7 @@ def export_run(
     target = Path(path) if path is not None else run.run_dir / DEFAULT_FILES[format]
     if target.is_dir():
         raise ConfigError(f"-o {str(target)!r} is a directory; give a file name")
-    module = _standardised(run).to("cpu").eval()
+    module = _standardised(run).to("cpu").eval()  # exports are made, and checked, on the CPU
     samples = [_sample(run, rows, seed) for seed, rows in enumerate(_SAMPLE_ROWS)]
     exporter, runner = {
         "torchscript": (_torchscript, _load_torchscript),
@@ -134,6 +137,7 @@ def export_run(
                 f"of {rows} rows ({detail}); nothing was written"
             )
         difference = max(difference, float((got - expected).abs().max()) if got.numel() else 0.0)
+    run.model.to(run.device)
     with atomic_open(target) as file:
         file.write(data)
     return ExportResult(target, format, difference)
@@ -205,7 +209,7 @@ def _onnx(module: nn.Module, sample: Tensor) -> bytes:
     torch.onnx.export(
         module,
         (sample,),
-        buffer,
+        buffer,  # type: ignore[arg-type]  # the TorchScript-based exporter takes a file object
         input_names=["features"],
         output_names=["outputs"],
         dynamic_axes={"features": {0: "batch"}, "outputs": {0: "batch"}},
