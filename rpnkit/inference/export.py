@@ -100,7 +100,14 @@ def export_run(
     target = Path(path) if path is not None else run.run_dir / DEFAULT_FILES[format]
     if target.is_dir():
         raise ConfigError(f"-o {str(target)!r} is a directory; give a file name")
-    module = _standardised(run).to("cpu").eval()  # exports are made, and checked, on the CPU
+    try:
+        return _export(run, format, target, rtol, atol)
+    finally:
+        run.model.to(run.device)  # exports are made, and checked, on the CPU
+
+
+def _export(run: LoadedRun, format: str, target: Path, rtol: float, atol: float) -> ExportResult:
+    module = _standardised(run).to("cpu").eval()
     samples = [_sample(run, rows, seed) for seed, rows in enumerate(_SAMPLE_ROWS)]
     exporter, runner = {
         "torchscript": (_torchscript, _load_torchscript),
@@ -137,7 +144,6 @@ def export_run(
                 f"of {rows} rows ({detail}); nothing was written"
             )
         difference = max(difference, float((got - expected).abs().max()) if got.numel() else 0.0)
-    run.model.to(run.device)
     with atomic_open(target) as file:
         file.write(data)
     return ExportResult(target, format, difference)
