@@ -3,7 +3,7 @@
 The public API is small: the registry (:func:`build`, :func:`get_registry`), the plugin
 markers (:data:`hookimpl`), programmatic plugin registration (:func:`register_plugin`) and,
 imported lazily so that ``import rpnkit`` does not import torch, the learner
-(:class:`BackwardLearner`).
+(:class:`BackwardLearner`) and :func:`load_run`, which loads a trained run for prediction.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rpnkit.state import build, get_registry, register_plugin
 from rpnkit.trust import trusted_code
 
 if TYPE_CHECKING:
+    from rpnkit.inference.run import load_run
     from rpnkit.learner import BackwardLearner
 
 from rpnkit._version import __version__
@@ -30,6 +31,7 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "hookspec",
+    "load_run",
     "register_plugin",
     "trusted_code",
 ]
@@ -40,4 +42,8 @@ def __getattr__(name: str) -> Any:
         from rpnkit.learner import BackwardLearner
 
         return BackwardLearner
+    if name == "load_run":
+        from rpnkit.inference.run import load_run
+
+        return load_run
     raise AttributeError(f"module 'rpnkit' has no attribute {name!r}")

@@ -2,7 +2,8 @@
 
 :func:`prepare_output` refuses, before any training, an output directory that cannot take
 the run's files. :func:`write_outputs` writes ``history.json``, ``history.csv``,
-``config.yaml`` and ``model.pt``, each atomically with the usual permissions.
+``config.yaml``, ``preprocessing.json`` (what :mod:`rpnkit.inference` needs to prepare new
+inputs) and ``model.pt``, each atomically with the usual permissions.
 :func:`keep_interrupted` writes what an interrupted run learned: the history and the model of
 the last completed epoch (``history.json`` marked ``"partial": true``) and a checkpoint to
 resume from.
@@ -28,7 +29,13 @@ from rpnkit.tracking.csv_logger import history_csv
 __all__ = ["OUTPUT_FILES", "keep_interrupted", "prepare_output", "write_outputs"]
 
 #: The files a run writes into ``output.dir``.
-OUTPUT_FILES: tuple[str, ...] = ("history.json", "history.csv", "config.yaml", "model.pt")
+OUTPUT_FILES: tuple[str, ...] = (
+    "history.json",
+    "history.csv",
+    "config.yaml",
+    "preprocessing.json",
+    "model.pt",
+)
 
 
 def prepare_output(config: RunConfig) -> Path | None:
@@ -87,11 +94,14 @@ def write_outputs(
     *,
     weights: Mapping[str, Any] | None = None,
     partial: bool = False,
+    data: Any = None,
 ) -> None:
-    """Write history (JSON + CSV), the resolved config and the model weights.
+    """Write history (JSON + CSV), the resolved config, the preprocessing and the weights.
 
     ``weights`` replaces the model's current state (the last completed epoch's, after an
-    interruption); ``partial`` marks ``history.json`` as the record of an interrupted run.
+    interruption); ``partial`` marks ``history.json`` as the record of an interrupted run;
+    ``data``, the built dataset, gives ``preprocessing.json`` (without it, a stale one is
+    removed).
     """
     import torch
 
@@ -103,10 +113,20 @@ def write_outputs(
     _write_atomic(out_dir / "history.json", json.dumps(summary, indent=2).encode())
     _write_atomic(out_dir / "history.csv", history_csv(history))
     _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
+    _write_preprocessing(out_dir / "preprocessing.json", data)
     if config.output.get("save_model", True):
         target = getattr(model, "module", model)  # unwrap DistributedDataParallel
         with atomic_open(out_dir / "model.pt") as file:
             torch.save(dict(weights) if weights is not None else target.state_dict(), file)
+
+
+def _write_preprocessing(path: Path, data: Any) -> None:
+    from rpnkit.inference.preprocessing import preprocessing_record
+
+    if data is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_atomic(path, preprocessing_record(data))
 
 
 def keep_interrupted(

@@ -306,6 +306,6 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     if launch_rank() != 0:
         out_dir = None
     if out_dir is not None:
-        write_outputs(out_dir, config, record, parts.model)
+        write_outputs(out_dir, config, record, parts.model, data=parts.data)
     history = record.get("history", [])
     return RunResult(record, out_dir, history[-1] if history else {})

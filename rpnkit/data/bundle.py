@@ -61,6 +61,9 @@ class DataBundle(Mapping[str, Loader]):
         For classification, the name of every class: class index ``i`` stands for
         ``classes[i]`` (a file's own labels, e.g. ``"setosa"`` or ``"7"``); ``None`` when the
         classes have no names. :meth:`decode` maps predictions back to them.
+    feature_names
+        The name of every feature, in the order the model sees them (a table's column
+        names); ``None`` when the features have no names.
     """
 
     name: str
@@ -72,6 +75,7 @@ class DataBundle(Mapping[str, Loader]):
     feature_mean: Tensor | None = None
     feature_std: Tensor | None = None
     classes: tuple[str, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in _TASKS:
@@ -96,6 +100,13 @@ class DataBundle(Mapping[str, Loader]):
                     f"DataBundle has {len(self.classes)} class names for "
                     f"out_features={self.out_features} classes"
                 )
+
+        if self.feature_names is not None and (
+            not isinstance(self.feature_names, tuple) or len(self.feature_names) != self.in_features
+        ):
+            raise ConfigError(
+                f"DataBundle feature_names must be a tuple of in_features={self.in_features} names"
+            )
 
     def __getitem__(self, key: str) -> Loader:
         if key == "train_loader":

@@ -140,7 +140,10 @@ def csv_dataset(
     if not labels:
         raise ConfigError(f"dataset {name!r}: {str(path)!r} has a header line but no rows")
     values = _target_values(name, columns[target_at], labels)
-    return table_bundle(name, np.concatenate(blocks), values, columns[target_at], task, options)
+    names = [columns[j] for j in chosen]
+    return table_bundle(
+        name, np.concatenate(blocks), values, columns[target_at], task, options, names
+    )
 
 
 def _numbers(

@@ -146,7 +146,8 @@ def parquet_dataset(
         values = labels.to_numpy()
     else:
         values = np.array([str(v) for v in labels.to_pylist()])
-    return table_bundle(name, x, values, columns[target_at], task, options)
+    names = [columns[j] for j in chosen]
+    return table_bundle(name, x, values, columns[target_at], task, options, names)
 
 
 def _check_no_nulls(name: str, column: str, values: Any, pc: Any, what: str = "column") -> None:

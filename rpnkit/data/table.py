@@ -7,6 +7,9 @@ encodes the target (class names kept, see :mod:`rpnkit.data.labels`) and splits 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -24,6 +27,7 @@ def table_bundle(
     target_name: str,
     task: str,
     options: SplitOptions,
+    feature_names: Sequence[str] | None = None,
 ) -> DataBundle:
     """Encode ``target``, split the rows and wrap them in a bundle.
 
@@ -41,6 +45,8 @@ def table_bundle(
         ``"auto"``, ``"classification"`` or ``"regression"``.
     options
         The split and loader options.
+    feature_names
+        The feature columns' names, kept on the bundle (``feature_names``).
 
     Returns
     -------
@@ -48,7 +54,7 @@ def table_bundle(
         With the class names of the target column for classification.
     """
     kind, targets, classes = encode_targets(name, f"target column {target_name!r}", target, task)
-    return DataBundle.from_tensors(
+    bundle = DataBundle.from_tensors(
         torch.from_numpy(features),
         targets,
         name=name,
@@ -56,3 +62,6 @@ def table_bundle(
         classes=classes,
         **options.kwargs(),
     )
+    if feature_names is None:
+        return bundle
+    return dataclasses.replace(bundle, feature_names=tuple(feature_names))

@@ -68,7 +68,9 @@ class TaylorExpansion(Expansion):
     def project(self, x: Tensor, weight: Tensor) -> Tensor:
         """Return ``κ(x) @ weightᵀ``; for ``d = 2`` without forming ``κ(x)`` (see the class)."""
         layer_norm = self.postprocess.is_layer_norm()
-        if self.d != 2 or not (layer_norm or len(self.postprocess) == 0):
+        # TorchScript's tracer cannot record the fused kernel's autograd.Function
+        fused = self.d == 2 and not torch.jit.is_tracing()
+        if not fused or not (layer_norm or len(self.postprocess) == 0):
             return super().project(x, weight)
         x = self.preprocess(x)
         rows = weight.reshape(-1, weight.shape[-1])

@@ -1,0 +1,43 @@
+"""``rpnkit predict RUN_DIR INPUT -o OUT.csv``: a trained run's predictions for new rows."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rpnkit.cli.run_dir import add_run_arguments, load, trust
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``predict`` to the ``rpnkit`` subparsers."""
+    p = sub.add_parser(
+        "predict",
+        help="predict new rows with a trained run",
+        description="Prepare INPUT's rows as the run's training data was (standardisation "
+        "of the training split) and write one prediction per row: the label in the "
+        "training file's own names and a probability per class, or the predicted values.",
+    )
+    add_run_arguments(p)
+    p.add_argument(
+        "input",
+        metavar="INPUT",
+        help="features to predict: .csv/.tsv with the training feature columns, .npz, .npy "
+        "or .parquet",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="the CSV to write")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Write the predictions of ``args.input`` to ``args.output`` (atomically)."""
+    from rpnkit.errors import ConfigError
+
+    with trust(args):
+        run = load(args)
+    predictions = run.predict(args.input)
+    try:
+        out = predictions.write_csv(args.output)
+    except OSError as exc:
+        raise ConfigError(f"-o {args.output!r} cannot be written: {exc.strerror}") from None
+    print(f"wrote {len(predictions)} prediction(s) to {out}")
+    return 0

@@ -1,0 +1,155 @@
+"""A finished run's loss and metrics, on its own test split or on another labelled file.
+
+:func:`evaluate_run` rebuilds the run's dataset from its config (the split is seeded, so it
+is the test split the run was scored on) or reads a labelled file prepared with the run's
+preprocessing, then evaluates with the run's loss and metrics through
+:meth:`rpnkit.learner.BackwardLearner.test`, as the training did after every epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+from rpnkit.data.loader import BatchLoader
+from rpnkit.errors import ConfigError, RpnkitError
+from rpnkit.inference.run import LoadedRun
+from rpnkit.state import get_registry
+
+__all__ = ["EvaluationReport", "evaluate_run"]
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """What :func:`evaluate_run` measured.
+
+    Attributes
+    ----------
+    source
+        What was evaluated (``"the test split of flowers.csv"`` or the file's path).
+    samples
+        The number of samples.
+    metrics
+        ``"loss"`` (mean per sample) then every metric of the config, by name.
+    recorded
+        On the test split: the same values as the run recorded after its last epoch
+        (``None`` for another file, or when the run recorded no test pass).
+    """
+
+    source: str
+    samples: int
+    metrics: dict[str, float]
+    recorded: dict[str, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (what ``rpnkit evaluate --json`` prints)."""
+        return {
+            "source": self.source,
+            "samples": self.samples,
+            "metrics": self.metrics,
+            "recorded": self.recorded,
+        }
+
+
+def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> EvaluationReport:
+    """Evaluate ``run``'s model on its test split, or on the labelled file ``data``.
+
+    Raises
+    ------
+    ConfigError
+        When the dataset cannot be rebuilt (e.g. its file is gone), the file lacks the
+        target or holds a label the run never saw, or a component of the config fails.
+    """
+    from rpnkit.learner import BackwardLearner
+    from rpnkit.learner.arguments import resolve_loss
+
+    config = run.config
+    metrics = [_build("metric", spec, f"metric[{i}]") for i, spec in enumerate(config.metrics)]
+    try:
+        learner = BackwardLearner(
+            loss=resolve_loss(config.loss, None) if config.loss is not None else None,
+            precision=config.learner.get("precision"),
+            verbose=False,
+        )
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, RpnkitError):
+            raise
+        raise ConfigError(f"learner: {exc}") from None
+    if data is None:
+        bundle = _build("dataset", config.data, "data")
+        if not isinstance(bundle, Mapping) or "test_loader" not in bundle:
+            raise ConfigError(f"dataset {config.data['name']!r} has no test split to evaluate")
+        loader = bundle["test_loader"]
+        source = f"the test split of {getattr(bundle, 'name', config.data['name'])}"
+        recorded = _recorded(run, metrics)
+    else:
+        loader = _file_loader(run, data)
+        source = str(data)
+        recorded = None
+    result = learner.test(
+        run.model, loader, run.device, metrics or None, return_full_result=True, strategy="single"
+    )
+    values = {"loss": float(result["test_loss"]), **result["test_scores"]}
+    run.model.eval()
+    return EvaluationReport(source, len(result["y_true"]), values, recorded)
+
+
+def _build(group: str, spec: dict[str, Any], where: str) -> Any:
+    try:
+        return get_registry().build(group, spec["name"], **spec["parameters"])
+    except (RpnkitError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _recorded(run: LoadedRun, metrics: list[Any]) -> dict[str, float] | None:
+    """The last epoch's test values of ``history.json``, named as :func:`evaluate_run` names them."""
+    import json
+
+    rows = json.loads((run.run_dir / "history.json").read_text(encoding="utf-8")).get("history")
+    if not rows:
+        return None
+    last = rows[-1]
+    loss = last.get("test_loss")
+    if not isinstance(loss, int | float) or math.isnan(loss):
+        return None
+    recorded = {"loss": float(loss)}
+    names = [m.name for m in metrics]
+    for i, name in enumerate(names):
+        key = "test_score" if i == 0 and f"test_{name}" not in last else f"test_{name}"
+        if isinstance(last.get(key), int | float):
+            recorded[name] = float(last[key])
+    return recorded
+
+
+def _file_loader(run: LoadedRun, path: str | os.PathLike[str]) -> BatchLoader:
+    table = run.read(path, labels=True)
+    assert table.targets is not None
+    x = run.preprocessing.apply(torch.from_numpy(table.features))
+    targets = table.targets
+    where = f"--data {str(path)!r}"
+    if run.preprocessing.task == "classification":
+        classes = run.preprocessing.classes or tuple(
+            str(i) for i in range(run.preprocessing.out_features or 0)
+        )
+        index = {name: i for i, name in enumerate(classes)}
+        names = [str(v) for v in targets.tolist()]
+        unknown = next((k for k, name in enumerate(names) if name not in index), None)
+        if unknown is not None:
+            raise ConfigError(
+                f"{where}: row {unknown + 1} has the label {names[unknown]!r}, which is not a "
+                f"class of the run ({', '.join(map(repr, classes[:8]))})"
+            )
+        y = torch.tensor([index[name] for name in names], dtype=torch.long)
+    else:
+        if targets.dtype.kind not in "biuf":
+            raise ConfigError(f"{where}: the target holds text, the run is a regression")
+        y = torch.from_numpy(np.asarray(targets, dtype=np.float32).reshape(len(targets), -1))
+    batch = run.config.data["parameters"].get("test_batch_size") or 256
+    return BatchLoader(TensorDataset(x, y), int(batch))
