@@ -120,6 +120,11 @@ class BackwardLearner(LearnerSettings):
     callbacks
         Plugin objects (with ``@rpnkit.hookimpl`` training hooks) registered for every
         :meth:`train` call of this learner, on every process, after the builtin ones.
+    compile
+        Train through :func:`torch.compile` (test passes run the plain model). The first
+        step pays the compile time, recorded as ``record["preparation"]["compile_time_cost"]``;
+        the model's own weights are what is saved, loadable without compiling. See the
+        performance page for when it pays.
     **kwargs
         Accepted for signature compatibility with tinybig; any key raises a
         :class:`~rpnkit.errors.ConfigError` listing the valid arguments.

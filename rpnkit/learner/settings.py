@@ -60,6 +60,7 @@ class LearnerSettings:
         seed: int | None = None,
         backend: Backend | None = None,
         callbacks: Sequence[object] = (),
+        compile: bool = False,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -110,6 +111,9 @@ class LearnerSettings:
                 f"{type(callbacks).__name__}"
             )
         self.callbacks = list(callbacks)
+        if not isinstance(compile, bool):
+            raise ConfigError(f"compile must be true or false, got {compile!r}")
+        self.compile = compile
 
     def __repr__(self) -> str:
         return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"
