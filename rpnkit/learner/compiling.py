@@ -40,7 +40,7 @@ def compile_network(network: nn.Module) -> Callable[..., Tensor]:
 
     def call(*args: Any, **kwargs: Any) -> Tensor:
         try:
-            return compiled(*args, **kwargs)  # type: ignore[no-any-return]
+            return compiled(*args, **kwargs)
         except TorchDynamoException as exc:
             first = next((line for line in str(exc).splitlines() if line.strip()), "")
             raise TrainingError(
