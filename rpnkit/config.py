@@ -5,6 +5,7 @@ A run config has these top-level sections::
     seed: 0                      # int; seeds python, numpy and torch
     device: cpu                  # cpu | cuda | cuda:N | mps | auto
     strategy: auto               # auto | single (force one process even under torchrun)
+    threads: 1                   # positive int: torch's CPU threads (absent: torch's default)
     data:    {name: digits, parameters: {batch_size: 64}}
     model:   {name: rpn, parameters: {layers: [...]}}
     learner: {n_epochs: 20, loss: cross_entropy, optimizer: {name: adamw, parameters: {lr: 3e-3}},
@@ -31,8 +32,8 @@ from typing import Any
 
 import yaml
 
+from rpnkit.checks import positive_int, short_repr
 from rpnkit.checks import seed as check_seed
-from rpnkit.checks import short_repr
 from rpnkit.configfile import load_yaml
 from rpnkit.errors import ConfigError, did_you_mean
 
@@ -50,6 +51,7 @@ SECTIONS: tuple[str, ...] = (
     "seed",
     "device",
     "strategy",
+    "threads",
     "data",
     "model",
     "learner",
@@ -75,6 +77,9 @@ class RunConfig:
         Device string for training.
     strategy
         ``"auto"`` (DDP when launched by torchrun), ``"single"`` or ``"ddp"``.
+    threads
+        The number of CPU threads torch computes with (:func:`torch.set_num_threads`, set
+        before anything is built), or ``None`` for torch's default.
     data, model
         Component specs ``{"name": str, "parameters": dict}``.
     loss, optimizer, lr_scheduler
@@ -95,6 +100,7 @@ class RunConfig:
     seed: int | None = 0
     device: str = "cpu"
     strategy: str = "auto"
+    threads: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     loss: dict[str, Any] | None = None
@@ -118,6 +124,7 @@ class RunConfig:
             "seed": self.seed,
             "device": self.device,
             "strategy": self.strategy,
+            **({"threads": self.threads} if self.threads is not None else {}),
             "data": self.data,
             "model": self.model,
             "learner": learner,
@@ -260,6 +267,8 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
             f"valid: {', '.join(_STRATEGIES)}"
         )
     config.strategy = strategy
+    threads = raw.get("threads")
+    config.threads = None if threads is None else positive_int(threads, "threads")
 
     if "data" not in raw:
         raise ConfigError("section 'data' is missing; e.g. data: {name: digits}")

@@ -74,7 +74,8 @@ def assemble(
 ) -> tuple[Components | None, list[str]]:
     """Build every component of ``config``, collecting every problem instead of stopping.
 
-    Each component is built by the code that trains it: the learner resolves the loss,
+    A config's ``threads`` is applied first (:func:`torch.set_num_threads`, for the whole
+    process). Each component is built by the code that trains it: the learner resolves the loss,
     optimizer and scheduler; with ``check``, :meth:`~rpnkit.learner.BackwardLearner.check`
     then runs every check ``train`` runs before its first step (device, optimizer and
     scheduler built for the model, monitor, resume file, ...). Without a model or data, the
@@ -102,6 +103,10 @@ def assemble(
     from rpnkit.learner.device import MixedPrecision
     from rpnkit.learner.optimization import build_optimization
 
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)  # before anything is built
     problems: list[str] = []
 
     def attempt(section: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rpnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (components, train, plot, lr_find):
     for module in (components, train, plot, predict, evaluate, export, lr_find):
+        module.add_parsers(sub)
     return parser
 
 

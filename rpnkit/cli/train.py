@@ -35,6 +35,12 @@ def _add_config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="override the device (cpu, cuda, cuda:N, mps, auto)")
     p.add_argument("--output", metavar="DIR", help="override output.dir")
     p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="compute with N CPU threads (overrides the config's threads; default: torch's)",
+    )
+    p.add_argument(
         "--trust-code",
         action="store_true",
         help="let the config's dotted paths name any importable class (only for configs you "
@@ -78,6 +84,8 @@ def _load(args: argparse.Namespace) -> RunConfig:
         overrides.append(f"device={args.device}")
     if args.output is not None:
         overrides.append(f"output.dir={args.output}")
+    if args.threads is not None:
+        overrides.append(f"threads={args.threads}")
     return load_config(args.config, overrides)
 
 
@@ -90,6 +98,8 @@ def _worker_arguments(args: argparse.Namespace) -> list[str]:
         arguments += ["--device", args.device]
     if args.output is not None:
         arguments += ["--output", args.output]
+    if args.threads is not None:
+        arguments += ["--threads", str(args.threads)]
     if args.quiet:
         arguments.append("--quiet")
     if args.trust_code:

@@ -124,6 +124,11 @@ class BackwardLearner(LearnerSettings):
     loggers
         Experiment loggers of every :meth:`train` call, on the main process only: names
         (``"tensorboard"``), ``{name, parameters}`` configs or objects (:mod:`rpnkit.tracking`).
+    compile
+        Train through :func:`torch.compile` (test passes run the plain model). The first
+        step pays the compile time, recorded as ``record["preparation"]["compile_time_cost"]``;
+        the model's own weights are what is saved, loadable without compiling. See the
+        performance page for when it pays.
     **kwargs
         Accepted for signature compatibility with tinybig; any key raises a
         :class:`~rpnkit.errors.ConfigError` listing the valid arguments.

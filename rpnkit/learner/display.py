@@ -202,6 +202,7 @@ class EpochTable:
             context.monitor,
             context.mode(context.monitor) == "max",
             context.stop_reason,
+            compile_seconds=context.record["preparation"].get("compile_time_cost"),
         )
 
     def _print_row(self, row: HistoryRow) -> None:
@@ -242,6 +243,8 @@ class EpochTable:
         monitor: str,
         higher_is_better: bool,
         stop_reason: str | None,
+        *,
+        compile_seconds: float | None = None,
     ) -> None:
         """Print the end-of-training summary.
 
@@ -257,6 +260,8 @@ class EpochTable:
             Whether larger ``monitor`` values are better.
         stop_reason
             Why training stopped before ``n_epochs``, if it did.
+        compile_seconds
+            The estimated one-time compile cost of a compiled run (included in ``seconds``).
         """
         if not history:
             return
@@ -266,7 +271,10 @@ class EpochTable:
             for column in self.columns
             if column.key not in ("epoch", "lr", "seconds")
         )
-        lines = [f"Trained {int(last['epoch']) + 1} epochs in {seconds:.2f} s.", f"Final: {final}."]
+        took = f"Trained {int(last['epoch']) + 1} epochs in {seconds:.2f} s"
+        if compile_seconds is not None:
+            took += f" (about {compile_seconds:.2f} s of it compiling)"
+        lines = [f"{took}.", f"Final: {final}."]
         finite = [row for row in history if not math.isnan(row[monitor])]
         if finite:
             pick = max if higher_is_better else min

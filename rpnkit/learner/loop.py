@@ -21,7 +21,7 @@ import math
 import time
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -38,6 +38,7 @@ from rpnkit.learner.arguments import (
 )
 from rpnkit.learner.callbacks import Checkpointer, registered
 from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
+from rpnkit.learner.compiling import CompileClock, compile_network
 from rpnkit.learner.context import TrainContext
 from rpnkit.learner.device import MixedPrecision, host_dtype
 from rpnkit.learner.display import EpochTable, ProgressBar, should_update
@@ -195,16 +196,17 @@ class Run:
         # Wrapped after the restore: DDP copies rank 0's parameters to every process.
         network = parallel.wrap(model)
         evaluate_forward = BatchForward.of(model, target, precision)
+        forward = (
+            evaluate_forward if network is model else BatchForward.of(network, target, precision)
+        )
+        if learner.compile:
+            forward = replace(forward, model=compile_network(network))
         return cls(
             learner=learner,
             context=context,
             optimization=optimization,
             network=network,
-            forward=(
-                evaluate_forward
-                if network is model
-                else BatchForward.of(network, target, precision)
-            ),
+            forward=forward,
             evaluate=evaluate_forward,
             parallel=parallel,
             train_rows=train_rows,
@@ -363,6 +365,8 @@ class Run:
 def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext) -> list[Any]:
     """The per-run callbacks: early stopping; on the main process loggers, checkpoints, display."""
     chosen: list[Any] = list(learner.callbacks)
+    if learner.compile:
+        chosen.append(CompileClock())
     if learner.early_stopping is not None:
         chosen.append(learner.early_stopping)
     if not context.is_main_process:

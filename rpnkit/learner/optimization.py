@@ -25,6 +25,7 @@ from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR, ReduceLR
 from rpnkit.errors import ConfigError
 from rpnkit.learner.arguments import resolve_component
 from rpnkit.learner.device import MixedPrecision
+from rpnkit.learner.dynamo_import import defer_dynamo_import
 from rpnkit.spec import ComponentSpec
 
 __all__ = [
@@ -155,6 +156,7 @@ def build_optimization(
             "optimizer: the model has no trainable parameters (requires_grad=True), so "
             "there is nothing to optimise"
         )
+    defer_dynamo_import()  # building an optimizer would import torch._dynamo (~2 s)
     if optimizer is None and isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         optimizer = scheduler.optimizer
     if optimizer is None:

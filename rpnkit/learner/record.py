@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 __all__ = [
     "HISTORY_KEYS",
@@ -99,9 +99,14 @@ class FullTestResult(TestResult):
 
 
 class PreparationRecord(TypedDict):
-    """Time spent before the first epoch: building the optimizer, scheduler and metrics."""
+    """Time spent before the first epoch: building the optimizer, scheduler and metrics.
+
+    A compiled run (``compile=True``) adds ``compile_time_cost``, the estimated one-time cost
+    of compiling, which its first training step paid (see :mod:`rpnkit.learner.compiling`).
+    """
 
     preparation_time_cost: float
+    compile_time_cost: NotRequired[float]
 
 
 class EpochRecord(TypedDict, total=False):

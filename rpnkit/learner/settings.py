@@ -62,6 +62,7 @@ class LearnerSettings:
         backend: Backend | None = None,
         callbacks: Sequence[object] = (),
         loggers: Sequence[Any] = (),
+        compile: bool = False,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -113,6 +114,9 @@ class LearnerSettings:
             )
         self.callbacks = list(callbacks)
         self.loggers = resolve_loggers(loggers)
+        if not isinstance(compile, bool):
+            raise ConfigError(f"compile must be true or false, got {compile!r}")
+        self.compile = compile
 
     def __repr__(self) -> str:
         return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"
