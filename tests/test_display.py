@@ -191,13 +191,15 @@ def test_a_log_gets_one_line_per_epoch_and_no_bar(tmp_path: Path) -> None:
     assert lines[4].startswith("Trained 3 epochs")
 
 
-def test_a_terminal_gets_the_bar_and_the_rich_table(tmp_path: Path) -> None:
+def run_in_terminal(args: list[str]) -> str:
+    """Run ``python -m rpnkit ARGS`` on a 120-column pseudo-terminal; return what it shows."""
     main, secondary = pty.openpty()
-    # a 120-column window: a fresh pty has none, and tqdm draws nothing in zero columns
+    # a fresh pty has no size, and tqdm draws nothing in zero columns
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env.pop("COLUMNS", None)
     process = subprocess.Popen(
-        _train("--set", "learner.n_epochs=2", "--output", str(tmp_path / "run")),
+        [sys.executable, "-m", "rpnkit", *args],
         stdin=secondary,
         stdout=secondary,
         stderr=secondary,
@@ -215,6 +217,13 @@ def test_a_terminal_gets_the_bar_and_the_rich_table(tmp_path: Path) -> None:
         chunks.append(chunk)
     os.close(main)
     assert process.wait(timeout=120) == 0
-    text = b"".join(chunks).decode("utf-8", "replace")
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_terminal_gets_the_bar_and_the_rich_table(tmp_path: Path) -> None:
+    config = str(ROOT / "configs/iris.yaml")
+    text = run_in_terminal(
+        ["train", config, "--set", "learner.n_epochs=2", "--output", str(tmp_path / "run")]
+    )
     assert "epoch 0/2" in text and "\r" in text  # the bar, redrawn in place
     assert "test accuracy" in text and "Trained 2 epochs" in text

@@ -1,0 +1,64 @@
+"""``rpnkit list`` and ``rpnkit plugins`` as people and pipes read them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import run_rpnkit
+
+LONG_REASON = "the optional dependency needed here is missing: " + "install it " * 20
+
+
+def test_list_in_a_pipe_is_tab_separated_with_full_names_one_row_per_component() -> None:
+    plain = run_rpnkit("list", env={"COLUMNS": "40"})
+    assert plain.returncode == 0, plain.stderr
+    lines = plain.stdout.splitlines()
+    assert lines[0].split("\t") == ["group", "name", "aliases", "plugin", "summary"]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert all(len(row) == 5 for row in rows)
+    listed = json.loads(run_rpnkit("list", "--json").stdout)
+    expected = [(group, e["name"]) for group, entries in listed.items() for e in entries]
+    assert [(row[0], row[1]) for row in rows] == expected
+    by_name = {row[1]: row for row in rows}
+    assert "breast_cancer_wisconsin" in by_name["breast_cancer"][2]  # never squeezed
+    assert by_name["breast_cancer"][4] == listed["dataset"][3]["summary"]
+    assert "│" not in plain.stdout and "\x1b[" not in plain.stdout
+
+
+def test_list_on_a_terminal_is_a_rich_table(tmp_path: Path) -> None:
+    from tests.test_display import run_in_terminal
+
+    text = run_in_terminal(["list", "loss"])
+    assert "loss:" in text and "┃" in text and "cross_entropy" in text  # a boxed table
+
+
+def test_a_failed_and_an_unmarked_plugin_keep_their_whole_reason(
+    make_distribution: Callable[..., Path],
+) -> None:
+    site = make_distribution(
+        "tmp-screen",
+        {"needsdep": "tmp_needs_dep", "unmarked": "tmp_unmarked"},
+        {
+            "tmp_needs_dep": f"raise ImportError({LONG_REASON!r})\n",
+            "tmp_unmarked": """
+                def rpnkit_add_components(registry):
+                    registry.register("loss", "never_seen", "torch.nn:L1Loss")
+            """,
+        },
+    )
+    result = run_rpnkit("plugins", pythonpath=site, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("needsdep failed: "))
+    reason = " ".join(lines[start:]).split("unmarked warning")[0]
+    assert " ".join(LONG_REASON.split()) in " ".join(reason.split())
+    assert any(line.startswith("unmarked warning: rpnkit_add_components") for line in lines)
+    assert "hookimpl" in result.stderr and "'unmarked'" in result.stderr
+    records = {
+        r["name"]: r for r in json.loads(run_rpnkit("plugins", "--json", pythonpath=site).stdout)
+    }
+    assert records["unmarked"]["status"] == "loaded"
+    assert "@rpnkit.hookimpl" in records["unmarked"]["warning"]
