@@ -222,9 +222,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps([vars(r) for r in records], indent=2))
         return 0
     from rich.console import Console
-    from rich.table import Table
-
     from rich.markup import escape
+    from rich.table import Table
 
     table = Table(title="rpnkit plugins", title_justify="left")
     for column in ("name", "source", "module", "distribution", "status"):
