@@ -76,7 +76,9 @@ def main() -> None:
     for name in ("rpnkit list (pipe)", "rpnkit list (terminal)"):
         value = medians[name]
         verdict = "OK" if value <= TARGET_S else "OVER"
-        print(f"target {name} <= {TARGET_S:.2f} s: {value:.3f} s ({value / TARGET_S:.2f}x) {verdict}")
+        print(
+            f"target {name} <= {TARGET_S:.2f} s: {value:.3f} s ({value / TARGET_S:.2f}x) {verdict}"
+        )
 
 
 if __name__ == "__main__":

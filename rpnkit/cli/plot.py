@@ -16,6 +16,7 @@ from typing import Any
 from rpnkit.columns import copies_loss, metric_columns, metric_names
 from rpnkit.errors import ConfigError
 
+
 def add_parsers(sub: Any) -> None:
     """Add ``plot`` to the ``rpnkit`` subparsers."""
     p = sub.add_parser(
