@@ -31,7 +31,7 @@ def test_list_on_a_terminal_is_a_rich_table(tmp_path: Path) -> None:
     from tests.test_display import run_in_terminal
 
     text = run_in_terminal(["list", "loss"])
-    assert "loss:" in text and "┃" in text and "cross_entropy" in text  # a boxed table
+    assert "loss\x1b[0m: " in text and "\x1b[1;36mcross_entropy" in text  # styled, aligned
 
 
 def test_a_failed_and_an_unmarked_plugin_keep_their_whole_reason(
