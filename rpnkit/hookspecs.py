@@ -87,9 +87,10 @@ def rpnkit_epoch_start(context: TrainContext) -> None:
 def rpnkit_progress(context: TrainContext, step: int, loss: float, lr: float) -> None:
     """Called at the progress refresh points of an epoch, with the running numbers.
 
-    Refresh points come every ``progress_every`` steps and at the epoch's last step; the
-    learner reads the loss from the device only there (and only when some plugin
-    implements this hook), so listening costs no per-batch host sync.
+    Refresh points come every ``progress_every`` steps, whenever half a second
+    (:data:`rpnkit.learner.progress.REFRESH_SECONDS`) passed since the previous one, and at
+    the epoch's last step; the learner reads the loss from the device only there (and only
+    when some plugin implements this hook), so listening costs no per-batch host sync.
 
     Parameters
     ----------
@@ -98,7 +99,8 @@ def rpnkit_progress(context: TrainContext, step: int, loss: float, lr: float) ->
     step
         Steps finished in this epoch.
     loss
-        The mean training loss of the steps since the previous refresh.
+        The running training loss: the mean of the last ``progress_every`` steps' losses
+        (fewer at the start of an epoch).
     lr
         The current learning rate (first parameter group).
     """

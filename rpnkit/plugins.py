@@ -77,6 +77,8 @@ class PluginRecord:
         ``"loaded"`` or ``"failed"``.
     error
         One-line reason of a failure.
+    warning
+        One-line reason a loaded plugin may do nothing (no ``@hookimpl`` marker).
     """
 
     name: str
@@ -86,6 +88,7 @@ class PluginRecord:
     version: str | None = None
     status: Literal["loaded", "failed"] = "loaded"
     error: str | None = None
+    warning: str | None = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -125,7 +128,35 @@ class PluginManager(pluggy.PluginManager):
             self._fail(record, exc, "was rejected")
             return False
         self.records[record.name] = record
+        self._check_marked(plugin, record)
         return True
+
+    def _check_marked(self, plugin: Any, record: PluginRecord) -> None:
+        """Warn when a plugin defines ``rpnkit_*`` functions pluggy will never call.
+
+        A hook function without the ``@rpnkit.hookimpl`` marker is an ordinary function to
+        pluggy: the plugin loads, registers nothing, and says nothing, unless told here.
+        """
+        prefix = f"{hookspecs.PROJECT_NAME}_"
+        unmarked = [
+            attr
+            for attr in dir(plugin)
+            if attr.startswith(prefix)
+            and callable(getattr(plugin, attr, None))
+            and self.parse_hookimpl_opts(plugin, attr) is None
+        ]
+        if unmarked:
+            record.warning = (
+                f"{', '.join(unmarked)} lack(s) the @rpnkit.hookimpl marker, so "
+                f"{'they are' if len(unmarked) > 1 else 'it is'} never called; decorate with "
+                "@rpnkit.hookimpl (from rpnkit import hookimpl)"
+            )
+        elif not self.get_hookcallers(plugin):
+            record.warning = "implements no rpnkit hook: it registers nothing"
+        if record.warning:
+            warnings.warn(
+                f"rpnkit plugin {record.name!r} {record.warning}", PluginWarning, stacklevel=3
+            )
 
     def _check_hook_names(self, plugin: Any, name: str) -> None:
         """Refuse marked hook implementations that match no hook specification.

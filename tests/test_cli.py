@@ -18,11 +18,21 @@ def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
 
 
-def test_list_prints_a_table_per_group(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_prints_the_groups_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "optimizer", "loss"]) == 0
-    out = capsys.readouterr().out
-    assert "optimizer: " in out and "loss: " in out and "lr_scheduler:" not in out
-    assert "adamw" in out and "builtin.torch_components" in out and "cross_entropy" in out
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert {row[0] for row in rows} == {"optimizer", "loss"}  # not a terminal: plain rows
+    names = {row[1]: row for row in rows}
+    assert names["adamw"][3] == "builtin.torch_components" and "cross_entropy" in names
+
+
+def test_list_in_a_pipe_imports_neither_torch_nor_rich() -> None:
+    code = (
+        "import sys; from rpnkit.cli import main; rc = main(['list']); "
+        "assert not {'torch', 'rich'} & set(sys.modules), 'imported'; sys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_list_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:

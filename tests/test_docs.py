@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import random
 import re
 import shlex
 import shutil
@@ -208,6 +209,34 @@ def _bash_blocks(text: str) -> list[str]:
 def test_quick_start_opens_with_the_readme_commands() -> None:
     readme = _bash_blocks((ROOT / "README.md").read_text())
     quickstart = _bash_blocks((DOCS / "quickstart.md").read_text())
-    assert len(readme) == 2
-    assert quickstart[:2] == readme
+    assert len(readme) == 3  # install + main job, the tests, your own CSV
+    assert quickstart[:2] == readme[:2]
     assert "rpnkit train configs/digits.yaml" in readme[0]
+    assert readme[2] == _csv_lines() and len(readme[2].splitlines()) == 3
+
+
+def _csv_lines() -> str:
+    """The quick start's three lines training on one's own CSV file."""
+    quickstart = _bash_blocks((DOCS / "quickstart.md").read_text())
+    return next(block for block in quickstart if "data.name=csv" in block)
+
+
+def test_the_quick_start_trains_on_your_own_csv_in_three_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    generator = random.Random(0)
+    rows = ["sepal_length,sepal_width,petal_length,petal_width,label"]
+    for i in range(30):
+        kind = i % 3
+        cells = [f"{kind + generator.random():.3f}" for _ in range(4)]
+        rows.append(",".join([*cells, ("red", "green", "blue")[kind]]))
+    (tmp_path / "mine.csv").write_text("\n".join(rows) + "\n")
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    monkeypatch.chdir(tmp_path)
+    argv = [token for token in shlex.split(_csv_lines()) if token != "\n"]
+    assert argv[:2] == ["rpnkit", "train"]
+    reset_registry()
+    assert main([*argv[1:], "--set", "learner.n_epochs=2"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "Trained 2 epochs" in out
+    assert (tmp_path / "runs/mine/history.json").is_file()

@@ -589,6 +589,9 @@ def test_the_progress_bar_reads_the_loss_every_progress_every_steps(
     data = classification(n=96, batch_size=4)  # 16 batches per epoch
 
     def reads(progress_every: int) -> int:
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")  # the bar is drawn on a terminal only
+        # No refresh by time: the count of refreshes depends on progress_every alone.
+        monkeypatch.setattr("rpnkit.learner.progress.REFRESH_SECONDS", math.inf)
         learner = BackwardLearner(n_epochs=1, progress_every=progress_every, optimizer="sgd")
         return count_host_reads(monkeypatch, lambda: learner.train(mlp(), data))
 
@@ -609,13 +612,14 @@ def test_table_rows_print_every_display_step_as_plain_text_when_not_a_terminal(
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert lines[0].split() == [
-        "epoch", "train", "loss", "train", "score", "test", "loss", "test", "score", "lr", "seconds",
+        "epoch", "train", "loss", "train", "accuracy", "test", "loss", "test", "accuracy", "lr",
+        "seconds",
     ]  # fmt: skip
     assert [line.split()[0] for line in lines[1:3]] == ["0", "4"]
     assert lines[3].split()[0] == "5"  # the last epoch is always shown
     assert lines[4].startswith("Trained 6 epochs in")
     assert lines[5].startswith("Final: train loss")
-    assert lines[6].startswith("Best test_loss: ")
+    assert lines[6].startswith("Best test loss: ")
     assert "\x1b[" not in out.out
     assert out.err == ""
 
@@ -632,8 +636,10 @@ def test_the_table_is_a_rich_table_in_a_terminal(
 
 
 def test_the_progress_bar_shows_one_bar_per_epoch_with_the_running_loss(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # the bar is drawn on a terminal only
+
     class Slow(nn.Module):
         """Slow enough (60 ms a batch) for tqdm's 0.1 s redraw interval to pass."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import sys
 from typing import Any
 
 from rpnkit.errors import ComponentNotFoundError, did_you_mean
@@ -67,31 +68,81 @@ def cmd_list(args: argparse.Namespace) -> int:
     tables = {
         registry.group_info(g).name: registry.entries(g, plugin=args.plugin) for g in group_names
     }
+    dists: dict[str, str | None] = {}
     if args.json:
         from rpnkit.state import get_plugin_manager
 
         dists = {r.name: r.distribution for r in get_plugin_manager().records.values()}
-        rows_by_group = {g: [_entry_dict(e, dists) for e in rows] for g, rows in tables.items()}
+    rows_by_group = {g: [_entry_dict(e, dists) for e in rows] for g, rows in tables.items()}
+    if args.json:
         print(json.dumps(rows_by_group, indent=2))
-        return 0
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    elif sys.stdout.isatty():
+        _print_tables(registry, rows_by_group)
+    else:
+        _print_plain(rows_by_group)
+    return 0
 
-    console = Console()
-    for group, rows in tables.items():
+
+#: The columns of ``rpnkit list`` (row key, header), after the group; a row is the dict
+#: :func:`_entry_dict` builds, so a new column is one key there and one pair here.
+LIST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("aliases", "aliases"),
+    ("plugin", "plugin"),
+    ("summary", "summary"),
+)
+
+
+def _cell(value: Any) -> str:
+    text = ",".join(value) if isinstance(value, list) else "" if value is None else str(value)
+    return " ".join(text.split())  # no tab or newline inside a cell
+
+
+def _print_plain(rows_by_group: dict[str, list[dict[str, Any]]]) -> None:
+    """Tab-separated, one line per component, full names: for pipes, grep and cut."""
+    lines = ["\t".join(["group", *(header for _, header in LIST_COLUMNS)])]
+    for group, rows in rows_by_group.items():
+        lines += ["\t".join([group, *(_cell(row[k]) for k, _ in LIST_COLUMNS)]) for row in rows]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]]) -> None:
+    """One aligned, coloured table per group on a terminal, summaries wrapped to its width.
+
+    Drawn by hand rather than with rich's tables, which take about half a second to lay out
+    the couple of hundred rows (issue 14's budget for the whole command is 0.35 s).
+    """
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size().columns
+    styles = {"name": "1;36", "aliases": "2", "plugin": "35", "summary": ""}
+    for group, rows in rows_by_group.items():
         if not rows:
             continue
         info = registry.group_info(group)
-        table = Table(title=f"{info.name}: {info.summary}", title_justify="left")
-        table.add_column("name", style="bold cyan", no_wrap=True)
-        table.add_column("aliases", style="dim")
-        table.add_column("plugin", style="magenta", no_wrap=True)
-        table.add_column("summary")
-        for e in rows:
-            table.add_row(e.name, ", ".join(e.aliases), e.plugin, escape(e.summary))
-        console.print(table)
-    return 0
+        cells = [
+            {
+                k: _cell(row[k]).replace(",", ", ") if k == "aliases" else _cell(row[k])
+                for k, _ in LIST_COLUMNS
+            }
+            for row in rows
+        ]
+        widths = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in LIST_COLUMNS[:-1]}
+        left = sum(widths.values()) + 2 * len(widths)
+        room = max(width - left, 20)
+        out = [f"\x1b[1m{info.name}\x1b[0m: {info.summary}"]
+        header = "  ".join(h.ljust(widths.get(k, 0)) for k, h in LIST_COLUMNS)
+        out.append(f"\x1b[1;4m{header.rstrip()}\x1b[0m")
+        for c in cells:
+            summary = textwrap.wrap(c["summary"], room) or [""]
+            first = "  ".join(
+                f"\x1b[{styles[k]}m{c[k].ljust(widths[k])}\x1b[0m" if styles[k] else c[k]
+                for k, _ in LIST_COLUMNS[:-1]
+            )
+            out.append(f"{first}  {summary[0]}")
+            out += [" " * left + line for line in summary[1:]]
+        sys.stdout.write("\n".join(out) + "\n\n")
 
 
 def _parameters(obj: Any) -> list[inspect.Parameter] | None:
@@ -187,14 +238,23 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps([vars(r) for r in records], indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="rpnkit plugins", title_justify="left")
     for column in ("name", "source", "module", "distribution", "status"):
-        table.add_column(column, no_wrap=column in ("name", "status"))
+        table.add_column(column, no_wrap=column in ("name", "status"), overflow="fold")
+    console = Console()
+    reasons = []
     for r in records:
         dist = f"{r.distribution} {r.version}" if r.distribution else "-"
-        status = "[green]loaded[/]" if r.status == "loaded" else f"[red]failed[/]: {r.error}"
-        table.add_row(r.name, r.source, r.module, dist, status)
-    Console().print(table)
+        status = "[green]loaded[/]" if r.status == "loaded" else "[red]failed[/]"
+        table.add_row(escape(r.name), r.source, escape(r.module), escape(dist), status)
+        if r.status != "loaded" or r.warning:
+            reasons.append((r.name, r.status, r.error or r.warning or ""))
+    console.print(table)
+    for name, status, reason in reasons:
+        # its own line, wrapped at the width (never cut): a reason is what one acts on
+        what = "[red]failed[/]" if status == "failed" else "[yellow]warning[/]"
+        console.print(f"{escape(name)} {what}: {escape(reason)}", overflow="fold")
     return 0

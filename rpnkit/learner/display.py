@@ -1,13 +1,11 @@
-"""What a training run shows: a tqdm bar per epoch, a table row per epoch, a final summary.
+"""What a training run prints: a table row per epoch and a final summary.
 
-Both are listeners on the training hooks, like any third-party logger: :class:`ProgressBar`
-opens a bar at ``rpnkit_epoch_start`` and moves it at ``rpnkit_progress``, which the learner
-calls only every ``progress_every`` steps and at the epoch's last step (see
-:func:`should_update`), because reading the loss waits for the device. :class:`EpochTable`
-prints a row at ``rpnkit_epoch_end`` every ``display_step`` epochs, the last row and the
-summary at ``rpnkit_train_end``: with rich in a terminal or a notebook, as plain aligned text
-when stdout is redirected (logs, CI, pipes). Neither reads training state besides the
-context the hooks hand them.
+:class:`EpochTable` listens on the training hooks like any third-party logger: it prints a
+row at ``rpnkit_epoch_end`` every ``display_step`` epochs, the last row and the summary at
+``rpnkit_train_end``: with rich in a terminal or a notebook, as plain aligned text when
+stdout is redirected (logs, CI, pipes). Its columns are named after their metric
+(:mod:`rpnkit.columns`); in a terminal they keep to its width. It reads no training state
+besides the context the hooks hand it. The batch bar is :mod:`rpnkit.learner.progress`.
 """
 
 from __future__ import annotations
@@ -22,35 +20,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from tqdm.auto import tqdm
 
+from rpnkit.columns import copies_loss, label, metric_columns
 from rpnkit.hookspecs import hookimpl
 from rpnkit.learner.record import HistoryRow
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import TrainContext
 
-__all__ = ["Column", "EpochTable", "ProgressBar", "should_update"]
-
-
-def should_update(step: int, total: int | None, every: int) -> bool:
-    """Whether the progress bar refreshes after ``step`` finished steps.
-
-    Parameters
-    ----------
-    step
-        Steps finished in this epoch (1-based).
-    total
-        Steps in the epoch, or ``None`` when the loader has no length.
-    every
-        Refresh every this many steps.
-
-    Returns
-    -------
-    bool
-        ``True`` on every ``every``-th step and on the last one.
-    """
-    return step % every == 0 or step == total
+__all__ = ["Column", "EpochTable"]
 
 
 def _number(digits: int) -> Callable[[float], str]:
@@ -71,97 +49,79 @@ class Column:
         Turns the value into the cell's text.
     style
         Rich style of the cells in a terminal.
+    cells
+        The width its values need.
     """
 
     key: str
     header: str
     format: Callable[[float], str]
     style: str = ""
+    cells: int = 10
 
     @property
     def width(self) -> int:
-        """Cell width: the header, or ten characters if that is wider."""
-        return max(len(self.header), 10)
+        """Column width: the header's, or its values' if that is wider."""
+        return max(len(self.header), self.cells)
 
 
-_COLUMNS: dict[str, Column] = {
-    "epoch": Column("epoch", "epoch", lambda v: str(int(v)), "bold"),
-    "train_loss": Column("train_loss", "train loss", _number(4), "cyan"),
-    "train_score": Column("train_score", "train score", _number(4), "green"),
-    "test_loss": Column("test_loss", "test loss", _number(4), "cyan"),
-    "test_score": Column("test_score", "test score", _number(4), "green"),
-    "lr": Column("lr", "lr", lambda v: f"{v:.2e}", "magenta"),
-    "seconds": Column("seconds", "seconds", _number(2), "dim"),
-}
+def _column(key: str, names: Sequence[str]) -> Column:
+    """The table column of history key ``key``, titled with its metric's name."""
+    if key == "epoch":
+        return Column(key, "epoch", lambda v: str(int(v)), "bold", cells=5)
+    if key == "lr":
+        return Column(key, "lr", lambda v: f"{v:.2e}", "magenta", cells=8)
+    if key == "seconds":
+        return Column(key, "seconds", _number(2), "dim", cells=7)
+    style = "cyan" if key.endswith("_loss") else "green"
+    return Column(key, label(key, names), _number(4), style)
 
 
-class ProgressBar:
-    """A tqdm bar per epoch, moved at the progress refresh points.
-
-    Parameters
-    ----------
-    n_epochs
-        The run's number of epochs; bars are titled ``epoch 3/10`` as in tinybig (epochs
-        count from 0).
-    """
-
-    def __init__(self, *, n_epochs: int) -> None:
-        self.n_epochs = n_epochs
-        self._bar: tqdm | None = None
-
-    @hookimpl
-    def rpnkit_epoch_start(self, context: TrainContext) -> None:
-        """Open the bar of the epoch starting."""
-        self.close()
-        self._bar = tqdm(
-            total=context.steps_per_epoch,
-            desc=f"epoch {context.epoch}/{self.n_epochs}",
-            unit="batch",
-            leave=False,
-            dynamic_ncols=True,
-        )
-
-    @hookimpl
-    def rpnkit_progress(self, context: TrainContext, step: int, loss: float, lr: float) -> None:
-        """Move the bar to ``step`` and show the running ``loss`` and learning rate ``lr``."""
-        if self._bar is None:
-            return
-        self._bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", refresh=False)
-        self._bar.update(step - self._bar.n)
-
-    @hookimpl(tryfirst=True)
-    def rpnkit_epoch_end(self, context: TrainContext) -> None:
-        """Close the epoch's bar before anything prints the epoch's results."""
-        self.close()
-
-    def close(self) -> None:
-        """Close the open bar, if any (also called when training fails)."""
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+def _fit(columns: list[Column], width: int, priority: Sequence[str]) -> list[Column]:
+    """The columns that fit in ``width`` characters, taken in ``priority`` order and shown
+    in their own order (two characters between columns)."""
+    by_key = {column.key: column for column in columns}
+    kept: set[str] = set()
+    used = -2
+    for key in priority:
+        if key in by_key and used + 2 + by_key[key].width <= width:
+            kept.add(key)
+            used += 2 + by_key[key].width
+    return [column for column in columns if column.key in kept]
 
 
 class EpochTable:
     """The epoch table and the end-of-training summary.
 
+    Every column is named after what it shows: ``train loss``, ``test accuracy``,
+    ``test f1``, ... (one column per split and metric). In a terminal the table keeps to
+    the terminal's width: the columns that do not fit are named in one line above the table
+    and stay in the run's history. A metric equal to the loss (``mse`` with an MSE loss) is
+    shown once, as the loss, and said so in the same line.
+
     Parameters
     ----------
     scores
-        Show the score columns (the run has a metric).
+        Show the metric columns (the run has metrics).
     test
         Show the test columns (the run has a test pass).
     display_step
         Print a table row every this many epochs (and after the last epoch).
+    console
+        The rich console to print to; by default one on the current ``sys.stdout``.
     """
 
-    def __init__(self, *, scores: bool, test: bool, display_step: int) -> None:
-        self.columns = [
-            column
-            for key, column in _COLUMNS.items()
-            if (scores or not key.endswith("_score")) and (test or not key.startswith("test_"))
-        ]
+    def __init__(
+        self, *, scores: bool, test: bool, display_step: int, console: Console | None = None
+    ) -> None:
+        self.scores = scores
+        self.test = test
         self.display_step = display_step
-        self._console: Console | None = None
+        self.names: list[str] = []
+        #: Every column of the run, and those the table shows; chosen at the first row.
+        self.all_columns: list[Column] = []
+        self.columns: list[Column] = []
+        self._console = console
         self._header_shown = False
         self._printed: int | None = None
         self._started = time.perf_counter()
@@ -180,8 +140,9 @@ class EpochTable:
 
     @hookimpl
     def rpnkit_train_start(self, context: TrainContext) -> None:
-        """Start the clock of the summary."""
+        """Start the clock of the summary and take the names of the run's metrics."""
         self._started = time.perf_counter()
+        self.names = [metric.name for metric in context.metrics] if self.scores else []
 
     @hookimpl(trylast=True)
     def rpnkit_epoch_end(self, context: TrainContext) -> None:
@@ -205,19 +166,63 @@ class EpochTable:
             compile_seconds=context.record["preparation"].get("compile_time_cost"),
         )
 
+    def choose_columns(self, row: HistoryRow) -> str | None:
+        """Choose the columns from the first row; return the line saying what is left out.
+
+        Returns
+        -------
+        str or None
+            One line naming the metrics shown as the loss and the columns left out for the
+            terminal's width, or ``None`` when every column is shown.
+        """
+        metrics = metric_columns(self.names)
+        copies = [metric for metric in metrics if copies_loss([row], metric)]
+        shown = [metric for metric in metrics if metric not in copies]
+        keys = ["epoch", "train_loss", *(m.train for m in shown)]
+        if self.test:
+            keys += ["test_loss", *(m.test for m in shown)]
+        keys += ["lr", "seconds"]
+        self.all_columns = [_column(key, self.names) for key in keys]
+        self.columns = self.all_columns
+        if self.rich:
+            heads = [shown[0].test, "test_loss", "train_loss", shown[0].train] if shown else []
+            priority = [
+                "epoch",
+                *heads,
+                *(m.test for m in shown[1:]),
+                *(m.train for m in shown[1:]),
+                "seconds",
+                "lr",
+            ]
+            self.columns = _fit(self.all_columns, self.console.width, priority)
+        notes = []
+        if copies:
+            named = ", ".join(metric.name for metric in copies)
+            notes.append(f"{named} equal{'s' if len(copies) == 1 else ''} the loss: shown once")
+        left = [column.header for column in self.all_columns if column not in self.columns]
+        if left:
+            notes.append(f"left out to fit the terminal, in the run's history: {', '.join(left)}")
+        return "; ".join(notes) or None
+
     def _print_row(self, row: HistoryRow) -> None:
         self._printed = int(row["epoch"])
+        note = self.choose_columns(row) if not self._header_shown else None
         cells = [column.format(row[column.key]) for column in self.columns]
         if not self.rich:
             if not self._header_shown:
+                if note:
+                    print(f"({note})", flush=True)
                 print(self._plain([column.header for column in self.columns]), flush=True)
             print(self._plain(cells), flush=True)
         else:
+            if note:
+                self.console.print(Text(f"({note})", style="dim"))
             table = Table(
                 box=box.SIMPLE_HEAD,
                 show_header=not self._header_shown,
                 show_edge=False,
                 pad_edge=False,
+                padding=(0, 0, 0, 1),
             )
             for column in self.columns:
                 table.add_column(
@@ -246,7 +251,7 @@ class EpochTable:
         *,
         compile_seconds: float | None = None,
     ) -> None:
-        """Print the end-of-training summary.
+        """Print the end-of-training summary: every loss and metric of the last epoch.
 
         Parameters
         ----------
@@ -265,10 +270,12 @@ class EpochTable:
         """
         if not history:
             return
+        if not self.all_columns:
+            self.choose_columns(history[0])
         last = history[-1]
         final = ", ".join(
             f"{column.header} {column.format(last[column.key])}"
-            for column in self.columns
+            for column in self.all_columns
             if column.key not in ("epoch", "lr", "seconds")
         )
         took = f"Trained {int(last['epoch']) + 1} epochs in {seconds:.2f} s"
@@ -279,7 +286,10 @@ class EpochTable:
         if finite:
             pick = max if higher_is_better else min
             best = pick(finite, key=lambda row: row[monitor])
-            lines.append(f"Best {monitor}: {best[monitor]:.4f} at epoch {int(best['epoch'])}.")
+            lines.append(
+                f"Best {label(monitor, self.names)}: {best[monitor]:.4f} "
+                f"at epoch {int(best['epoch'])}."
+            )
         if stop_reason:
             lines.append(f"Stopped by {stop_reason}.")
         if self.rich:

@@ -41,12 +41,13 @@ from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restor
 from rpnkit.learner.compiling import CompileClock, compile_network
 from rpnkit.learner.context import TrainContext
 from rpnkit.learner.device import MixedPrecision, host_dtype
-from rpnkit.learner.display import EpochTable, ProgressBar, should_update
+from rpnkit.learner.display import EpochTable
 from rpnkit.learner.epoch import TrainPass, check_finite, fresh, mean_loss, to_host
 from rpnkit.learner.evaluation import evaluate
 from rpnkit.learner.launch import Strategy, check_strategy, data_parallel, launch_rank
 from rpnkit.learner.optimization import Optimization, build_optimization
 from rpnkit.learner.parallel import Parallel
+from rpnkit.learner.progress import ProgressBar, Refresh
 from rpnkit.learner.record import (
     EpochRecord,
     HistoryRow,
@@ -315,7 +316,7 @@ class Run:
         forward, rows_, metrics = self.forward, self.train_rows, context.metrics
         batch_metric = fresh(metrics[0]) if learner.batch_scores and metrics else None
         skip_nan = learner.nan_policy == "skip"
-        every, total = learner.progress_every, context.steps_per_epoch
+        refresh = Refresh(learner.progress_every, context.steps_per_epoch)
         passed = TrainPass()
         self.network.train()
         self.parallel.set_epoch(context.train_loader, context.epoch)
@@ -339,7 +340,7 @@ class Run:
             passed.sizes.append(labels.shape[0])
             passed.starts.append(start)
             passed.ends.append(time.perf_counter())
-            if listening and should_update(step + 1, total, every):
+            if listening and refresh.due(step + 1):
                 self._progress(passed.losses)
         if not passed.losses:
             raise ConfigError(f"{_TRAIN} is empty: it yielded no batches; give it some data")
@@ -374,7 +375,7 @@ def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext
     chosen += learner.loggers  # loggers write on the main process only
     if learner.checkpoint_dir is not None:
         chosen.append(Checkpointer(learner.checkpoint_dir))
-    if learner.verbose and request.progress:
+    if learner.verbose and request.progress and ProgressBar.visible():
         chosen.append(ProgressBar(n_epochs=learner.n_epochs))
     if learner.verbose:
         chosen.append(
