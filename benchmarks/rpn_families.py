@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -49,6 +51,9 @@ from torch import Tensor
 from torch.profiler import ProfilerActivity, profile
 
 from rpnkit.rpn import RPNHead
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from matmul_limit import matmul_rate, synchronize
 
 M, N, RANK = 784, 64, 2
 _GRID = {"h": 28, "w": 28}
@@ -133,12 +138,6 @@ def step(forward: Callable[[RPNHead, Tensor], Tensor], head: RPNHead, x: Tensor)
     """One training step's worth of work: forward, a scalar loss, backward."""
     head.zero_grad(set_to_none=True)
     forward(head, x).square().mean().backward()
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued device work (timing only)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def median_times(
@@ -286,6 +285,12 @@ def reconciliation_rows(device: torch.device, args: argparse.Namespace) -> None:
         )
 
 
+def essential_flops(batch: int, d: int, rank: int = RANK, n: int = N) -> float:
+    """The low-rank head's matmul work per step: forward ``(κ(x) Bᵀ) Aᵀ`` and the gradients
+    of ``A`` and ``B`` (the input's gradient is not needed for a first layer)."""
+    return 2.0 * batch * (2 * d * rank + 3 * rank * n)
+
+
 def run_case(case: str, device: torch.device, args: argparse.Namespace) -> tuple[float, float]:
     """Check and measure one row; return the speed-up and the peak memory ratio."""
     output_error, grad_error = check_equal(device, batch=16, case=case)
@@ -301,8 +306,9 @@ def run_case(case: str, device: torch.device, args: argparse.Namespace) -> tuple
     seconds = median_times(forwards, head, x, args.repeats, args.warmup)
     results = {label: (seconds[label], peak_memory(f, head, x)) for label, f in forwards.items()}
     (fast_s, fast_peak), (naive_s, naive_peak) = results["rpnkit"], results["naive"]
+    limit = essential_flops(args.batch, head.D) / (fast_s * matmul_rate(device))
     print(
-        f"{case:<21} {head.D:>8} {max(output_error, grad_error):>8.1e} "
+        f"{case:<21} {head.D:>8} {max(output_error, grad_error):>8.1e} {limit:>7.1%} "
         f"{fast_s * 1e3:>10.2f} {naive_s * 1e3:>10.2f} {naive_s / fast_s:>8.1f}x "
         f"{fast_peak / 2**20:>10.2f} {naive_peak / 2**20:>10.2f} "
         f"{naive_peak / max(fast_peak, 1):>7.1f}x",
@@ -335,10 +341,11 @@ def main() -> None:
     cases = args.case or list(CASES)
     print(
         f"heads {M} -> {N}, low_rank r={RANK}, batch {args.batch}, {device.type}, float32; "
-        "times per forward+backward step, peak memory above the step's start"
+        "times per forward+backward step, peak memory above the step's start; limit: the "
+        "head's essential matmul work over the float32 matmul rate measured in the same run"
     )
     print(
-        f"{'expansion':<21} {'D':>8} {'f64 err':>8} {'rpnkit ms':>10} {'naive ms':>10} "
+        f"{'expansion':<21} {'D':>8} {'f64 err':>8} {'limit':>7} {'rpnkit ms':>10} {'naive ms':>10} "
         f"{'speed-up':>9} {'rpnkit MiB':>10} {'naive MiB':>10} {'memory':>8}"
     )
     slower = []

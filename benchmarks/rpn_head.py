@@ -60,10 +60,12 @@ from torch.profiler import ProfilerActivity, profile
 
 from rpnkit.rpn import RPNHead
 
+sys.path.append(str(Path(__file__).resolve().parent))
+from matmul_limit import MATMUL_SIZE, matmul_probe, synchronize
+
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests.tinybig_reference
 
 M, N, RANK = 784, 64, 2
-MATMUL_SIZE = 1024
 
 Forward = Callable[[nn.Module, Tensor], Tensor]
 
@@ -228,19 +230,6 @@ CASES: dict[str, Callable[[torch.device, int | None], Case]] = {
 
 # --------------------------------------------------------------------------------------------
 # Measurement
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued device work (timing only)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_probe(device: torch.device, size: int = MATMUL_SIZE) -> tuple[Callable[[], None], float]:
-    """A plain ``size × size`` float32 matmul and its flop count, to measure the matmul rate."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-    return (lambda: torch.mm(a, b)), 2.0 * size**3
 
 
 def interleaved_medians(
