@@ -19,6 +19,7 @@ signature before it is called. Name lookup is the registry's job
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,12 +91,16 @@ def accepted_parameters(factory: Any) -> list[str] | None:
     ]
 
 
-def check_parameters(factory: Any, kwargs: Mapping[str, Any], label: str) -> None:
+def check_parameters(
+    factory: Any, kwargs: Mapping[str, Any], label: str, *, group: str = ""
+) -> None:
     """Raise :class:`ConfigError` if ``factory`` cannot take the keyword arguments ``kwargs``.
 
     Unknown names get close-match suggestions. Factories whose signature cannot be read, or
-    that take ``**kwargs``, accept anything.
+    that take ``**kwargs``, accept anything. Values for numeric parameters are checked too
+    (see :func:`check_numbers`).
     """
+    check_numbers(factory, kwargs, label, group=group)
     accepted = accepted_parameters(factory)
     if accepted is None:
         return
@@ -104,6 +109,43 @@ def check_parameters(factory: Any, kwargs: Mapping[str, Any], label: str) -> Non
             raise ConfigError(
                 f"{label} has no parameter {short_repr(key)}{did_you_mean(str(key), accepted)}; "
                 f"valid parameters: {', '.join(accepted) or 'none'}"
+            )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_numbers(factory: Any, kwargs: Mapping[str, Any], label: str, *, group: str = "") -> None:
+    """Refuse a non-number given for a parameter whose default is a number, in one line.
+
+    A parameter annotated ``int`` needs an integer; any numeric default needs a number
+    (finite unless the default is not); for an optimizer, a parameter with a non-negative
+    default needs a non-negative number (torch refuses a negative ``lr``, ``eps``,
+    ``weight_decay`` or ``momentum``). ``None`` and values for other parameters pass.
+    """
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in kwargs.items():
+        param = params.get(key)
+        if value is None or param is None or not _is_number(param.default):
+            continue
+        default = param.default
+        integer = param.annotation in (int, "int")
+        noun = "integer" if integer else "number"
+        valid = _is_number(value) and (isinstance(value, int) or not integer)
+        if math.isfinite(default):
+            noun = f"finite {noun}"
+            valid = valid and math.isfinite(value)
+        if group == "optimizer" and default >= 0:
+            noun = f"non-negative {noun}"
+            valid = valid and value >= 0
+        expected = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+        if not valid:
+            raise ConfigError(
+                f"{label} parameter {key}={short_repr(value)} is not valid; expected {expected}"
             )
 
 
@@ -143,7 +185,12 @@ class ComponentSpec:
 
     def check(self, *runtime: str) -> None:
         """Check the configured parameters plus the named run-time ones, without building."""
-        check_parameters(self.target, {**self.parameters, **dict.fromkeys(runtime)}, self.name)
+        check_parameters(
+            self.target,
+            {**self.parameters, **dict.fromkeys(runtime)},
+            self.name,
+            group=self.group,
+        )
 
     def build(self, **runtime: Any) -> Any:
         """Call the target with its parameters plus ``runtime`` ones (which win).
@@ -155,7 +202,7 @@ class ComponentSpec:
             or ``ValueError`` from the constructor, named with the parameters given).
         """
         kwargs = {**self.parameters, **runtime}
-        check_parameters(self.target, kwargs, self.name)
+        check_parameters(self.target, kwargs, self.name, group=self.group)
         try:
             return self.target(**kwargs)
         except (TypeError, ValueError) as exc:

@@ -33,7 +33,7 @@ CASES: list[tuple[str, bytes, tuple[str, ...]]] = [
     ("unknown optimizer one edit away", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: adamx}\n").encode(),
      ("adamx", "'adam'", "'adamax'", "'adamw'")),
     ("dotted-path typo", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: torch.optim.AdamWW}\n").encode(),
-     ("learner.optimizer", "torch.optim.AdamWW", "'AdamW'")),
+     ("learner.optimizer", "torch.optim.AdamWW", "'torch.optim.AdamW'")),
     ("shell command as a loss", (GOOD_DATA + GOOD_MODEL + "learner: {loss: os.system}\n").encode(),
      ("learner.loss", "os.system", "--trust-code")),
     ("function as a dataset", (b"data: {name: os.getcwd}\n" + GOOD_MODEL.encode()),
