@@ -91,16 +91,12 @@ def accepted_parameters(factory: Any) -> list[str] | None:
     ]
 
 
-def check_parameters(
-    factory: Any, kwargs: Mapping[str, Any], label: str, *, group: str = ""
-) -> None:
+def check_parameters(factory: Any, kwargs: Mapping[str, Any], label: str) -> None:
     """Raise :class:`ConfigError` if ``factory`` cannot take the keyword arguments ``kwargs``.
 
     Unknown names get close-match suggestions. Factories whose signature cannot be read, or
-    that take ``**kwargs``, accept anything. Values for numeric parameters are checked too
-    (see :func:`check_numbers`).
+    that take ``**kwargs``, accept anything.
     """
-    check_numbers(factory, kwargs, label, group=group)
     accepted = accepted_parameters(factory)
     if accepted is None:
         return
@@ -119,6 +115,9 @@ def _is_number(value: object) -> bool:
 def check_numbers(factory: Any, kwargs: Mapping[str, Any], label: str, *, group: str = "") -> None:
     """Refuse a non-number given for a parameter whose default is a number, in one line.
 
+    :meth:`ComponentSpec.build` calls this when the constructor refuses its arguments, so a
+    component's own, more precise checks speak first.
+
     A parameter annotated ``int`` needs an integer; any numeric default needs a number
     (finite unless the default is not); for an optimizer, a parameter with a non-negative
     default needs a non-negative number (torch refuses a negative ``lr``, ``eps``,
@@ -136,7 +135,7 @@ def check_numbers(factory: Any, kwargs: Mapping[str, Any], label: str, *, group:
         integer = param.annotation in (int, "int")
         noun = "integer" if integer else "number"
         valid = _is_number(value) and (isinstance(value, int) or not integer)
-        if math.isfinite(default):
+        if math.isfinite(default) and not integer:
             noun = f"finite {noun}"
             valid = valid and math.isfinite(value)
         if group == "optimizer" and default >= 0:
@@ -189,7 +188,6 @@ class ComponentSpec:
             self.target,
             {**self.parameters, **dict.fromkeys(runtime)},
             self.name,
-            group=self.group,
         )
 
     def build(self, **runtime: Any) -> Any:
@@ -202,12 +200,14 @@ class ComponentSpec:
             or ``ValueError`` from the constructor, named with the parameters given).
         """
         kwargs = {**self.parameters, **runtime}
-        check_parameters(self.target, kwargs, self.name, group=self.group)
+        check_parameters(self.target, kwargs, self.name)
         try:
             return self.target(**kwargs)
         except (TypeError, ValueError) as exc:
             if isinstance(exc, ConfigError):
                 raise
+            # the constructor's own text rarely says what is valid: name it for numbers
+            check_numbers(self.target, self.parameters, self.name, group=self.group)
             reason = " ".join(str(exc).split())[:200]
             raise ConfigError(
                 f"{self.name} with parameters {short_repr(self.parameters, 120)} failed: "
