@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,7 +133,7 @@ def test_bad_input_is_one_clear_line(
     errors = [
         line for line in (captured.out + captured.err).splitlines() if line.startswith("error")
     ]
-    assert errors, (captured.out, captured.err)
+    assert len(errors) == 1, (captured.out, captured.err)
     line = next((e for e in errors if all(w in e for w in words)), None)
     assert line is not None, errors
     assert len(line) < 600
@@ -148,3 +149,64 @@ def test_list_into_a_closed_pipe_is_quiet() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def _rpnkit(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rpnkit", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_validate_reports_each_of_several_files_on_its_own_line(tmp_path: Path) -> None:
+    names = ["good.yaml", *(f"bad{i}.yaml" for i in range(len(CASES)))]
+    (tmp_path / "good.yaml").write_text(GOOD_DATA + GOOD_MODEL)
+    for i, (_, text, _) in enumerate(CASES):
+        (tmp_path / f"bad{i}.yaml").write_bytes(text)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = _rpnkit("validate", *names, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "good.yaml: OK" in result.stdout
+    for i, (case, _, words) in enumerate(CASES):
+        lines = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if line.startswith("error") and all(w in line for w in words)
+        ]
+        assert lines, (case, result.stdout, result.stderr)
+        assert f"bad{i}.yaml" in result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("make", "overwrite", "words"),
+    [
+        (lambda out: out.write_text("x"), False, ("exists and is not a directory",)),
+        (lambda out: (out / "model.pt").mkdir(parents=True), True, ("'model.pt' is a directory",)),
+        (lambda out: out.mkdir() or (out / "x").write_text("x"), False, ("is not empty",)),
+        (lambda out: out.parent.joinpath("blocker").write_text("x"), False, ()),
+    ],
+)  # fmt: skip
+def test_validate_refuses_the_output_dirs_train_refuses(
+    tmp_path: Path, make: Any, overwrite: bool, words: tuple[str, ...]
+) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD_DATA + GOOD_MODEL)
+    out = tmp_path / "run"
+    make(out)
+    target = tmp_path / "blocker" / "run" if not words else out
+    if not words:
+        words = ("cannot be created", "is a file")
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    for command in ("validate", "train"):
+        extra = ["--quiet"] if command == "train" else []
+        extra += ["--set", "output.overwrite=true"] if overwrite else []
+        result = _rpnkit(command, "good.yaml", "--output", str(target), *extra, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        errors = [e for e in (result.stdout + result.stderr).splitlines() if e.startswith("error")]
+        assert len(errors) == 1 and all(w in errors[0] for w in words), (command, errors)
+        assert "Traceback" not in result.stderr
+        assert sorted(str(p) for p in tmp_path.rglob("*")) == before
