@@ -47,6 +47,7 @@ def _entry_dict(e: ComponentInfo, distributions: dict[str, str | None]) -> dict[
         "name": e.name,
         "aliases": list(e.aliases),
         "plugin": e.plugin,
+        "replaces": e.replaces,
         "distribution": distributions.get(e.plugin),
         "target": e.target_path,
         "summary": e.summary,
@@ -89,7 +90,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column("plugin", style="magenta", no_wrap=True)
         table.add_column("summary")
         for e in rows:
-            table.add_row(e.name, ", ".join(e.aliases), e.plugin, escape(e.summary))
+            plugin = f"{e.plugin} (replaces {e.replaces})" if e.replaces else e.plugin
+            table.add_row(e.name, ", ".join(e.aliases), plugin, escape(e.summary))
         console.print(table)
     return 0
 
@@ -156,6 +158,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         rows = {
             "target": e.target_path,
             "plugin": e.plugin,
+            "replaces": f"the entry of plugin {e.replaces}" if e.replaces else "-",
             "aliases": ", ".join(e.aliases) or "-",
             "summary": e.summary or "-",
             "signature": _short_signature(getattr(obj, "__name__", e.name), params),

@@ -176,6 +176,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def warn_overrides() -> None:
+    """One ``warning:`` line on stderr per registry entry a plugin replaced (override=True)."""
+    from rpnkit.state import get_registry
+
+    for e in get_registry().entries():
+        if e.replaces:
+            print(
+                f"warning: plugin {e.plugin!r} overrides {e.group} {e.name!r} of plugin "
+                f"{e.replaces!r}",
+                file=sys.stderr,
+            )
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -188,6 +201,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.nproc_per_node is not None:
         return launch(args)
     config = _load(args)
+    warn_overrides()
     result = run_config(config, verbose=not args.quiet)
     if result.output_dir is not None and not args.quiet:
         Console(stderr=True).print(f"results written to [bold]{result.output_dir}[/]")
@@ -197,6 +211,7 @@ def _train(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the config, or a short summary when it is valid."""
     files = [args.config, *args.more]
+    warn_overrides()
     if len(files) == 1:
         with _trust(args):
             return _validate(args)
