@@ -108,6 +108,11 @@ def check_parameters(factory: Any, kwargs: Mapping[str, Any], label: str) -> Non
             )
 
 
+#: Groups of torch classes that take (or silently keep) a bad number and fail later: their
+#: numeric parameters are checked before building, not only when the constructor refuses.
+_TORCH_CHECKED = frozenset({"optimizer", "lr_scheduler"})
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -118,7 +123,8 @@ def check_numbers(factory: Any, kwargs: Mapping[str, Any], label: str, *, group:
     :meth:`ComponentSpec.build` calls this when the constructor refuses its arguments, so a
     component's own, more precise checks speak first.
 
-    A parameter annotated ``int`` needs an integer; any numeric default needs a number
+    A parameter annotated ``int`` needs an integer; one annotated ``float`` or with a numeric
+    default needs a number
     (finite unless the default is not); for an optimizer, a parameter with a non-negative
     default needs a non-negative number (torch refuses a negative ``lr``, ``eps``,
     ``weight_decay`` or ``momentum``). ``None`` and values for other parameters pass.
@@ -129,16 +135,18 @@ def check_numbers(factory: Any, kwargs: Mapping[str, Any], label: str, *, group:
         return
     for key, value in kwargs.items():
         param = params.get(key)
-        if value is None or param is None or not _is_number(param.default):
+        if value is None or param is None:
             continue
-        default = param.default
+        default = param.default if _is_number(param.default) else None
         integer = param.annotation in (int, "int")
+        if default is None and not integer and param.annotation not in (float, "float"):
+            continue
         noun = "integer" if integer else "number"
         valid = _is_number(value) and (isinstance(value, int) or not integer)
-        if math.isfinite(default) and not integer:
+        if not integer and (default is None or math.isfinite(default)):
             noun = f"finite {noun}"
             valid = valid and math.isfinite(value)
-        if group == "optimizer" and default >= 0:
+        if group == "optimizer" and default is not None and default >= 0:
             noun = f"non-negative {noun}"
             valid = valid and value >= 0
         expected = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
@@ -201,6 +209,8 @@ class ComponentSpec:
         """
         kwargs = {**self.parameters, **runtime}
         check_parameters(self.target, kwargs, self.name)
+        if self.group in _TORCH_CHECKED:
+            check_numbers(self.target, self.parameters, self.name, group=self.group)
         try:
             return self.target(**kwargs)
         except (TypeError, ValueError) as exc:

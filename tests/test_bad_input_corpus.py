@@ -111,6 +111,11 @@ CASES: list[tuple[str, bytes, tuple[str, ...]]] = [
     ("bad scheduler interval", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: step, lr_scheduler_interval: hour}\n").encode(),
      ("lr_scheduler_interval", "hour")),
     ("empty file", b"", ("data",)),
+    ("device not available", (GOOD_DATA + GOOD_MODEL + "device: cuda:7\n").encode(), ("device", "cuda:7")),
+    ("scheduler gamma not a number", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: {name: step, parameters: {step_size: 1, gamma: x}}}\n").encode(),
+     ("lr_scheduler 'step_lr'", "gamma='x'", "a finite number")),
+    ("scheduler step size not an integer", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: {name: step, parameters: {step_size: 1.5}}}\n").encode(),
+     ("step_size=1.5", "an integer")),
 ]  # fmt: skip
 
 
