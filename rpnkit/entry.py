@@ -87,6 +87,9 @@ class ComponentInfo:
         Other names it answers to (looked up case-insensitively).
     plugin
         Name of the plugin that registered it.
+    replaces
+        Name of the plugin whose entry of the same name this one replaced
+        (``register(..., override=True)``), or ``None``.
     """
 
     group: str
@@ -95,6 +98,7 @@ class ComponentInfo:
     summary: str = ""
     aliases: tuple[str, ...] = ()
     plugin: str = PROGRAMMATIC
+    replaces: str | None = None
 
     @property
     def target_path(self) -> str:

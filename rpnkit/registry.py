@@ -203,7 +203,9 @@ class Registry:
         aliases
             Other names (case-insensitive).
         override
-            Replace an existing entry with the same name instead of raising.
+            Replace an existing entry with the same name instead of raising. The new entry
+            records the replaced one's plugin (:attr:`ComponentInfo.replaces`) and takes over
+            its aliases.
 
         Returns
         -------
@@ -236,6 +238,9 @@ class Registry:
                 f"again by plugin {info.plugin!r}; pass override=True to replace it"
             )
         if key in grp.entries:
+            old = grp.entries[key]  # its aliases move to the new entry: configs keep working
+            alias_keys = (*alias_keys, *(a for a in old.aliases if a not in alias_keys))
+            info = dataclasses.replace(info, aliases=alias_keys, replaces=old.plugin)
             self._drop(grp, key)
         grp.entries[key] = info
         for lookup_key in (key, *alias_keys):

@@ -19,14 +19,14 @@ from typing import Any
 
 import yaml
 
-from rpnkit.atomic import atomic_open, remove_stale_temporaries
+from rpnkit.atomic import TEMPORARY_SUFFIX, atomic_open, remove_stale_temporaries
 from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from rpnkit.tracking.csv_logger import history_csv
 
-__all__ = ["OUTPUT_FILES", "keep_interrupted", "prepare_output", "write_outputs"]
+__all__ = ["OUTPUT_FILES", "check_output", "keep_interrupted", "prepare_output", "write_outputs"]
 
 #: The files a run writes into ``output.dir``.
 OUTPUT_FILES: tuple[str, ...] = (
@@ -39,14 +39,39 @@ OUTPUT_FILES: tuple[str, ...] = (
 
 
 def prepare_output(config: RunConfig) -> Path | None:
+    """Check the output directory (:func:`check_output`) and remove stale temporaries in it."""
+    path = check_output(config)
+    if path is not None:
+        remove_stale_temporaries(path)
+    return path
+
+
+def check_output(config: RunConfig) -> Path | None:
+    """The output directory, if ``train`` could write the run's files there; changes nothing.
+
+    ``rpnkit validate`` and ``rpnkit train`` both call this, so they refuse the same
+    directories: a file, one that is not empty (without ``output.overwrite``), one that
+    cannot be created or written, or one holding a directory where a run file goes.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``output.dir`` and why it cannot be used.
+    """
     out = config.output.get("dir")
     if out is None:
         return None
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
-    remove_stale_temporaries(path)
-    if path.is_dir() and any(path.iterdir()) and not config.output.get("overwrite"):
+    if (
+        path.is_dir()
+        and not config.output.get("overwrite")
+        and any(
+            not (p.name.startswith(".") and p.name.endswith(TEMPORARY_SUFFIX) and p.is_file())
+            for p in path.iterdir()
+        )
+    ):
         raise ConfigError(
             f"output.dir {str(path)!r} is not empty; choose another with --output or set "
             "output.overwrite: true"

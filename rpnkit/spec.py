@@ -19,6 +19,7 @@ signature before it is called. Name lookup is the registry's job
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,54 @@ def check_parameters(factory: Any, kwargs: Mapping[str, Any], label: str) -> Non
             )
 
 
+#: Groups of torch classes that take (or silently keep) a bad number and fail later: their
+#: numeric parameters are checked before building, not only when the constructor refuses.
+_TORCH_CHECKED = frozenset({"optimizer", "lr_scheduler"})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_numbers(factory: Any, kwargs: Mapping[str, Any], label: str, *, group: str = "") -> None:
+    """Refuse a non-number given for a parameter whose default is a number, in one line.
+
+    :meth:`ComponentSpec.build` calls this when the constructor refuses its arguments, so a
+    component's own, more precise checks speak first.
+
+    A parameter annotated ``int`` needs an integer; one annotated ``float`` or with a numeric
+    default needs a number
+    (finite unless the default is not); for an optimizer, a parameter with a non-negative
+    default needs a non-negative number (torch refuses a negative ``lr``, ``eps``,
+    ``weight_decay`` or ``momentum``). ``None`` and values for other parameters pass.
+    """
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in kwargs.items():
+        param = params.get(key)
+        if value is None or param is None:
+            continue
+        default = param.default if _is_number(param.default) else None
+        integer = param.annotation in (int, "int")
+        if default is None and not integer and param.annotation not in (float, "float"):
+            continue
+        noun = "integer" if integer else "number"
+        valid = _is_number(value) and (isinstance(value, int) or not integer)
+        if not integer and (default is None or math.isfinite(default)):
+            noun = f"finite {noun}"
+            valid = valid and math.isfinite(value)
+        if group == "optimizer" and default is not None and default >= 0:
+            noun = f"non-negative {noun}"
+            valid = valid and value >= 0
+        expected = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+        if not valid:
+            raise ConfigError(
+                f"{label} parameter {key}={short_repr(value)} is not valid; expected {expected}"
+            )
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
     """A resolved component factory and its configured parameters, built on demand.
@@ -143,7 +192,11 @@ class ComponentSpec:
 
     def check(self, *runtime: str) -> None:
         """Check the configured parameters plus the named run-time ones, without building."""
-        check_parameters(self.target, {**self.parameters, **dict.fromkeys(runtime)}, self.name)
+        check_parameters(
+            self.target,
+            {**self.parameters, **dict.fromkeys(runtime)},
+            self.name,
+        )
 
     def build(self, **runtime: Any) -> Any:
         """Call the target with its parameters plus ``runtime`` ones (which win).
@@ -156,11 +209,15 @@ class ComponentSpec:
         """
         kwargs = {**self.parameters, **runtime}
         check_parameters(self.target, kwargs, self.name)
+        if self.group in _TORCH_CHECKED:
+            check_numbers(self.target, self.parameters, self.name, group=self.group)
         try:
             return self.target(**kwargs)
         except (TypeError, ValueError) as exc:
             if isinstance(exc, ConfigError):
                 raise
+            # the constructor's own text rarely says what is valid: name it for numbers
+            check_numbers(self.target, self.parameters, self.name, group=self.group)
             reason = " ".join(str(exc).split())[:200]
             raise ConfigError(
                 f"{self.name} with parameters {short_repr(self.parameters, 120)} failed: "

@@ -112,7 +112,8 @@ def import_path(group: GroupInfo, path: str) -> ComponentInfo:
         parent, _, attr = path.replace(":", ".").rpartition(".")
         hint = ""
         with contextlib.suppress(Exception):
-            hint = did_you_mean(attr, dir(importlib.import_module(parent)))
+            names = dir(importlib.import_module(parent))
+            hint = did_you_mean(f"{parent}.{attr}", [f"{parent}.{n}" for n in names])
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         raise ComponentNotFoundError(
             f"{group.name} {short_repr(path)} is neither registered nor importable{hint} "

@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ CASES: list[tuple[str, bytes, tuple[str, ...]]] = [
     ("unknown optimizer one edit away", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: adamx}\n").encode(),
      ("adamx", "'adam'", "'adamax'", "'adamw'")),
     ("dotted-path typo", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: torch.optim.AdamWW}\n").encode(),
-     ("learner.optimizer", "torch.optim.AdamWW", "'AdamW'")),
+     ("learner.optimizer", "torch.optim.AdamWW", "'torch.optim.AdamW'")),
     ("shell command as a loss", (GOOD_DATA + GOOD_MODEL + "learner: {loss: os.system}\n").encode(),
      ("learner.loss", "os.system", "--trust-code")),
     ("function as a dataset", (b"data: {name: os.getcwd}\n" + GOOD_MODEL.encode()),
@@ -56,6 +57,65 @@ CASES: list[tuple[str, bytes, tuple[str, ...]]] = [
     ("resume file missing", (GOOD_DATA + GOOD_MODEL + "learner: {resume: /nonexistent/last.pt}\n").encode(),
      ("resume=", "/nonexistent/last.pt")),
     ("device that does not exist", (GOOD_DATA + GOOD_MODEL + "device: tpu\n").encode(), ("device", "tpu")),
+    ("optimizer lr not a number", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: {name: adam, parameters: {lr: fast}}}\n").encode(),
+     ("optimizer 'adam'", "lr='fast'", "non-negative")),
+    ("negative optimizer lr", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: {name: sgd, parameters: {lr: -0.1}}}\n").encode(),
+     ("lr=-0.1", "non-negative")),
+    ("negative momentum", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: {name: sgd, parameters: {lr: 0.1, momentum: -1}}}\n").encode(),
+     ("momentum=-1", "non-negative")),
+    ("nan weight decay", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: {name: adamw, parameters: {weight_decay: .nan}}}\n").encode(),
+     ("weight_decay=nan", "finite")),
+    ("unknown optimizer parameter", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: {name: adam, parameters: {lrr: 0.1}}}\n").encode(),
+     ("lrr", "'lr'")),
+    ("unknown scheduler", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: stepp}\n").encode(), ("stepp", "'step'")),
+    ("unknown loss", (GOOD_DATA + GOOD_MODEL + "learner: {loss: mse_los}\n").encode(), ("mse_los",)),
+    ("unknown metric", (GOOD_DATA + GOOD_MODEL + "metric: acuracy\n").encode(), ("acuracy", "'accuracy'")),
+    ("unknown model", (GOOD_DATA + "model: rnp\n").encode(), ("rnp", "'rpn'")),
+    ("unknown learner key", (GOOD_DATA + GOOD_MODEL + "learner: {n_epoch: 2}\n").encode(), ("n_epoch", "'n_epochs'")),
+    ("unknown output key", (GOOD_DATA + GOOD_MODEL + "output: {dri: x}\n").encode(), ("dri",)),
+    ("text epochs", (GOOD_DATA + GOOD_MODEL + "learner: {n_epochs: many}\n").encode(), ("n_epochs", "many")),
+    ("fractional epochs", (GOOD_DATA + GOOD_MODEL + "learner: {n_epochs: 1.5}\n").encode(), ("n_epochs", "1.5")),
+    ("negative epochs", (GOOD_DATA + GOOD_MODEL + "learner: {n_epochs: -3}\n").encode(), ("n_epochs", "-3")),
+    ("text grad clip", (GOOD_DATA + GOOD_MODEL + "learner: {grad_clip_norm: x}\n").encode(), ("grad_clip_norm='x'",)),
+    ("negative grad clip", (GOOD_DATA + GOOD_MODEL + "learner: {grad_clip_norm: -1}\n").encode(), ("grad_clip_norm=-1",)),
+    ("zero batch size", (b"data: {name: iris, parameters: {batch_size: 0}}\n" + GOOD_MODEL.encode()), ("batch_size", "0")),
+    ("text batch size", (b"data: {name: iris, parameters: {batch_size: big}}\n" + GOOD_MODEL.encode()), ("batch_size", "'big'")),
+    ("unknown dataset parameter", (b"data: {name: iris, parameters: {batch_sise: 8}}\n" + GOOD_MODEL.encode()),
+     ("batch_sise", "'batch_size'")),
+    ("huge synthetic dataset", (b"data: {name: function, parameters: {n_samples: 1000000000000}}\n"
+     b"model: {name: rpn, parameters: {layers: [{m: 1, n: 1}]}}\n"), ("n_samples=1000000000000", "memory")),
+    ("huge equation dataset", (b"data: {name: elementary, parameters: {n_samples: 1000000000000}}\n"
+     b"model: {name: rpn, parameters: {layers: [{m: 1, n: 1}]}}\n"), ("n_samples=1000000000000", "memory")),
+    ("negative dataset seed", (b"data: {name: function, parameters: {seed: -1}}\n"
+     b"model: {name: rpn, parameters: {layers: [{m: 1, n: 1}]}}\n"), ("seed", "-1")),
+    ("unknown synthetic function", (b"data: {name: function, parameters: {function: sinn}}\n"
+     b"model: {name: rpn, parameters: {layers: [{m: 1, n: 1}]}}\n"), ("sinn", "'sin'")),
+    ("missing data file", (b"data: {name: csv, parameters: {path: /nonexistent/x.csv, target: y}}\n" + GOOD_MODEL.encode()),
+     ("/nonexistent/x.csv",)),
+    ("float seed", (f"seed: 1.5\n{GOOD_DATA}{GOOD_MODEL}").encode(), ("seed", "1.5")),
+    ("boolean seed", (f"seed: true\n{GOOD_DATA}{GOOD_MODEL}").encode(), ("seed", "True")),
+    ("layers not a list", (GOOD_DATA + "model: {name: rpn, parameters: {layers: 4}}\n").encode(), ("layers",)),
+    ("zero width layer", (GOOD_DATA + "model: {name: rpn, parameters: {layers: [{m: 4, n: 0}]}}\n").encode(), ("n", "0")),
+    ("unknown reconciliation", (GOOD_DATA + "model: {name: rpn, parameters: {layers: [{m: 4, n: 3, reconciliation: identty}]}}\n").encode(),
+     ("identty", "'identity'")),
+    ("unknown layer key", (GOOD_DATA + "model: {name: rpn, parameters: {layers: [{m: 4, n: 3, expanson: taylor}]}}\n").encode(),
+     ("expanson",)),
+    ("model as a shell function", (GOOD_DATA + "model: {name: subprocess.run}\n").encode(), ("model", "subprocess.run")),
+    ("optimizer as eval", (GOOD_DATA + GOOD_MODEL + "learner: {optimizer: builtins.eval}\n").encode(),
+     ("learner.optimizer", "builtins.eval")),
+    ("metric as a shell command", (GOOD_DATA + GOOD_MODEL + "metric: os.system\n").encode(), ("os.system",)),
+    ("python tag", (GOOD_DATA + GOOD_MODEL + "seed: !!python/object/apply:os.system [echo hi]\n").encode(), ("python",)),
+    ("data not a mapping or name", (b"data: 5\n" + GOOD_MODEL.encode()), ("data",)),
+    ("missing model", GOOD_DATA.encode(), ("model",)),
+    ("bad precision", (GOOD_DATA + GOOD_MODEL + "learner: {precision: fp8}\n").encode(), ("precision", "fp8")),
+    ("bad scheduler interval", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: step, lr_scheduler_interval: hour}\n").encode(),
+     ("lr_scheduler_interval", "hour")),
+    ("empty file", b"", ("data",)),
+    ("device not available", (GOOD_DATA + GOOD_MODEL + "device: cuda:7\n").encode(), ("device", "cuda:7")),
+    ("scheduler gamma not a number", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: {name: step, parameters: {step_size: 1, gamma: x}}}\n").encode(),
+     ("lr_scheduler 'step_lr'", "gamma='x'", "a finite number")),
+    ("scheduler step size not an integer", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: {name: step, parameters: {step_size: 1.5}}}\n").encode(),
+     ("step_size=1.5", "an integer")),
 ]  # fmt: skip
 
 
@@ -78,7 +138,7 @@ def test_bad_input_is_one_clear_line(
     errors = [
         line for line in (captured.out + captured.err).splitlines() if line.startswith("error")
     ]
-    assert errors, (captured.out, captured.err)
+    assert len(errors) == 1, (captured.out, captured.err)
     line = next((e for e in errors if all(w in e for w in words)), None)
     assert line is not None, errors
     assert len(line) < 600
@@ -94,3 +154,64 @@ def test_list_into_a_closed_pipe_is_quiet() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def _rpnkit(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rpnkit", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_validate_reports_each_of_several_files_on_its_own_line(tmp_path: Path) -> None:
+    names = ["good.yaml", *(f"bad{i}.yaml" for i in range(len(CASES)))]
+    (tmp_path / "good.yaml").write_text(GOOD_DATA + GOOD_MODEL)
+    for i, (_, text, _) in enumerate(CASES):
+        (tmp_path / f"bad{i}.yaml").write_bytes(text)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = _rpnkit("validate", *names, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "good.yaml: OK" in result.stdout
+    for i, (case, _, words) in enumerate(CASES):
+        lines = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if line.startswith("error") and all(w in line for w in words)
+        ]
+        assert lines, (case, result.stdout, result.stderr)
+        assert f"bad{i}.yaml" in result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("make", "overwrite", "words"),
+    [
+        (lambda out: out.write_text("x"), False, ("exists and is not a directory",)),
+        (lambda out: (out / "model.pt").mkdir(parents=True), True, ("'model.pt' is a directory",)),
+        (lambda out: out.mkdir() or (out / "x").write_text("x"), False, ("is not empty",)),
+        (lambda out: out.parent.joinpath("blocker").write_text("x"), False, ()),
+    ],
+)  # fmt: skip
+def test_validate_refuses_the_output_dirs_train_refuses(
+    tmp_path: Path, make: Any, overwrite: bool, words: tuple[str, ...]
+) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD_DATA + GOOD_MODEL)
+    out = tmp_path / "run"
+    make(out)
+    target = tmp_path / "blocker" / "run" if not words else out
+    if not words:
+        words = ("cannot be created", "is a file")
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    for command in ("validate", "train"):
+        extra = ["--quiet"] if command == "train" else []
+        extra += ["--set", "output.overwrite=true"] if overwrite else []
+        result = _rpnkit(command, "good.yaml", "--output", str(target), *extra, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        errors = [e for e in (result.stdout + result.stderr).splitlines() if e.startswith("error")]
+        assert len(errors) == 1 and all(w in errors[0] for w in words), (command, errors)
+        assert "Traceback" not in result.stderr
+        assert sorted(str(p) for p in tmp_path.rglob("*")) == before

@@ -45,6 +45,7 @@ def test_list_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> No
         "name": "adamw",
         "aliases": ["adam_w"],
         "plugin": "builtin.torch_components",
+        "replaces": None,
         "distribution": "rpnkit",
         "target": "torch.optim:AdamW",
         "summary": "AdamW: Adam with decoupled weight decay",

@@ -253,3 +253,38 @@ def test_test_checks_its_arguments_too() -> None:
     with pytest.raises(ConfigError) as info:
         learner.test(model(), DataLoader(TensorDataset(torch.zeros(0, 4), torch.zeros(0))))
     assert "test_loader is empty" in one_line(info)
+
+
+# -- first-batch checks: one line, before any optimizer step ---------------------------------------
+def test_an_out_of_range_train_idx_names_the_field_index_and_range() -> None:
+    learner = BackwardLearner(n_epochs=1, verbose=False)
+    loader = {
+        "train_loader": DataLoader(
+            TensorDataset(torch.randn(6, 4), torch.zeros(6).long()), batch_size=6
+        )
+    }
+    with pytest.raises(ConfigError) as info:
+        learner.train(model=model(), data_loader=loader, train_idx=[0, 2, 9])
+    assert "train_idx: index 9 is out of range: valid row indices are 0 to 5" in one_line(info)
+
+
+def test_an_out_of_range_test_idx_is_refused_at_the_first_test_batch() -> None:
+    learner = BackwardLearner(n_epochs=1, verbose=False)
+    data = TensorDataset(torch.randn(6, 4), torch.zeros(6).long())
+    loader = {
+        "train_loader": DataLoader(data, batch_size=6),
+        "test_loader": DataLoader(data, batch_size=6),
+    }
+    with pytest.raises(ConfigError) as info:
+        learner.train(model=model(), data_loader=loader, test_idx=[-7])
+    assert "test_idx: index -7 is out of range: valid row indices are 0 to 5" in one_line(info)
+
+
+def test_a_wrong_input_width_names_in_features_and_the_data_width() -> None:
+    learner = BackwardLearner(n_epochs=1, verbose=False)
+    wide = nn.Sequential(nn.Linear(7, 3), nn.ReLU(), nn.Linear(3, 2))
+    with pytest.raises(ConfigError) as info:
+        learner.train(model=wide, data_loader=loaders())
+    text = one_line(info)
+    assert "gives features of width 4" in text
+    assert "expects in_features=7" in text

@@ -196,3 +196,49 @@ def test_a_plugin_exiting_or_with_a_syntax_error_never_takes_the_host_down(
     listed = run_rpnkit("list", "loss", "--json", pythonpath=site)
     assert listed.returncode == 0
     assert "tmp_l1" in {row["name"] for row in json.loads(listed.stdout)["loss"]}
+
+
+OVERRIDE_PLUGIN = """
+from rpnkit import hookimpl
+
+@hookimpl
+def rpnkit_add_components(registry):
+    registry.register(
+        "optimizer", "adamw", "torch.optim:AdamW", summary="tuned AdamW", override=True
+    )
+"""
+
+
+def test_an_override_is_visible_in_list_show_validate_and_train(
+    make_distribution: Callable[..., Path], tmp_path: Path
+) -> None:
+    site = make_distribution(
+        "tmp-override", {"tuned": "tmp_override_plugin"}, {"tmp_override_plugin": OVERRIDE_PLUGIN}
+    )
+    rows = json.loads(run_rpnkit("list", "optimizer", "--json", pythonpath=site).stdout)
+    row = next(r for r in rows["optimizer"] if r["name"] == "adamw")
+    assert row["plugin"] == "tuned"
+    assert row["replaces"] == "builtin.torch_components"
+    assert "adam_w" in row["aliases"]  # the replaced entry's aliases move to the new entry
+    assert next(r for r in rows["optimizer"] if r["name"] == "adam")["replaces"] is None
+    listed = run_rpnkit("list", "optimizer", pythonpath=site).stdout
+    assert "(replaces builtin.torch_components)" in listed
+    shown = run_rpnkit("show", "optimizer/adam_w", pythonpath=site).stdout
+    assert "tuned" in shown and "builtin.torch_components" in shown
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "data: {name: iris, parameters: {batch_size: 50}}\n"
+        "model: {name: rpn, parameters: {layers: [{m: 4, n: 3}]}}\n"
+        "learner: {n_epochs: 1, optimizer: adam_w}\n"
+    )
+    warning = (
+        "warning: plugin 'tuned' overrides optimizer 'adamw' of plugin 'builtin.torch_components'"
+    )
+    checked = run_rpnkit("validate", str(config), pythonpath=site)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr.splitlines() == [warning]
+    out = tmp_path / "out"
+    trained = run_rpnkit("train", str(config), "--output", str(out), "--quiet", pythonpath=site)
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stderr.splitlines() == [warning]
+    assert (out / "model.pt").is_file()

@@ -77,8 +77,8 @@ def test_override_replaces_explicitly(registry: Registry) -> None:
         registry.register("optimizer", "adamw", "torch.optim:Adam", override=True)
     info = registry.get_info("optimizer", "adamw")
     assert (info.target, info.plugin) == ("torch.optim:Adam", "plugin_b")
-    with pytest.raises(ComponentNotFoundError):
-        registry.get_info("optimizer", "adam_w")  # the old entry's aliases went with it
+    assert info.replaces == "plugin_a"
+    assert registry.get_info("optimizer", "adam_w") == info  # the old aliases move with it
 
 
 def test_failed_registration_block_rolls_back(registry: Registry) -> None:

@@ -48,6 +48,7 @@ def _entry_dict(e: ComponentInfo, distributions: dict[str, str | None]) -> dict[
         "name": e.name,
         "aliases": list(e.aliases),
         "plugin": e.plugin,
+        "replaces": e.replaces,
         "distribution": distributions.get(e.plugin),
         "target": e.target_path,
         "summary": e.summary,
@@ -93,6 +94,13 @@ LIST_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _column(row: dict[str, Any], key: str) -> str:
+    """The text of one cell; an overriding entry's plugin says which plugin it replaces."""
+    if key == "plugin" and row.get("replaces"):
+        return f"{row['plugin']} (replaces {row['replaces']})"
+    return _cell(row[key])
+
+
 def _cell(value: Any) -> str:
     text = ",".join(value) if isinstance(value, list) else "" if value is None else str(value)
     return " ".join(text.split())  # no tab or newline inside a cell
@@ -102,7 +110,7 @@ def _print_plain(rows_by_group: dict[str, list[dict[str, Any]]]) -> None:
     """Tab-separated, one line per component, full names: for pipes, grep and cut."""
     lines = ["\t".join(["group", *(header for _, header in LIST_COLUMNS)])]
     for group, rows in rows_by_group.items():
-        lines += ["\t".join([group, *(_cell(row[k]) for k, _ in LIST_COLUMNS)]) for row in rows]
+        lines += ["\t".join([group, *(_column(row, k) for k, _ in LIST_COLUMNS)]) for row in rows]
     sys.stdout.write("\n".join(lines) + "\n")
 
 
@@ -123,7 +131,7 @@ def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]])
         info = registry.group_info(group)
         cells = [
             {
-                k: _cell(row[k]).replace(",", ", ") if k == "aliases" else _cell(row[k])
+                k: _column(row, k).replace(",", ", ") if k == "aliases" else _column(row, k)
                 for k, _ in LIST_COLUMNS
             }
             for row in rows
@@ -207,6 +215,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         rows = {
             "target": e.target_path,
             "plugin": e.plugin,
+            "replaces": f"the entry of plugin {e.replaces}" if e.replaces else "-",
             "aliases": ", ".join(e.aliases) or "-",
             "summary": e.summary or "-",
             "signature": _short_signature(getattr(obj, "__name__", e.name), params),

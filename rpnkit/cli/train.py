@@ -16,7 +16,7 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from rpnkit.errors import ConfigError
+from rpnkit.errors import ConfigError, RpnkitError
 
 if TYPE_CHECKING:
     from rpnkit.config import RunConfig
@@ -73,6 +73,7 @@ def add_parsers(sub: Any) -> None:
         description="Build every component of a config without training; print every problem.",
     )
     _add_config_arguments(p)
+    p.add_argument("more", nargs="*", metavar="CONFIG", help="more config files to check")
     p.set_defaults(func=cmd_validate)
 
 
@@ -185,6 +186,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def warn_overrides() -> None:
+    """One ``warning:`` line on stderr per registry entry a plugin replaced (override=True)."""
+    from rpnkit.state import get_registry
+
+    for e in get_registry().entries():
+        if e.replaces:
+            print(
+                f"warning: plugin {e.plugin!r} overrides {e.group} {e.name!r} of plugin "
+                f"{e.replaces!r}",
+                file=sys.stderr,
+            )
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -197,6 +211,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.nproc_per_node is not None:
         return launch(args)
     config = _load(args)
+    warn_overrides()
     result = run_config(config, verbose=not args.quiet)
     if result.output_dir is not None and not args.quiet:
         Console(stderr=True).print(f"results written to [bold]{result.output_dir}[/]")
@@ -205,11 +220,26 @@ def _train(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the config, or a short summary when it is valid."""
-    with _trust(args):
-        return _validate(args)
+    files = [args.config, *args.more]
+    warn_overrides()
+    if len(files) == 1:
+        with _trust(args):
+            return _validate(args)
+    worst = 0
+    for path in files:  # each file on its own: one failing does not hide the others
+        try:
+            with _trust(args):
+                code = _validate(argparse.Namespace(**{**vars(args), "config": path}))
+        except RpnkitError as exc:
+            where = "" if str(exc).startswith(path) else f"{path}: "
+            print(f"error: {where}{exc}", file=sys.stderr)
+            code = 2
+        worst = max(worst, code)
+    return worst
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from rpnkit.run_outputs import check_output
     from rpnkit.runner import assemble
 
     try:
@@ -223,7 +253,11 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{len(found)} problem(s) in {args.config}")
         return 2
     parts, problems = assemble(config, verbose=False, check=True)
-    if parts is None:
+    try:
+        check_output(config)  # the check train makes, without creating anything
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if parts is None or problems:
         for problem in problems:
             print(f"error: {problem}")
         print(f"{len(problems)} problem(s) in {args.config}")

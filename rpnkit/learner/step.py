@@ -60,11 +60,19 @@ class BatchForward:
         features = features.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         with self.autocast():
-            if self.pass_device:
-                output = self.model(features, device=str(self.device))
-            else:
-                output = self.model(features)
+            try:
+                if self.pass_device:
+                    output = self.model(features, device=str(self.device))
+                else:
+                    output = self.model(features)
+            except RuntimeError as exc:
+                width = _width_error(self.model, features, loader) if step == 0 else None
+                if width is None:
+                    raise
+                raise width from exc
             if rows is not None:
+                if step == 0:
+                    _check_rows(rows, output, loader)
                 output, labels = output[rows], labels[rows]
             if loss is None or step == 0:
                 loss, value = _first_loss(loss, output, labels)
@@ -88,6 +96,34 @@ def _unpack(batch: object, loader: str) -> tuple[Tensor, Tensor]:
             f"{loader} must yield tensors, got ({type(features).__name__}, {type(labels).__name__})"
         )
     return features, labels
+
+
+def _width_error(model: object, features: Tensor, loader: str) -> ConfigError | None:
+    """A one-line error when the first layer's ``in_features`` differs from the data's width."""
+    if not isinstance(model, nn.Module) or features.ndim < 1:
+        return None
+    first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+    width = features.shape[-1]
+    if first is None or first.in_features == width:
+        return None
+    return ConfigError(
+        f"{loader} gives features of width {width} but the model's first linear layer expects "
+        f"in_features={first.in_features}; make the model's input size match the data"
+    )
+
+
+def _check_rows(rows: Tensor, output: Tensor, loader: str) -> None:
+    """Refuse ``train_idx``/``test_idx`` entries outside the first batch's rows (batch 0 only)."""
+    size = output.shape[0] if output.ndim else 0
+    field = "test_idx" if "test" in loader else "train_idx"
+    if rows.numel() == 0:
+        return
+    bad = rows[(rows >= size) | (rows < -size)]
+    if bad.numel():
+        raise ConfigError(
+            f"{field}: index {int(bad[0])} is out of range: valid row indices are 0 to "
+            f"{size - 1} (the batch of {loader} has {size} rows)"
+        )
 
 
 def _default_loss(labels: Tensor) -> nn.Module:

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rpnkit.checks import non_negative_int, positive_int, short_repr
 from rpnkit.data.bundle import DataBundle
+from rpnkit.data.memory import check_fits
 from rpnkit.data.tinybig_functions.equation import FUNCTIONS, Equation
 from rpnkit.data.tinybig_functions.tables import (
     COMPOSITE,
@@ -153,6 +154,14 @@ class EquationTable:
         if not isinstance(shuffle, bool):
             raise ConfigError(f"dataset {label!r}: shuffle must be true or false, got {shuffle!r}")
         n_train = _train_count(label, n_samples, test_size)
+        # The variables' columns, the stacked inputs, the result and its split copies: about
+        # 16 bytes per value at the peak, refused before a single sample is drawn.
+        check_fits(
+            label,
+            f"n_samples={n_samples}",
+            16.0 * n_samples * (len(equation.variables) + 1),
+            "lower n_samples",
+        )
         x, y = equation.sample(n_samples, torch.Generator().manual_seed(seed))
         train_loader: DataLoader[tuple[Tensor, ...]] = DataLoader(
             TensorDataset(x[:n_train], y[:n_train]),
