@@ -31,6 +31,7 @@ def test_every_shipped_config_trains(config: str, tmp_path: Path) -> None:
         "history.csv",
         "history.json",
         "model.pt",
+        "preprocessing.json",
     ]
     history = json.loads((out / "history.json").read_text())["history"]
     assert [row["epoch"] for row in history] == [0, 1]

@@ -22,8 +22,7 @@ def add_parsers(sub: Any) -> None:
         "--format",
         required=True,
         metavar="FORMAT",
-        help="torchscript (traced), exported-program (torch.export, .pt2) or onnx (the onnx "
-        "extra)",
+        help="torchscript (traced), exported-program (torch.export, .pt2) or onnx (the onnx extra)",
     )
     p.add_argument(
         "-o",

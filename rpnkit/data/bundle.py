@@ -102,12 +102,10 @@ class DataBundle(Mapping[str, Loader]):
                 )
 
         if self.feature_names is not None and (
-            not isinstance(self.feature_names, tuple)
-            or len(self.feature_names) != self.in_features
+            not isinstance(self.feature_names, tuple) or len(self.feature_names) != self.in_features
         ):
             raise ConfigError(
-                f"DataBundle feature_names must be a tuple of in_features={self.in_features} "
-                "names"
+                f"DataBundle feature_names must be a tuple of in_features={self.in_features} names"
             )
 
     def __getitem__(self, key: str) -> Loader:

@@ -44,6 +44,8 @@ class Standardised(nn.Module):
     def __init__(self, model: nn.Module, mean: Tensor, std: Tensor) -> None:
         super().__init__()
         self.model = model
+        self.mean: Tensor
+        self.std: Tensor
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
 
@@ -205,7 +207,7 @@ def _onnx(module: nn.Module, sample: Tensor) -> bytes:
     torch.onnx.export(
         module,
         (sample,),
-        buffer,
+        buffer,  # type: ignore[arg-type]  # torch.onnx.export writes to a file-like too
         input_names=["features"],
         output_names=["outputs"],
         dynamic_axes={"features": {0: "batch"}, "outputs": {0: "batch"}},

@@ -10,6 +10,7 @@ number of features must be the model's.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ class InputTable:
 
 
 def read_input(
-    path: str | Path,
+    path: str | os.PathLike[str],
     preprocessing: Preprocessing,
     *,
     target: str | None = None,
@@ -109,7 +110,9 @@ def read_input(
 def _check_width(x: np.ndarray, where: str, preprocessing: Preprocessing) -> None:
     width = preprocessing.in_features
     if width is not None and x.shape[1] != width:
-        raise ConfigError(f"{where} has {x.shape[1]} feature(s) per row; the run's model takes {width}")
+        raise ConfigError(
+            f"{where} has {x.shape[1]} feature(s) per row; the run's model takes {width}"
+        )
     if len(x) == 0:
         raise ConfigError(f"{where} has no rows")
 
@@ -207,7 +210,9 @@ def _number(cell: str, column: str, row: int, where: str) -> float:
 def _target_array(values: list[str], where: str, target: str | None) -> np.ndarray:
     for i, value in enumerate(values):
         if value.lower() in MISSING:
-            raise ConfigError(f"{where}: target column {target!r} has a missing value at row {i + 1}")
+            raise ConfigError(
+                f"{where}: target column {target!r} has a missing value at row {i + 1}"
+            )
     text = np.array(values)
     for dtype in (np.int64, np.float64):
         try:
@@ -239,7 +244,9 @@ def _read_numpy(file: Path, where: str, label_array: str | None, array: str | No
         targets = None
         if label_array is not None:
             if label_array not in names:
-                raise ConfigError(f"{where} has no label array {label_array!r}; arrays: {list_names(names)}")
+                raise ConfigError(
+                    f"{where} has no label array {label_array!r}; arrays: {list_names(names)}"
+                )
             targets = np.asarray(loaded[label_array])
             if len(targets) != len(features):
                 raise ConfigError(

@@ -106,7 +106,9 @@ class LoadedRun:
             )
         return x
 
-    def outputs(self, x: Tensor | np.ndarray | str | os.PathLike[str], batch_size: int = 4096) -> Tensor:
+    def outputs(
+        self, x: Tensor | np.ndarray | str | os.PathLike[str], batch_size: int = 4096
+    ) -> Tensor:
         """The model's raw outputs for raw features ``x``, standardised as in training."""
         inputs = self.preprocessing.apply(self.features(x))
         parts = [self._forward(batch) for batch in _batches(inputs, batch_size)]
@@ -250,7 +252,9 @@ def _model(path: Path, config: RunConfig) -> nn.Module:
     try:
         model = get_registry().build("model", spec["name"], **spec["parameters"])
     except (RpnkitError, TypeError, ValueError) as exc:
-        raise ConfigError(f"run {str(path)!r}: the model of config.yaml cannot be built: {exc}") from None
+        raise ConfigError(
+            f"run {str(path)!r}: the model of config.yaml cannot be built: {exc}"
+        ) from None
     if not isinstance(model, nn.Module):
         raise ConfigError(
             f"run {str(path)!r}: model {spec['name']!r} builds a {type(model).__name__}, not a "
