@@ -274,3 +274,10 @@ def test_evaluate_refuses_a_label_the_run_never_saw(colours: Path, tmp_path: Pat
     expect_error(
         "evaluate", str(colours), "--data", str(data), fragments=("row 2", "'mauve'", "class")
     )
+
+
+def test_evaluate_a_run_whose_data_file_is_gone(colours: Path, tmp_path: Path) -> None:
+    run = copy_run(colours, tmp_path)
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace("colours.csv", "moved.csv"))
+    expect_error("evaluate", str(run), fragments=("moved.csv", "does not exist", "--data FILE"))
