@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +283,19 @@ def test_evaluate_a_run_whose_data_file_is_gone(colours: Path, tmp_path: Path) -
     config = run / "config.yaml"
     config.write_text(config.read_text().replace("colours.csv", "moved.csv"))
     expect_error("evaluate", str(run), fragments=("moved.csv", "does not exist", "--data FILE"))
+
+
+def test_a_device_that_is_not_there(colours: Path) -> None:
+    expect_error("evaluate", str(colours), "--device", "bogus", fragments=("'bogus'", "'cpu'"))
+    if not torch.cuda.is_available():
+        expect_error("evaluate", str(colours), "--device", "cuda", fragments=("not available",))
+
+
+def test_import_rpnkit_stays_light() -> None:
+    code = (
+        "import sys, rpnkit, rpnkit.inference, rpnkit.cli.predict, rpnkit.cli.export; "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert callable(rpnkit.load_run) and 'torch' in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
