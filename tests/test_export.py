@@ -127,3 +127,17 @@ def test_onnx_without_the_extra_says_how_to_install(rpn_run: Path, tmp_path: Pat
     (line,) = done.stderr.strip().splitlines()
     assert "pip install 'rpnkit[onnx]'" in line
     assert not out.exists()
+
+
+def test_export_run_in_python_leaves_the_run_usable(rpn_run: Path, tmp_path: Path) -> None:
+    from rpnkit.errors import ConfigError
+    from rpnkit.inference import export_run
+
+    run = rpnkit.load_run(rpn_run)
+    x = torch.from_numpy(features(4, seed=9)).float()
+    before = run.predict(x).outputs
+    result = export_run(run, "exported-program", tmp_path / "m.pt2")
+    assert result.path.is_file() and result.max_difference < 1e-4
+    torch.testing.assert_close(run.predict(x).outputs, before)
+    with pytest.raises(ConfigError, match="is a directory"):
+        export_run(run, "torchscript", tmp_path)

@@ -11,6 +11,7 @@ control flow on values, an unsupported operator) is a one-line
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import os
@@ -146,7 +147,8 @@ def _standardised(run: LoadedRun) -> nn.Module:
     prep = run.preprocessing
     mean = torch.tensor(prep.feature_mean or [0.0] * width, dtype=torch.float32)
     std = torch.tensor(prep.feature_std or [1.0] * width, dtype=torch.float32)
-    return Standardised(run.model, mean, std)
+    # a copy: exporting on the CPU leaves the run's own model where it was
+    return Standardised(copy.deepcopy(run.model), mean, std)
 
 
 def _width(run: LoadedRun) -> int:
