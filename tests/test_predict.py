@@ -113,6 +113,8 @@ def test_load_run_predicts_a_tensor_an_array_and_a_file(colours: Path, tmp_path:
     from_array = run.predict(x)
     from_tensor = run.predict(torch.from_numpy(x))
     from_file = run.predict(path)
+    np.savez(tmp_path / "rows.npz", x=x)
+    assert run.predict(tmp_path / "rows.npz").labels == from_file.labels
     assert len(from_array) == 6
     assert from_array.labels == from_tensor.labels == from_file.labels
     torch.testing.assert_close(from_array.outputs, from_file.outputs)
