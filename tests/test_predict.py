@@ -1,9 +1,12 @@
-"""``rpnkit predict`` / ``evaluate`` and ``rpnkit.load_run`` on a run trained on string labels."""
+"""``rpnkit predict`` / ``evaluate`` and ``rpnkit.load_run`` on runs trained through the CLI."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,134 +14,290 @@ import pytest
 import torch
 
 import rpnkit
-from tests.inference_runs import CLASSES, FEATURES, train
-from tests.inference_runs import rpnkit as run_cli
+from rpnkit.errors import ConfigError
+from tests.conftest import run_rpnkit
+from tests.trained_runs import (
+    COLOURS,
+    FEATURES,
+    features,
+    last_epoch,
+    rpn_layers,
+    train,
+    write_colours,
+    write_sums,
+    write_table,
+)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train(tmp_path_factory.mktemp("predict"))
+def colours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-epoch RPN classifier trained on a CSV whose labels are words."""
+    folder = tmp_path_factory.mktemp("colours")
+    data = write_colours(folder / "colours.csv")
+    model = {"name": "rpn", "parameters": {"layers": rpn_layers(3)}}
+    return train(folder, data, "colour", model, metric=["accuracy", "f1"])
 
 
-def test_the_run_saves_its_preprocessing(trained: Path) -> None:
-    saved = json.loads((trained / "preprocessing.json").read_text())
-    assert saved["classes"] == sorted(CLASSES)
-    assert saved["feature_names"] == list(FEATURES)
-    assert len(saved["feature_mean"]) == len(saved["feature_std"]) == 3
+@pytest.fixture(scope="module")
+def sums(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-epoch RPN regression on a CSV with a numeric target."""
+    folder = tmp_path_factory.mktemp("sums")
+    data = write_sums(folder / "sums.csv")
+    model = {"name": "rpn", "parameters": {"layers": rpn_layers(1)}}
+    return train(folder, data, "total", model, loss="mse", metric="mse")
 
 
-def test_predict_writes_labels_in_the_files_own_names(trained: Path, tmp_path: Path) -> None:
-    new = tmp_path / "new.csv"
-    new.write_text("width,petal,sepal\n0.5,0.5,1\n10.5,1.5,1\n20.5,2.5,1\n0.4,0.6,0.2\n")
-    out = tmp_path / "out.csv"
-    done = run_cli(tmp_path, "predict", str(trained), str(new), "-o", str(out))
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_predict_names_classes_with_the_files_labels(colours: Path, tmp_path: Path) -> None:
+    x = features(7, seed=5)
+    # the columns in another order than the training file's: matched by name
+    new = write_table(tmp_path / "new.csv", x[:, [2, 0, 1]], ["c", "a", "b"])
+    out = tmp_path / "predictions.csv"
+    done = run_rpnkit("predict", str(colours), str(new), "-o", str(out))
     assert done.returncode == 0, done.stderr
-    rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 4
-    assert set(rows[0]) == {"prediction", *(f"probability_{c}" for c in CLASSES)}
+    rows = read_rows(out)
+    assert len(rows) == 7
+    assert list(rows[0]) == ["prediction", *(f"probability_{c}" for c in sorted(COLOURS))]
     for row in rows:
-        assert row["prediction"] in CLASSES
-        probabilities = {c: float(row[f"probability_{c}"]) for c in CLASSES}
-        assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-9)
-        assert row["prediction"] == max(probabilities, key=lambda c: probabilities[c])
+        assert row["prediction"] in COLOURS
+        probabilities = [float(row[f"probability_{c}"]) for c in COLOURS]
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-9)
+        assert all(0.0 <= p <= 1.0 for p in probabilities)
+        most_likely = max(COLOURS, key=lambda c: float(row[f"probability_{c}"]))
+        assert row["prediction"] == most_likely
+    # the same rows through Python give the same answer
+    assert [r["prediction"] for r in rows] == rpnkit.load_run(colours).predict(x).labels
 
 
-def test_load_run_predicts_tensors_arrays_and_files_alike(trained: Path, tmp_path: Path) -> None:
-    run = rpnkit.load_run(trained)
+def test_predict_writes_the_regression_value(sums: Path, tmp_path: Path) -> None:
+    x = features(5, seed=6)
+    new = write_table(tmp_path / "new.csv", x, list(FEATURES))
+    out = tmp_path / "values.csv"
+    done = run_rpnkit("predict", str(sums), str(new), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = read_rows(out)
+    assert [list(r) for r in rows] == [["prediction"]] * 5
+    run = rpnkit.load_run(sums)
+    expected = run.predict(torch.from_numpy(x)).values
+    assert expected is not None
+    got = torch.tensor([float(r["prediction"]) for r in rows])
+    torch.testing.assert_close(got, expected.reshape(-1), rtol=1e-5, atol=1e-6)
+
+
+def test_predict_standardises_raw_inputs_as_in_training(colours: Path) -> None:
+    run = rpnkit.load_run(colours)
+    record = json.loads((colours / "preprocessing.json").read_text())
+    assert record["feature_names"] == list(FEATURES)
+    assert record["classes"] == sorted(COLOURS)
+    x = torch.from_numpy(features(9, seed=7))
+    mean = torch.tensor(record["feature_mean"], dtype=torch.float64)
+    std = torch.tensor(record["feature_std"], dtype=torch.float64)
+    with torch.no_grad():
+        scores = run.model(((x - mean) / std).float())
+    predictions = run.predict(x)
+    torch.testing.assert_close(predictions.outputs, scores)
+    assert predictions.probabilities is not None
+    torch.testing.assert_close(predictions.probabilities, torch.softmax(scores.double(), dim=1))
+
+
+def test_load_run_predicts_a_tensor_an_array_and_a_file(colours: Path, tmp_path: Path) -> None:
+    run = rpnkit.load_run(colours)
     assert not run.model.training
-    assert run.config.data["name"] == "csv"
-    raw = np.array([[0.5, 1.0, 0.5], [2.5, 1.0, 20.5]])
-    file = tmp_path / "rows.csv"
-    file.write_text("petal,sepal,width\n0.5,1.0,0.5\n2.5,1.0,20.5\n")
-    from_array = run.predict(raw)
-    from_tensor = run.predict(torch.from_numpy(raw))
-    from_file = run.predict(file)
+    assert run.config.data["parameters"]["target"] == "colour"
+    x = features(6, seed=8)
+    path = write_table(tmp_path / "rows.csv", x, list(FEATURES))
+    from_array = run.predict(x)
+    from_tensor = run.predict(torch.from_numpy(x))
+    from_file = run.predict(path)
+    np.savez(tmp_path / "rows.npz", x=x)
+    assert run.predict(tmp_path / "rows.npz").labels == from_file.labels
+    assert len(from_array) == 6
     assert from_array.labels == from_tensor.labels == from_file.labels
-    assert torch.allclose(from_array.probabilities, from_file.probabilities)
-    # the standardisation of the training split is applied: the model sees standardised rows
-    prep = run.preprocessing
-    standard = (torch.from_numpy(raw) - torch.tensor(prep.feature_mean, dtype=torch.float64)) / (
-        torch.tensor(prep.feature_std, dtype=torch.float64)
-    )
-    with torch.inference_mode():
-        direct = run.model(standard.float())
-    assert torch.allclose(from_array.outputs, direct, atol=1e-6)
+    torch.testing.assert_close(from_array.outputs, from_file.outputs)
 
 
-def test_evaluate_reproduces_the_recorded_test_metrics(trained: Path, tmp_path: Path) -> None:
-    # the config's data path is relative to where the run was trained
-    done = run_cli(trained.parent, "evaluate", str(trained), "--json")
+def evaluate_json(*args: str) -> dict[str, object]:
+    done = run_rpnkit("evaluate", *args, "--json")
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    last = json.loads((trained / "history.json").read_text())["history"][-1]
-    assert report["metrics"]["loss"] == pytest.approx(last["test_loss"], rel=1e-6)
-    assert report["metrics"]["accuracy"] == pytest.approx(last["test_accuracy"], rel=1e-6)
-    assert report["metrics"]["f1"] == pytest.approx(last["test_f1"], rel=1e-6)
-    assert report["recorded"]["loss"] == pytest.approx(last["test_loss"])
-    assert report["samples"] == 12  # 20% of the 60 rows
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
 
 
-def test_evaluate_on_another_labelled_file(trained: Path, tmp_path: Path) -> None:
-    file = tmp_path / "labelled.csv"
-    file.write_text(
-        "petal,sepal,width,species\n0.5,1,0.5,rose\n1.5,1,10.5,tulip\n2.5,1,20.5,daisy\n"
-    )
-    done = run_cli(tmp_path, "evaluate", str(trained), "--data", str(file), "--json")
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["samples"] == 3 and report["recorded"] is None
-    run = rpnkit.load_run(trained)
-    labels = run.predict(np.array([[0.5, 1, 0.5], [1.5, 1, 10.5], [2.5, 1, 20.5]])).labels
-    assert labels is not None
-    right = sum(a == b for a, b in zip(labels, ["rose", "tulip", "daisy"], strict=True))
-    assert report["metrics"]["accuracy"] == pytest.approx(right / 3)
+def test_evaluate_reproduces_the_recorded_test_metrics(colours: Path) -> None:
+    report = evaluate_json(str(colours))
+    metrics = report["metrics"]
+    assert isinstance(metrics, dict)
+    final = last_epoch(colours)
+    assert metrics["loss"] == pytest.approx(final["test_loss"], rel=1e-5)
+    assert metrics["accuracy"] == pytest.approx(final["test_accuracy"], rel=1e-6)
+    assert metrics["f1"] == pytest.approx(final["test_f1"], rel=1e-6)
+    assert report["samples"] == 12  # the default 20% of 60 rows
+    done = run_rpnkit("evaluate", str(colours))
+    assert done.returncode == 0 and "accuracy" in done.stdout
 
 
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        ("petal,sepal\n1,2\n", "lacks the feature column 'width'"),
-        ("petal,sepal,width,colour\n1,2,3,4\n", "has the column 'colour'"),
-        ("petal,sepal,width\n1,abc,3\n", "column 'sepal' is not numeric"),
-        ("petal,sepal,width\n1,,3\n", "column 'sepal' has a missing value at row 1"),
-    ],
-)
-def test_bad_inputs_are_one_line_errors_and_write_nothing(
-    trained: Path, tmp_path: Path, content: str, expected: str
-) -> None:
-    file = tmp_path / "in.csv"
-    file.write_text(content)
-    out = tmp_path / "out.csv"
-    done = run_cli(tmp_path, "predict", str(trained), str(file), "-o", str(out))
-    assert done.returncode == 2
-    assert expected in done.stderr and "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert not out.exists()
+def test_evaluate_scores_another_labelled_file(colours: Path) -> None:
+    data = colours.parent / "colours.csv"
+    report = evaluate_json(str(colours), "--data", str(data))
+    assert report["samples"] == 60 and report["recorded"] is None
+    metrics = report["metrics"]
+    assert isinstance(metrics, dict)
+    rows = read_rows(data)
+    truth = [row["colour"] for row in rows]
+    x = np.array([[float(row[name]) for name in FEATURES] for row in rows])
+    predicted = rpnkit.load_run(colours).predict(x, batch_size=7)
+    assert predicted.labels is not None
+    hits = np.mean([p == t for p, t in zip(predicted.labels, truth, strict=True)])
+    assert metrics["accuracy"] == pytest.approx(hits)
 
 
-def test_wrong_width_array(trained: Path, tmp_path: Path) -> None:
-    np.savez(tmp_path / "x.npz", x=np.zeros((2, 5)))
-    done = run_cli(tmp_path, "predict", str(trained), "x.npz", "-o", "out.csv")
-    assert done.returncode == 2 and "5 feature(s) per row; the run's model takes 3" in done.stderr
-    with pytest.raises(rpnkit.RpnkitError, match="takes 3"):
-        rpnkit.load_run(trained).predict(np.zeros((2, 4)))
+def test_evaluate_a_regression_run(sums: Path) -> None:
+    metrics = evaluate_json(str(sums))["metrics"]
+    assert isinstance(metrics, dict)
+    assert metrics["loss"] == pytest.approx(last_epoch(sums)["test_loss"], rel=1e-5)
 
 
-def test_not_a_finished_run(trained: Path, tmp_path: Path) -> None:
-    missing = run_cli(tmp_path, "predict", str(tmp_path / "nope"), "x.csv", "-o", "o.csv")
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
-    # a run without model.pt, and one interrupted (history.json marked partial)
-    import shutil
-
-    no_model = tmp_path / "no_model"
-    shutil.copytree(trained, no_model)
-    (no_model / "model.pt").unlink()
-    done = run_cli(tmp_path, "evaluate", str(no_model))
-    assert done.returncode == 2 and "has no model.pt" in done.stderr
-    partial = tmp_path / "partial"
-    shutil.copytree(trained, partial)
-    summary = json.loads((partial / "history.json").read_text())
-    (partial / "history.json").write_text(json.dumps({**summary, "partial": True}))
-    done = run_cli(trained.parent, "evaluate", str(partial))
-    assert done.returncode == 2 and "was interrupted after 2 epoch(s)" in done.stderr
+# -- bad input --------------------------------------------------------------------------------
+def expect_error(*args: str, fragments: tuple[str, ...], output: Path | None = None) -> str:
+    """The command exits 2 with one ``error:`` line, no traceback, and leaves no output."""
+    done = run_rpnkit(*args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    if output is not None:
+        assert not output.exists()
+        assert not list(output.parent.glob(f".{output.name}*"))
+    return lines[0]
+
+
+def copy_run(run: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    return copy
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "export"])
+def test_a_missing_run_dir(command: str, tmp_path: Path) -> None:
+    new = write_table(tmp_path / "new.csv", features(3), list(FEATURES))
+    extra = {"predict": [str(new), "-o", str(tmp_path / "o.csv")], "export": ["--format", "onnx"]}
+    missing = str(tmp_path / "nowhere")
+    expect_error(command, missing, *extra.get(command, []), fragments=("does not exist",))
+
+
+def test_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    expect_error("evaluate", str(tmp_path), fragments=("no config.yaml", "rpnkit train"))
+
+
+def test_a_run_without_model_pt(colours: Path, tmp_path: Path) -> None:
+    run = copy_run(colours, tmp_path)
+    (run / "model.pt").unlink()
+    expect_error("evaluate", str(run), fragments=("no model.pt",))
+
+
+def test_an_interrupted_run_is_refused_with_the_resume_command(
+    colours: Path, tmp_path: Path
+) -> None:
+    run = copy_run(colours, tmp_path)
+    summary = json.loads((run / "history.json").read_text())
+    summary["partial"] = True
+    (run / "history.json").write_text(json.dumps(summary))
+    out = tmp_path / "o.csv"
+    new = write_table(tmp_path / "new.csv", features(3), list(FEATURES))
+    expect_error(
+        "predict",
+        str(run),
+        str(new),
+        "-o",
+        str(out),
+        fragments=("interrupted after 2 epoch(s)", "learner.resume="),
+        output=out,
+    )
+
+
+def test_a_run_killed_while_writing_is_refused(colours: Path, tmp_path: Path) -> None:
+    run = copy_run(colours, tmp_path)
+    (run / ".model.pt.rpnkit-tmp").write_bytes(b"half")
+    expect_error("evaluate", str(run), fragments=("killed while writing",))
+
+
+def test_damaged_weights(colours: Path, tmp_path: Path) -> None:
+    run = copy_run(colours, tmp_path)
+    (run / "model.pt").write_bytes(b"not a model")
+    expect_error("evaluate", str(run), fragments=("model.pt", "not a readable model state"))
+
+
+BAD_TABLES = {
+    "missing column": ("a,b\n1,2\n", ("lacks the feature column 'c'",)),
+    "extra column": ("a,b,c,d\n1,2,3,4\n", ("column 'd'", "not a feature")),
+    "the target column": ("a,b,c,colour\n1,2,3,red\n", ("'colour'", "rpnkit evaluate")),
+    "non-numeric cell": ("a,b,c\n1,2,3\n1,two,3\n", ("column 'b' is not numeric", "row 2")),
+    "missing value": ("a,b,c\n1,,3\n", ("column 'b' has a missing value at row 1",)),
+    "no rows": ("a,b,c\n", ("has no rows",)),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TABLES))
+def test_predict_refuses_a_bad_table(case: str, colours: Path, tmp_path: Path) -> None:
+    text, fragments = BAD_TABLES[case]
+    new = tmp_path / "new.csv"
+    new.write_text(text)
+    out = tmp_path / "o.csv"
+    expect_error("predict", str(colours), str(new), "-o", str(out), fragments=fragments, output=out)
+
+
+def test_predict_refuses_the_wrong_feature_width(colours: Path, tmp_path: Path) -> None:
+    new = tmp_path / "wide.npy"
+    np.save(new, np.zeros((4, 5)))
+    out = tmp_path / "o.csv"
+    fragments = ("5 feature(s) per row", "takes 3")
+    expect_error("predict", str(colours), str(new), "-o", str(out), fragments=fragments, output=out)
+    with pytest.raises(ConfigError, match="takes 3"):
+        rpnkit.load_run(colours).predict(torch.zeros(2, 4))
+
+
+def test_predict_refuses_an_unknown_file_type_and_a_missing_input(
+    colours: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "o.csv"
+    odd = tmp_path / "rows.xlsx"
+    odd.write_text("a")
+    expect_error("predict", str(colours), str(odd), "-o", str(out), fragments=("'.xlsx'",))
+    gone = str(tmp_path / "gone.csv")
+    expect_error("predict", str(colours), gone, "-o", str(out), fragments=("does not exist",))
+
+
+def test_evaluate_refuses_a_label_the_run_never_saw(colours: Path, tmp_path: Path) -> None:
+    data = write_table(tmp_path / "l.csv", features(2), [*FEATURES, "colour"], ["red", "mauve"])
+    expect_error(
+        "evaluate", str(colours), "--data", str(data), fragments=("row 2", "'mauve'", "class")
+    )
+
+
+def test_evaluate_a_run_whose_data_file_is_gone(colours: Path, tmp_path: Path) -> None:
+    run = copy_run(colours, tmp_path)
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace("colours.csv", "moved.csv"))
+    expect_error("evaluate", str(run), fragments=("moved.csv", "does not exist", "--data FILE"))
+
+
+def test_a_device_that_is_not_there(colours: Path) -> None:
+    expect_error("evaluate", str(colours), "--device", "bogus", fragments=("'bogus'", "'cpu'"))
+    if not torch.cuda.is_available():
+        expect_error("evaluate", str(colours), "--device", "cuda", fragments=("not available",))
+
+
+def test_import_rpnkit_stays_light() -> None:
+    code = (
+        "import sys, rpnkit, rpnkit.inference, rpnkit.cli.predict, rpnkit.cli.export; "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert callable(rpnkit.load_run) and 'torch' in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

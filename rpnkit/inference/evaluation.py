@@ -105,7 +105,13 @@ def _build(group: str, spec: dict[str, Any], where: str) -> Any:
     try:
         return get_registry().build(group, spec["name"], **spec["parameters"])
     except (RpnkitError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        # a data file named by a relative path is looked for from the current directory
+        hint = (
+            "; run from the directory the training ran in, or pass --data FILE"
+            if group == "dataset" and "does not exist" in str(exc)
+            else ""
+        )
+        raise ConfigError(f"{where}: {exc}{hint}") from None
 
 
 def _recorded(run: LoadedRun, metrics: list[Any]) -> dict[str, float] | None:

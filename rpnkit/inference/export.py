@@ -11,6 +11,7 @@ control flow on values, an unsupported operator) is a one-line
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import os
@@ -47,6 +48,8 @@ class Standardised(nn.Module):
     def __init__(self, model: nn.Module, mean: Tensor, std: Tensor) -> None:
         super().__init__()
         self.model = model
+        self.mean: Tensor
+        self.std: Tensor
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
 
@@ -154,7 +157,8 @@ def _standardised(run: LoadedRun) -> nn.Module:
     prep = run.preprocessing
     mean = torch.tensor(prep.feature_mean or [0.0] * width, dtype=torch.float32)
     std = torch.tensor(prep.feature_std or [1.0] * width, dtype=torch.float32)
-    return Standardised(run.model, mean, std)
+    # a copy: exporting on the CPU leaves the run's own model where it was
+    return Standardised(copy.deepcopy(run.model), mean, std)
 
 
 def _width(run: LoadedRun) -> int:
@@ -215,7 +219,7 @@ def _onnx(module: nn.Module, sample: Tensor) -> bytes:
     torch.onnx.export(
         module,
         (sample,),
-        buffer,  # type: ignore[arg-type]  # the TorchScript-based exporter takes a file object
+        buffer,  # type: ignore[arg-type]  # torch.onnx.export writes to a file-like too
         input_names=["features"],
         output_names=["outputs"],
         dynamic_axes={"features": {0: "batch"}, "outputs": {0: "batch"}},

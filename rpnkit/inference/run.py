@@ -26,6 +26,7 @@ from rpnkit.errors import ConfigError, RpnkitError
 from rpnkit.inference.inputs import read_input
 from rpnkit.inference.predictions import Predictions, make_predictions
 from rpnkit.inference.preprocessing import PREPROCESSING_FILE, Preprocessing
+from rpnkit.learner.device import resolve_device
 from rpnkit.state import get_registry
 
 __all__ = ["LoadedRun", "load_run"]
@@ -162,7 +163,7 @@ def load_run(run_dir: str | os.PathLike[str], *, device: str = "cpu") -> LoadedR
     run_dir
         The folder ``rpnkit train`` wrote (``output.dir``).
     device
-        Where the model runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``).
+        Where the model runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"auto"``).
 
     Returns
     -------
@@ -188,10 +189,7 @@ def load_run(run_dir: str | os.PathLike[str], *, device: str = "cpu") -> LoadedR
     if not weights_file.is_file():
         raise ConfigError(f"run {str(path)!r} has no model.pt; its outputs are incomplete")
     preprocessing = _preprocessing(path, config)
-    try:
-        target = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"device {device!r} is not valid; e.g. cpu, cuda, cuda:0, mps") from None
+    target = resolve_device(device)  # a one-line error for a device this machine lacks
     model = _model(path, config)
     _load_weights(model, weights_file)
     model.to(target).eval()
