@@ -36,7 +36,7 @@ def _show_warning(
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``rpnkit`` argument parser with every subcommand."""
     from rpnkit import __version__
-    from rpnkit.cli import components, evaluate, export, plot, predict, train
+    from rpnkit.cli import components, evaluate, export, lr_find, plot, predict, train
 
     parser = argparse.ArgumentParser(
         prog="rpnkit",
