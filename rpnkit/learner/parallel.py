@@ -241,7 +241,10 @@ class DataParallel:
         """
         if isinstance(loader, BatchLoader):
             batch_share(loader.global_batch_size, self.world_size, f"{argument} batch_size")
-            return loader.shard(self.rank, self.world_size)
+            last = len(loader.dataset) % loader.global_batch_size  # type: ignore[arg-type]
+            if loader.drop_last or not 0 < last < self.world_size:
+                return loader.shard(self.rank, self.world_size)
+            # a last batch too small to split: DistributedSampler's padding, below
         data = data_loader(loader, argument)
         sampler = data.sampler
         if isinstance(sampler, DistributedSampler):
