@@ -41,6 +41,8 @@ def prepare_output(config: RunConfig) -> Path | None:
     if path.exists() and not path.is_dir():
         raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
     remove_stale_temporaries(path)
+    if (path / "checkpoints").is_dir():  # a save killed inside an epoch
+        remove_stale_temporaries(path / "checkpoints")
     if path.is_dir() and any(path.iterdir()) and not config.output.get("overwrite"):
         raise ConfigError(
             f"output.dir {str(path)!r} is not empty; choose another with --output or set "
