@@ -4,6 +4,7 @@ hooks and broken checkpoint files are one clean line."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -159,7 +160,7 @@ def test_checkpoint_every_n_steps_is_checked() -> None:
 )
 def test_output_checkpoints_takes_true_false_or_every_n_steps(value: object, shown: str) -> None:
     raw = {"data": "iris", "model": "rpn", "output": {"checkpoints": value}}
-    with pytest.raises(ConfigError, match="output.checkpoints") as info:
+    with pytest.raises(ConfigError, match=r"output\.checkpoints") as info:
         normalize_config(raw)
     assert shown in str(info.value) and "\n" not in str(info.value)
     for accepted in (True, False, {"every_n_steps": 5}):
@@ -189,10 +190,8 @@ def kill_tree(pid: int) -> None:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     for child in found.stdout.split():
         kill_tree(int(child))
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def train(config: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:

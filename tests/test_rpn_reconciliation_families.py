@@ -415,9 +415,19 @@ def test_head_adds_the_constant_remainder() -> None:
             r"^duplicated_diagonal_padding reconciliation q=4 does not divide D=6; "
             r"valid values: 1, 2, 3, 6$",
         ),
-        ("reconciliation", "duplicated_padding", {"p": 0}, r"p=0 is not valid; expected an integer"),
+        (
+            "reconciliation",
+            "duplicated_padding",
+            {"p": 0},
+            r"p=0 is not valid; expected an integer",
+        ),
         ("reconciliation", "masking", {"p": 1.5}, r"masking reconciliation p=1.5 is not valid"),
-        ("reconciliation", "constant", {"c": "one"}, r"constant reconciliation c='one' is not valid"),
+        (
+            "reconciliation",
+            "constant",
+            {"c": "one"},
+            r"constant reconciliation c='one' is not valid",
+        ),
         ("reconciliation", "random_matrix_adaption", {"r": 0}, r"adaption reconciliation r=0"),
         ("reconciliation", "random_matrix_hypernet", {"h": 0}, r"hypernet reconciliation h=0"),
         ("remainder", "constant", {"c": float("nan")}, r"constant remainder c=nan is not valid"),
