@@ -13,6 +13,7 @@ A run config has these top-level sections::
     metric:  accuracy            # a name, a {name, parameters} mapping, or a list of them
     output:  {dir: runs/digits, save_model: true, checkpoints: false,
               loggers: [tensorboard, {name: csv, parameters: {...}}]}
+                                 # checkpoints: true, false or {every_n_steps: N}
 
 Components (``data``, ``model``, ``loss``, ``optimizer``, ``lr_scheduler``, ``metric``) are
 given like everywhere else in rpnkit: a registry name or a ``{name, parameters}`` mapping.
@@ -300,11 +301,12 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     out_dir = output.get("dir")
     if out_dir is not None and not isinstance(out_dir, str):
         raise ConfigError(f"output.dir must be a path string or null, got {out_dir!r}")
-    for flag, default in (("save_model", True), ("checkpoints", False), ("overwrite", False)):
+    for flag, default in (("save_model", True), ("overwrite", False)):
         value = output.get(flag, default)
         if not isinstance(value, bool):
             raise ConfigError(f"output.{flag} must be true or false, got {value!r}")
         output[flag] = value
+    output["checkpoints"] = _checkpoints(output.get("checkpoints", False))
     output["dir"] = out_dir
     if "loggers" in output:
         output["loggers"] = _loggers(output["loggers"])
@@ -322,6 +324,26 @@ def _loggers(value: Any) -> list[dict[str, Any]]:
             f"(e.g. [tensorboard, csv]), got {short_repr(value)}"
         )
     return [component_spec(item, f"output.loggers[{i}]") for i, item in enumerate(value)]
+
+
+def _checkpoints(value: Any) -> bool | dict[str, int]:
+    """``output.checkpoints``: ``true`` (after every epoch), ``false``, or ``{every_n_steps: N}``
+    (also every N training steps, inside epochs)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Mapping):
+        _check_keys(value, ("every_n_steps",), "output.checkpoints.")
+        steps = value.get("every_n_steps")
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ConfigError(
+                f"output.checkpoints.every_n_steps={short_repr(steps)} is not valid; expected "
+                "an integer >= 1"
+            )
+        return {"every_n_steps": steps}
+    raise ConfigError(
+        f"output.checkpoints={short_repr(value)} is not valid; expected true (after every "
+        "epoch), false, or {every_n_steps: N} (also every N training steps)"
+    )
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:

@@ -23,7 +23,8 @@ from rpnkit.atomic import TEMPORARY_SUFFIX, atomic_open, remove_stale_temporarie
 from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
-from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint
+from rpnkit.learner.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from rpnkit.learner.hooks import PluginHookError
 from rpnkit.tracking.csv_logger import history_csv
 
 __all__ = ["OUTPUT_FILES", "check_output", "keep_interrupted", "prepare_output", "write_outputs"]
@@ -43,6 +44,8 @@ def prepare_output(config: RunConfig) -> Path | None:
     path = check_output(config)
     if path is not None:
         remove_stale_temporaries(path)
+        if (path / "checkpoints").is_dir():  # a save killed inside an epoch
+            remove_stale_temporaries(path / "checkpoints")
     return path
 
 
@@ -155,24 +158,64 @@ def _write_preprocessing(path: Path, data: Any) -> None:
 
 
 def keep_interrupted(
-    exc: TrainingInterrupted, keeper: LastEpoch, out_dir: Path, config: RunConfig, model: Any
-) -> TrainingInterrupted:
-    """Write what an interrupted run learned; return the interruption, saying where it is."""
+    exc: TrainingInterrupted | PluginHookError,
+    keeper: LastEpoch,
+    out_dir: Path,
+    config: RunConfig,
+    model: Any,
+) -> TrainingInterrupted | PluginHookError:
+    """Write what a stopped run learned; return its error, saying where it is.
+
+    The history and the model of the last completed epoch are written (``history.json``
+    marked partial), and its checkpoint, unless ``checkpoints/last.pt`` already holds a later
+    one (a checkpoint written inside an epoch, ``output.checkpoints.every_n_steps``).
+    ``exc`` is an interruption (Ctrl-C, SIGTERM) or a plugin's failure in a training hook
+    (:class:`~rpnkit.learner.hooks.PluginHookError`), whose message comes first.
+    """
     state = keeper.state()
-    if state is None:
-        return TrainingInterrupted(exc.record, 0)
     checkpoint = out_dir / "checkpoints" / CHECKPOINT_NAME
-    save_checkpoint(state, checkpoint)
-    write_outputs(
-        out_dir, config, {"history": state["history"]}, model, weights=state["model"], partial=True
-    )
-    completed = len(state["history"])
+    later = _saved_step(checkpoint)
+    if state is None and later is None:
+        return exc if isinstance(exc, PluginHookError) else TrainingInterrupted(exc.record, 0)
+    completed = 0
+    if state is not None:
+        if later is None or later < int(state.get("step", 0)):
+            save_checkpoint(state, checkpoint)
+        write_outputs(
+            out_dir,
+            config,
+            {"history": state["history"]},
+            model,
+            weights=state["model"],
+            partial=True,
+        )
+        completed = len(state["history"])
     source = str(config.source) if config.source is not None else "CONFIG"
-    interrupted = TrainingInterrupted(exc.record, completed)
-    interrupted.args = (
-        f"training interrupted after {completed} complete epoch(s); the history, the model of "
-        f"epoch {completed - 1} (marked partial) and a checkpoint are in {out_dir}; resume with "
-        f"`rpnkit train {source} --set learner.resume={checkpoint.parent} --set "
-        f"output.overwrite=true --output {out_dir}`",
+    kept = (
+        f"the history, the model of epoch {completed - 1} (marked partial) and a checkpoint"
+        if completed
+        else "a checkpoint"
     )
+    where = f"{kept} are in {out_dir}; resume with `rpnkit train {source} --resume {out_dir}`"
+    if isinstance(exc, PluginHookError):
+        stopped = PluginHookError(
+            f"{exc} after {completed} complete epoch(s); {where}",
+            exc.plugin,
+            exc.hook,
+            exc.record,
+            completed,
+        )
+        return stopped
+    interrupted = TrainingInterrupted(exc.record, completed)
+    interrupted.args = (f"training interrupted after {completed} complete epoch(s); {where}",)
     return interrupted
+
+
+def _saved_step(path: Path) -> int | None:
+    """The step of the checkpoint at ``path`` if it is a readable one, else ``None``."""
+    if not path.is_file():
+        return None
+    try:
+        return int(load_checkpoint(path).get("step", 0))
+    except ConfigError:
+        return None

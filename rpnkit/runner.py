@@ -23,6 +23,7 @@ from typing import Any
 from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, RpnkitError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
+from rpnkit.learner.hooks import PluginHookError
 from rpnkit.learner.seeding import seed_everything
 from rpnkit.run_outputs import keep_interrupted, prepare_output, write_outputs
 from rpnkit.spec import ComponentSpec, check_parameters
@@ -291,8 +292,11 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     if config.seed is not None:
         seed_everything(config.seed)
     parts = _assemble_or_raise(config, verbose=verbose)
-    if out_dir is not None and config.output.get("checkpoints"):
+    checkpoints = config.output.get("checkpoints")
+    if out_dir is not None and checkpoints:
         parts.learner.checkpoint_dir = out_dir / "checkpoints"
+        if isinstance(checkpoints, Mapping):
+            parts.learner.checkpoint_every_n_steps = checkpoints["every_n_steps"]
     keeper = LastEpoch()
     parts.learner.callbacks.append(keeper)
     try:
@@ -304,7 +308,7 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
             strategy=config.strategy,
             **config.train,
         )
-    except TrainingInterrupted as exc:
+    except (TrainingInterrupted, PluginHookError) as exc:
         if launch_rank() != 0 or out_dir is None:
             raise
         raise keep_interrupted(exc, keeper, out_dir, config, parts.model) from exc

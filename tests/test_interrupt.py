@@ -46,7 +46,7 @@ def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, s
     assert process.returncode == 130, stderr
     message = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(message) == 1 and "training interrupted after" in message[0]
-    assert "learner.resume=" in message[0] and str(out) in message[0]
+    assert f"--resume {out}" in message[0]
     summary = json.loads((out / "history.json").read_text())
     assert summary["partial"] is True
     completed = len(summary["history"])

@@ -59,6 +59,12 @@ def add_parsers(sub: Any) -> None:
     _add_config_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
     p.add_argument(
+        "--resume",
+        metavar="RUN_OR_CHECKPOINT",
+        help="continue a stopped run from its last checkpoint: a run's output directory, its "
+        "checkpoints/ directory or a checkpoint file (the run goes on in that directory)",
+    )
+    p.add_argument(
         "--nproc-per-node",
         type=int,
         metavar="N",
@@ -87,7 +93,14 @@ def _load(args: argparse.Namespace) -> RunConfig:
         overrides.append(f"output.dir={args.output}")
     if args.threads is not None:
         overrides.append(f"threads={args.threads}")
-    return load_config(args.config, overrides)
+    config = load_config(args.config, overrides)
+    if getattr(args, "resume", None) is not None:
+        from rpnkit.cli.resume import find_resume
+
+        where = find_resume(args.resume).apply(config, output_given=args.output is not None)
+        if "RANK" not in os.environ:  # said once, by the command the user ran
+            print(where, file=sys.stderr)
+    return config
 
 
 def _worker_arguments(args: argparse.Namespace) -> list[str]:
@@ -103,6 +116,8 @@ def _worker_arguments(args: argparse.Namespace) -> list[str]:
         arguments += ["--threads", str(args.threads)]
     if args.quiet:
         arguments.append("--quiet")
+    if args.resume is not None:
+        arguments += ["--resume", args.resume]
     if args.trust_code:
         arguments.append("--trust-code")
     return arguments

@@ -161,13 +161,16 @@ class BatchLoader(DataLoader[tuple[Tensor, ...]]):
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         self._in_progress = True
         self._served = start
-        return self._serve(start)
-
-    def _serve(self, start: int) -> Iterator[tuple[Tensor, ...]]:
-        n, size = self._n, self.global_batch_size
+        # The epoch's order is drawn now, not at the first batch: once ``iter()`` returns, the
+        # generator is where it is after the epoch's draws, so a checkpoint taken inside an
+        # epoch can set the random states back before serving the next batch.
         order = None
         if self.generator is not None:
-            order = torch.randperm(n, generator=self.generator).to(self._device)
+            order = torch.randperm(self._n, generator=self.generator).to(self._device)
+        return self._serve(start, order)
+
+    def _serve(self, start: int, order: Tensor | None) -> Iterator[tuple[Tensor, ...]]:
+        n, size = self._n, self.global_batch_size
         for step in range(start, len(self)):
             low, high = step * size + self.rank, min((step + 1) * size, n)
             rows = (

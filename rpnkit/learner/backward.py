@@ -96,10 +96,17 @@ class BackwardLearner(LearnerSettings):
         leaves it ``None``; epoch scores are always recorded.
     checkpoint_dir
         Save a checkpoint to ``checkpoint_dir/last.pt`` after every epoch (atomically).
+    checkpoint_every_n_steps
+        Also save it every this many training steps (batches, counted over the whole run),
+        inside epochs: with the position in the epoch, the partial epoch's losses and metric
+        states and the random states, so a run killed at any batch resumes from the last
+        saved step (see :mod:`rpnkit.learner.position`). Needs ``checkpoint_dir``.
     resume
         A checkpoint file or ``checkpoint_dir`` to continue from: :meth:`train` restores
         the model, optimizer, scheduler, history and random states and runs the remaining
-        epochs up to ``n_epochs``.
+        epochs up to ``n_epochs``; from a checkpoint written inside an epoch it goes on
+        from the next batch, and ends with the weights, history and metrics of a run that
+        never stopped.
     early_stopping
         Stop when ``monitor`` has not improved for this many epochs; or an
         :class:`~rpnkit.learner.callbacks.EarlyStopping`, or a dict of its arguments.

@@ -1,10 +1,14 @@
-"""Training checkpoints: what is saved after an epoch, and how a run resumes from it.
+"""Training checkpoints: what is saved after an epoch or a step, and how a run resumes from it.
 
 A checkpoint holds everything needed to continue exactly where a run stopped: the model,
-optimizer, lr scheduler and gradient-scaler states, the last finished epoch, the history, and
-the random-number-generator states (torch's CPU and CUDA generators, NumPy's, Python's and
-the generators of the training and test loaders). A run stopped after epoch ``k`` and resumed
-therefore ends with the same weights as a run that never stopped.
+optimizer, lr scheduler and gradient-scaler states, the position (the epoch and the batches of
+it already trained), the optimizer steps so far, the history, and the random-number-generator
+states (torch's CPU and CUDA generators, NumPy's, Python's and the generators of the training
+and test loaders). A checkpoint written inside an epoch (``checkpoint_every_n_steps``) also
+holds, for every process, the partial epoch (its losses, metric states and timings so far) and
+the random states at the epoch's start, which replay the epoch's data order (see
+:mod:`rpnkit.learner.position`). A run stopped anywhere and resumed therefore ends with the
+same weights as a run that never stopped.
 
 Files are written atomically (to a temporary file in the same folder, then renamed over the
 old one), so an interrupted save never leaves a broken checkpoint. They contain only tensors
@@ -14,7 +18,9 @@ and plain Python values and are read with ``torch.load(..., weights_only=True)``
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +39,7 @@ __all__ = [
     "FORMAT",
     "capture_rng_state",
     "checkpoint_path",
+    "checkpoint_position",
     "load_checkpoint",
     "restore_rng_state",
     "restore_training_state",
@@ -143,13 +150,16 @@ def training_state(context: TrainContext) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``format``, ``epoch``, ``model``, ``optimizer``, ``lr_scheduler``, ``grad_scaler``,
-        ``history`` and ``rng``.
+        ``format``, ``epoch`` (the last finished epoch), ``position`` (``{"epoch": E,
+        "batches": B}``: the next batch to train), ``step`` (optimizer steps so far),
+        ``model``, ``optimizer``, ``lr_scheduler``, ``grad_scaler``, ``history`` and ``rng``.
     """
     scheduler, scaler = context.lr_scheduler, context.grad_scaler
     return {
         "format": FORMAT,
         "epoch": context.epoch,
+        "position": {"epoch": context.epoch + 1, "batches": 0},
+        "step": context.step,
         "model": context.model.state_dict(),
         "optimizer": context.optimizer.state_dict(),
         "lr_scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -207,24 +217,55 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     file = checkpoint_path(path)
     if not file.is_file():
         raise ConfigError(f"resume={str(path)!r}: no checkpoint file at {str(file)!r}")
+    subject = "the file" if file == Path(path) else repr(str(file))
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
+    except PermissionError as exc:
+        raise ConfigError(
+            f"resume={str(path)!r}: cannot read {subject} (permission denied)"
+        ) from exc
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise ConfigError(f"resume={str(path)!r}: cannot read {str(file)!r}: {reason}") from exc
+        if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc):
+            raise ConfigError(f"resume={str(path)!r}: {subject} {_refusal(exc)}") from exc
+        raise ConfigError(
+            f"resume={str(path)!r}: {subject} is truncated or corrupt "
+            f"({os.path.getsize(file)} bytes, not a complete checkpoint); resume from another "
+            "checkpoint or train anew"
+        ) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ConfigError(
-            f"resume={str(path)!r}: {str(file)!r} is not an rpnkit checkpoint "
+            f"resume={str(path)!r}: {subject} is not an rpnkit checkpoint "
             f"(expected format {FORMAT!r})"
         )
     return state
 
 
+def _refusal(exc: BaseException) -> str:
+    """Why a file was refused by the weights-only reader, in one complete sentence."""
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    holds = f"an object of type {found.group(1)}" if found else "objects other than plain data"
+    return (
+        f"was refused: it holds {holds}, and rpnkit reads checkpoints as tensors and plain "
+        "values only, so that opening one can never run code; it is not a checkpoint rpnkit "
+        "wrote"
+    )
+
+
+def checkpoint_position(state: Mapping[str, Any]) -> tuple[int, int]:
+    """The position a checkpoint resumes at: ``(epoch, batches of it already trained)``."""
+    position = state.get("position")
+    if isinstance(position, Mapping):
+        return int(position["epoch"]), int(position["batches"])
+    return int(state["epoch"]) + 1, 0
+
+
 def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> None:
     """Load ``state`` into the run of ``context`` and continue after its epoch.
 
-    Sets the model, optimizer, scheduler and scaler states, the history and
-    ``context.start_epoch``. The random generators are left alone: restore them with
+    Sets the model, optimizer, scheduler and scaler states, the history,
+    ``context.start_epoch`` (the epoch of the checkpoint's position) and ``context.step``. The
+    partial epoch of a checkpoint written inside an epoch is restored by the loop
+    (:mod:`rpnkit.learner.position`). The random generators are left alone: restore them with
     :func:`restore_rng_state` (``state["rng"]``, ``context.loaders``) right before the next
     epoch, so it draws the same numbers as in the interrupted run.
 
@@ -257,4 +298,7 @@ def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> N
                 f"resume checkpoint's {key} state does not fit this run's {key}: {reason}"
             ) from exc
     context.record["history"][:] = [dict(row) for row in state["history"]]
-    context.start_epoch = context.epoch = int(state["epoch"]) + 1
+    epoch, batches = checkpoint_position(state)
+    context.start_epoch = context.epoch = epoch
+    default_steps = epoch * (context.steps_per_epoch or 0) + batches
+    context.step = int(state.get("step", default_steps))

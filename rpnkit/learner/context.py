@@ -85,6 +85,9 @@ class TrainContext:
         Batches per epoch of the training loader (``None`` when it has no length).
     epoch
         The epoch running now; in ``rpnkit_epoch_end`` the epoch just finished.
+    step
+        The training steps (batches) run so far since the first epoch of the run, earlier
+        runs' included after ``resume=``.
     should_stop
         Set it to ``True`` in ``rpnkit_epoch_end`` to end training after this epoch.
     stop_reason
@@ -108,6 +111,7 @@ class TrainContext:
     world_size: int = 1
     steps_per_epoch: int | None = None
     epoch: int = 0
+    step: int = 0
     should_stop: bool = False
     stop_reason: str | None = None
     _keys: list[str] = field(init=False, repr=False)

@@ -9,6 +9,7 @@ included, to the host in one ``tolist()`` and splits them up again (:class:`Host
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -32,7 +33,12 @@ def fresh(metric: Metric) -> Metric:
 
 @dataclass
 class TrainPass:
-    """What a training pass gathers per batch: device tensors and host timings."""
+    """What a training pass gathers per batch: device tensors and host timings.
+
+    ``wall_start`` (``time.time()``) and ``clock_start`` (``time.perf_counter()``) mark the
+    epoch's start, earlier than now in an epoch resumed from a checkpoint; ``lr`` is the
+    learning rate at the epoch's start (the history's ``lr``).
+    """
 
     losses: list[Tensor] = field(default_factory=list)
     scores: list[Tensor] = field(default_factory=list)
@@ -40,6 +46,9 @@ class TrainPass:
     skipped: list[int] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
+    wall_start: float = field(default_factory=time.time)
+    clock_start: float = field(default_factory=time.perf_counter)
+    lr: float = math.nan
 
 
 @dataclass

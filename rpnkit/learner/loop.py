@@ -20,23 +20,15 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError, TrainingInterrupted
-from rpnkit.learner.arguments import (
-    MetricSpec,
-    loader_length,
-    resolve_metrics,
-    rows,
-    split_loaders,
-)
-from rpnkit.learner.callbacks import Checkpointer, registered
+from rpnkit.learner.arguments import loader_length, rows
+from rpnkit.learner.callbacks import registered
 from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
 from rpnkit.learner.compiling import CompileClock, compile_network
 from rpnkit.learner.context import TrainContext
@@ -44,9 +36,11 @@ from rpnkit.learner.device import MixedPrecision, host_dtype
 from rpnkit.learner.display import EpochTable
 from rpnkit.learner.epoch import TrainPass, check_finite, fresh, mean_loss, to_host
 from rpnkit.learner.evaluation import evaluate
-from rpnkit.learner.launch import Strategy, check_strategy, data_parallel, launch_rank
+from rpnkit.learner.hooks import TrainingHooks, _HookFailed
+from rpnkit.learner.launch import data_parallel, launch_rank
 from rpnkit.learner.optimization import Optimization, build_optimization
 from rpnkit.learner.parallel import Parallel
+from rpnkit.learner.position import Resumption, StepSaver, open_epoch
 from rpnkit.learner.progress import ProgressBar, Refresh
 from rpnkit.learner.record import (
     EpochRecord,
@@ -56,10 +50,9 @@ from rpnkit.learner.record import (
     batch_records,
     history_row,
 )
+from rpnkit.learner.request import Request
 from rpnkit.learner.seeding import seed_everything
 from rpnkit.learner.step import BatchForward
-from rpnkit.metrics import Metric
-from rpnkit.state import get_plugin_manager
 
 if TYPE_CHECKING:
     from rpnkit.learner.backward import BackwardLearner
@@ -68,53 +61,6 @@ __all__ = ["Request", "Run"]
 
 _TRAIN = "data_loader['train_loader']"
 _TEST = "data_loader['test_loader']"
-
-
-@dataclass(frozen=True)
-class Request:
-    """The checked arguments of one ``train`` call (see :meth:`BackwardLearner.train`)."""
-
-    model: nn.Module
-    train_loader: Iterable[Any]
-    test_loader: Iterable[Any] | None
-    device: str | torch.device
-    metrics: list[Metric]
-    display_step: int
-    train_idx: Any
-    test_idx: Any
-    strategy: Strategy
-    progress: bool
-
-    @classmethod
-    def of(
-        cls,
-        model: nn.Module,
-        data_loader: Any,
-        device: str | torch.device,
-        metric: MetricSpec,
-        test_check: bool,
-        disable_tqdm: bool,
-        display_step: int,
-        train_idx: Any,
-        test_idx: Any,
-        strategy: Strategy,
-    ) -> Request:
-        """Check the arguments of :meth:`train` into a :class:`~rpnkit.learner.loop.Request`."""
-        if not isinstance(model, nn.Module):
-            raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        train_loader, test_loader = split_loaders(data_loader, test_check, test_idx)
-        return cls(
-            model=model,
-            train_loader=train_loader,
-            test_loader=test_loader,
-            device=device,
-            metrics=resolve_metrics(metric),
-            display_step=positive_int(display_step, "display_step"),
-            train_idx=train_idx,
-            test_idx=test_idx,
-            strategy=check_strategy(strategy),
-            progress=not disable_tqdm,
-        )
 
 
 @dataclass
@@ -135,7 +81,9 @@ class Run:
     train_rows: Tensor | None
     test_rows: Tensor | None
     callbacks: list[Any]
-    checkpoint: dict[str, Any] | None
+    resumption: Resumption | None
+    saver: StepSaver | None
+    hooks: TrainingHooks
 
     @classmethod
     def prepare(cls, learner: BackwardLearner, request: Request) -> Run:
@@ -192,8 +140,10 @@ class Run:
             world_size=parallel.world_size,
             steps_per_epoch=steps,
         )
+        resumption = None
         if checkpoint is not None:
             restore_training_state(context, checkpoint)
+            resumption = Resumption.of(checkpoint)
         # Wrapped after the restore: DDP copies rank 0's parameters to every process.
         network = parallel.wrap(model)
         evaluate_forward = BatchForward.of(model, target, precision)
@@ -213,40 +163,61 @@ class Run:
             train_rows=train_rows,
             test_rows=test_rows,
             callbacks=_callbacks(learner, request, context),
-            checkpoint=checkpoint,
+            resumption=resumption,
+            saver=(
+                None
+                if learner.checkpoint_dir is None
+                else StepSaver(learner.checkpoint_dir, learner.checkpoint_every_n_steps, parallel)
+            ),
+            hooks=TrainingHooks(),
         )
 
     # -- the run ----------------------------------------------------------------------------
     def fit(self) -> TrainingRecord:
-        """Train every remaining epoch between the train-start and train-end hooks."""
-        context, hook = self.context, get_plugin_manager().hook
+        """Train every remaining epoch between the train-start and train-end hooks.
+
+        Raises
+        ------
+        TrainingInterrupted
+            On Ctrl-C (or SIGTERM in ``rpnkit train``), with the record so far.
+        PluginHookError
+            When a plugin raises inside a training hook, with the record so far.
+        """
+        context, hook = self.context, self.hooks
         with registered(self.callbacks):
-            listening = bool(hook.rpnkit_progress.get_hookimpls())
-            hook.rpnkit_train_start(context=context)
-            if self.checkpoint is not None:
-                # Last, so the next epoch draws exactly what it drew in the interrupted run.
-                restore_rng_state(self.checkpoint["rng"], context.loaders)
+            listening = hook.listening("rpnkit_progress")
+            resume = self.resumption
+            if resume is not None:
+                resume.check(context)
             try:
+                hook("rpnkit_train_start", context=context)
+                if resume is not None and resume.batches == 0:
+                    # Last, so the next epoch draws exactly what it drew in the interrupted run.
+                    assert resume.rng is not None
+                    restore_rng_state(resume.rng, context.loaders)
                 for epoch in range(context.start_epoch, context.n_epochs):
                     context.epoch = epoch
-                    hook.rpnkit_epoch_start(context=context)
-                    self._epoch(listening)
-                    hook.rpnkit_epoch_end(context=context)
+                    hook("rpnkit_epoch_start", context=context)
+                    self._epoch(listening, resume if epoch == context.start_epoch else None)
+                    hook("rpnkit_epoch_end", context=context)
+                    if self.saver is not None:
+                        self.saver.after_epoch(context)
                     # Every process stops together, whichever plugin asked for it.
                     context.should_stop = self.parallel.any_true(context.should_stop)
                     if context.should_stop:
                         break
+                hook("rpnkit_train_end", context=context)
             except KeyboardInterrupt as exc:
                 raise TrainingInterrupted(context.record, len(context.history)) from exc
-            hook.rpnkit_train_end(context=context)
+            except _HookFailed as exc:
+                raise exc.stop(context.record, len(context.history)) from exc.__cause__
         return context.record
 
-    def _epoch(self, listening: bool) -> HistoryRow:
+    def _epoch(self, listening: bool, resume: Resumption | None) -> HistoryRow:
         """One training pass and test pass: record them, then step an epoch-wise scheduler."""
         context, parallel = self.context, self.parallel
-        wall_start, clock_start = time.time(), time.perf_counter()
-        lr = self.optimization.lr
-        train = self._train_pass(listening)
+        train = self._train_pass(listening, resume)
+        wall_start, clock_start, lr = train.wall_start, train.clock_start, train.lr
         batch_losses = parallel.global_means(torch.stack(train.losses), train.sizes)
         train_scores = [parallel.compute(metric) for metric in context.metrics]
         # Rank 0's batch-norm statistics (and other buffers): the model rank 0 saves.
@@ -310,19 +281,26 @@ class Run:
         self.optimization.end_epoch(row[context.monitor])
         return row
 
-    def _train_pass(self, listening: bool) -> TrainPass:
-        """One pass over the training loader; nothing is read back from the device."""
-        context, learner = self.context, self.learner
+    def _train_pass(self, listening: bool, resume: Resumption | None) -> TrainPass:
+        """One pass over the training loader (from the checkpoint's position when resuming
+        inside it); nothing is read back from the device."""
+        context, learner, saver = self.context, self.learner, self.saver
         forward, rows_, metrics = self.forward, self.train_rows, context.metrics
         batch_metric = fresh(metrics[0]) if learner.batch_scores and metrics else None
         skip_nan = learner.nan_policy == "skip"
         refresh = Refresh(learner.progress_every, context.steps_per_epoch)
-        passed = TrainPass()
         self.network.train()
         self.parallel.set_epoch(context.train_loader, context.epoch)
         for metric in metrics:
             metric.reset()
-        for step, batch in enumerate(context.train_loader):
+        if saver is not None:
+            saver.start_epoch(context, resume)
+        batches = open_epoch(context.train_loader, context.loaders, resume)
+        if resume is not None and resume.batches > 0:
+            passed = resume.training_pass(context)
+        else:
+            passed = TrainPass(lr=self.optimization.lr)
+        for step, batch in enumerate(batches, start=len(passed.losses)):
             start = time.perf_counter()
             output, labels, context.loss, loss = forward(batch, step, rows_, context.loss, _TRAIN)
             if skip_nan and not self.parallel.all_true(torch.isfinite(loss)):
@@ -340,8 +318,11 @@ class Run:
             passed.sizes.append(labels.shape[0])
             passed.starts.append(start)
             passed.ends.append(time.perf_counter())
+            context.step += 1
             if listening and refresh.due(step + 1):
                 self._progress(passed.losses)
+            if saver is not None:
+                saver.after_step(context, step + 1, passed)
         if not passed.losses:
             raise ConfigError(f"{_TRAIN} is empty: it yielded no batches; give it some data")
         return passed
@@ -358,8 +339,12 @@ class Run:
             check_finite(window, context.epoch, first=len(losses) - len(window))
         finite = [value for value in window if math.isfinite(value)]
         running = sum(finite) / len(finite) if finite else math.nan
-        get_plugin_manager().hook.rpnkit_progress(
-            context=context, step=len(losses), loss=running, lr=self.optimization.lr
+        self.hooks(
+            "rpnkit_progress",
+            context=context,
+            step=len(losses),
+            loss=running,
+            lr=self.optimization.lr,
         )
 
 
@@ -373,8 +358,6 @@ def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext
     if not context.is_main_process:
         return chosen
     chosen += learner.loggers  # loggers write on the main process only
-    if learner.checkpoint_dir is not None:
-        chosen.append(Checkpointer(learner.checkpoint_dir))
     if learner.verbose and request.progress and ProgressBar.visible():
         chosen.append(ProgressBar(n_epochs=learner.n_epochs))
     if learner.verbose:

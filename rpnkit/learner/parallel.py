@@ -12,7 +12,11 @@ computes the mean loss (``reduction="mean"``, as the learner requires) over equa
 samples, DDP's average of the gradients is the gradient of the mean loss over the global
 batch, as in a single process.
 
-**Sharding.** The training set is split with :class:`~torch.utils.data.DistributedSampler`,
+**Sharding.** A :class:`~rpnkit.data.loader.BatchLoader` (what rpnkit's datasets serve) is
+split with :meth:`~rpnkit.data.loader.BatchLoader.shard`: every process draws the same
+permutation from the loader's seed and the epoch, and takes rows ``rank::W`` of each global
+batch, so the processes' batches of a step are exactly the batch of a single process (no
+sample repeated or left out). Any other training DataLoader is split with :class:`~torch.utils.data.DistributedSampler`,
 re-seeded every epoch (``set_epoch``) from the loader's generator seed, shuffled if the loader
 shuffles. When the number of training samples is a multiple of ``W``, every global batch, the
 last partial one included, has the samples and size of a single-process batch (in another
@@ -39,6 +43,7 @@ from torch.utils.data import (
     DistributedSampler,
 )
 
+from rpnkit.data.loader import BatchLoader
 from rpnkit.errors import ConfigError
 from rpnkit.learner.device import host_dtype
 from rpnkit.learner.sharding import StridedSampler, batch_share, data_loader, rebuild, shuffles
@@ -82,7 +87,11 @@ class Parallel(Protocol):
         ...
 
     def set_epoch(self, loader: object, epoch: int) -> None:
-        """Re-seed the loader's sharded sampler for ``epoch``."""
+        """Make ``loader`` serve the order of ``epoch`` (a BatchLoader, a sharded sampler)."""
+        ...
+
+    def gather_objects(self, value: Any) -> list[Any]:
+        """Every process's ``value``, by rank (picklable values; tensors on the CPU)."""
         ...
 
     def sum_over_processes(self, tensor: Tensor) -> Tensor:
@@ -144,7 +153,14 @@ class SingleProcess:
         """Nothing to refuse: one process sees every row."""
 
     def set_epoch(self, loader: object, epoch: int) -> None:
-        """Nothing to re-seed."""
+        """Set a :class:`~rpnkit.data.loader.BatchLoader` to ``epoch`` (its order is then a
+        function of its seed and the epoch, so a resumed run draws the same); nothing else."""
+        if isinstance(loader, BatchLoader):
+            loader.set_epoch(epoch)
+
+    def gather_objects(self, value: Any) -> list[Any]:
+        """Return ``[value]``."""
+        return [value]
 
     def sum_over_processes(self, tensor: Tensor) -> Tensor:
         """Return ``tensor``: the sum over one process."""
@@ -205,7 +221,9 @@ class DataParallel:
     def shard_train_loader(self, loader: object, argument: str) -> DataLoader[Any]:
         """Return this process's share of a training loader (see the module docstring).
 
-        A loader that already draws from a :class:`~torch.utils.data.DistributedSampler` for
+        A :class:`~rpnkit.data.loader.BatchLoader` is sharded with
+        :meth:`~rpnkit.data.loader.BatchLoader.shard` (every process slices its rows of each
+        global batch, in the order of a single process). A loader that already draws from a :class:`~torch.utils.data.DistributedSampler` for
         this run is used as it is, its ``batch_size`` then being per process.
 
         Parameters
@@ -221,6 +239,12 @@ class DataParallel:
             If the loader cannot be sharded, or its batch size is smaller than or not a
             multiple of the world size.
         """
+        if isinstance(loader, BatchLoader):
+            batch_share(loader.global_batch_size, self.world_size, f"{argument} batch_size")
+            last = len(loader.dataset) % loader.global_batch_size  # type: ignore[arg-type]
+            if loader.drop_last or not 0 < last < self.world_size:
+                return loader.shard(self.rank, self.world_size)
+            # a last batch too small to split: DistributedSampler's padding, below
         data = data_loader(loader, argument)
         sampler = data.sampler
         if isinstance(sampler, DistributedSampler):
@@ -282,10 +306,19 @@ class DataParallel:
         )
 
     def set_epoch(self, loader: object, epoch: int) -> None:
-        """Re-seed the loader's DistributedSampler for ``epoch`` (nothing for other loaders)."""
+        """Set a BatchLoader shard, or re-seed a DistributedSampler, for ``epoch``."""
+        if isinstance(loader, BatchLoader):
+            loader.set_epoch(epoch)
+            return
         sampler = getattr(loader, "sampler", None)
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
+
+    def gather_objects(self, value: Any) -> list[Any]:
+        """Every process's ``value``, by rank (one ``all_gather_object``)."""
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, value)
+        return gathered
 
     def _shared_seed(self, loader: DataLoader[Any]) -> int:
         """The shuffling seed: the loader's generator seed (else torch's), from rank 0."""

@@ -54,6 +54,7 @@ class LearnerSettings:
         progress_every: int = 20,
         batch_scores: bool = False,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every_n_steps: int | None = None,
         resume: str | os.PathLike[str] | None = None,
         early_stopping: int | EarlyStopping | Mapping[str, Any] | None = None,
         monitor: str = "auto",
@@ -95,6 +96,14 @@ class LearnerSettings:
         self.checkpoint_dir = (
             Checkpointer(checkpoint_dir).directory if checkpoint_dir is not None else None
         )
+        if checkpoint_every_n_steps is not None:
+            positive_int(checkpoint_every_n_steps, "checkpoint_every_n_steps")
+            if checkpoint_dir is None:
+                raise ConfigError(
+                    f"checkpoint_every_n_steps={checkpoint_every_n_steps} needs checkpoint_dir, "
+                    "the folder to write the checkpoints into"
+                )
+        self.checkpoint_every_n_steps: int | None = checkpoint_every_n_steps
         if resume is not None and not isinstance(resume, (str, os.PathLike)):
             raise ConfigError(
                 f"resume must be a checkpoint path (str or os.PathLike), got {type(resume).__name__}"
