@@ -149,11 +149,7 @@ class BackwardLearner(LearnerSettings):
     Examples
     --------
     >>> import rpnkit
-    >>> learner = BackwardLearner(
-    ...     n_epochs=10,
-    ...     optimizer_configs={"name": "adamw", "parameters": {"lr": 3e-3}},
-    ...     early_stopping=3,
-    ... )
+    >>> learner = BackwardLearner(n_epochs=10, optimizer="adamw", early_stopping=3)
     >>> data = rpnkit.build("dataset", "iris", batch_size=16)  # doctest: +SKIP
     >>> model = rpnkit.build("model", "rpn", layers=[{"m": 4, "n": 3}])  # doctest: +SKIP
     >>> record = learner.train(model, data, metric="accuracy")  # doctest: +SKIP
@@ -264,12 +260,8 @@ class BackwardLearner(LearnerSettings):
 
         Takes :meth:`train`'s arguments. The model is moved to the device and the optimizer
         and scheduler are built for it, exactly as training would build them, so a config
-        that passes ``rpnkit validate`` (which calls this) cannot be refused by ``train``.
-
-        Raises
-        ------
-        ConfigError
-            For everything :meth:`train` would refuse before training.
+        that passes ``rpnkit validate`` (which calls this) cannot be refused by ``train``:
+        it raises :class:`~rpnkit.errors.ConfigError` for everything ``train`` would refuse.
         """
         Run.prepare(
             self,
