@@ -22,7 +22,7 @@ from rpnkit.data.options import SplitOptions
 from rpnkit.data.table import table_bundle
 from rpnkit.errors import ConfigError
 
-__all__ = ["MISSING", "csv_dataset"]
+__all__ = ["MISSING", "csv_dataset", "target_values"]
 
 #: Cell texts read as a missing value (compared without case and surrounding spaces).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "?"})
@@ -139,7 +139,7 @@ def csv_dataset(
             labels.extend(r[target_at].strip() for r in rows)
     if not labels:
         raise ConfigError(f"dataset {name!r}: {str(path)!r} has a header line but no rows")
-    values = _target_values(name, columns[target_at], labels)
+    values = target_values(f"dataset {name!r}", columns[target_at], labels)
     names = [columns[j] for j in chosen]
     return table_bundle(
         name, np.concatenate(blocks), values, columns[target_at], task, options, names
@@ -186,13 +186,16 @@ def _numbers(
     raise AssertionError("a chunk failed to convert but no cell is bad")
 
 
-def _target_values(name: str, column: str, labels: list[str]) -> np.ndarray:
-    """The target column as integers, else floats, else text; an error for a missing value."""
+def target_values(where: str, column: str | None, labels: list[str]) -> np.ndarray:
+    """A target column's text as integers, else floats, else text.
+
+    ``where`` starts the error message for a missing value (``"dataset 'x.csv'"``).
+    """
     for i, label in enumerate(labels):
         if label.lower() in MISSING:
             raise ConfigError(
-                f"dataset {name!r}: target column {column!r} has a missing value at row "
-                f"{i + 1}; fill it or drop the row"
+                f"{where}: target column {column!r} has a missing value at row {i + 1}; fill "
+                "it or drop the row"
             )
     text = np.array(labels)
     for dtype in (np.int64, np.float64):

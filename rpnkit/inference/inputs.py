@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rpnkit.data.csv_file import MISSING
+from rpnkit.data.csv_file import MISSING, target_values
 from rpnkit.data.files import list_names
 from rpnkit.data.labels import short
 from rpnkit.errors import ConfigError, did_you_mean
@@ -190,7 +190,7 @@ def _read_csv(
             if target_at is not None:
                 values.append(row[target_at].strip())
     x = np.array(rows, dtype=np.float64).reshape(len(rows), len(chosen))
-    return InputTable(x, None if target_at is None else _target_array(values, where, target))
+    return InputTable(x, None if target_at is None else target_values(where, target, values))
 
 
 def _number(cell: str, column: str, row: int, where: str) -> float:
@@ -205,21 +205,6 @@ def _number(cell: str, column: str, row: int, where: str) -> float:
     if not np.isfinite(value):
         raise ConfigError(f"{where}: column {column!r} holds {short(cell)} at row {row}")
     return value
-
-
-def _target_array(values: list[str], where: str, target: str | None) -> np.ndarray:
-    for i, value in enumerate(values):
-        if value.lower() in MISSING:
-            raise ConfigError(
-                f"{where}: target column {target!r} has a missing value at row {i + 1}"
-            )
-    text = np.array(values)
-    for dtype in (np.int64, np.float64):
-        try:
-            return text.astype(dtype)
-        except (ValueError, OverflowError):
-            continue
-    return text
 
 
 def _read_numpy(file: Path, where: str, label_array: str | None, array: str | None) -> InputTable:
