@@ -253,6 +253,7 @@ def test_only_rank_0_writes_the_run_outputs(launched: tuple[Path, list[dict[str,
         "history.csv",
         "history.json",
         "model.pt",
+        "preprocessing.json",
     ]
     assert sorted(p.name for p in (out / "full").iterdir()) == ["last.pt"]
 
@@ -286,6 +287,7 @@ def test_rpnkit_train_nproc_per_node_trains_on_two_processes(tmp_path: Path) -> 
         "history.csv",
         "history.json",
         "model.pt",
+        "preprocessing.json",
     ]
     history = json.loads((out / "history.json").read_text())["history"]
     assert [row["epoch"] for row in history] == [0, 1]

@@ -16,6 +16,7 @@ import yaml
 
 from rpnkit import BackwardLearner, build, hookimpl
 from rpnkit.errors import ComponentNotFoundError, ConfigError
+from rpnkit.learner.hooks import PluginHookError
 from rpnkit.state import get_registry
 from rpnkit.tracking import Logger, epoch_scalars
 from tests.conftest import run_rpnkit
@@ -209,8 +210,9 @@ class Explode:
 
 def test_a_failed_run_finishes_its_loggers_as_not_completed() -> None:
     recorder = Recorder()
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(PluginHookError, match="rpnkit_epoch_end: RuntimeError: boom") as caught:
         _train([recorder], callbacks=[Explode()])
+    assert isinstance(caught.value.__cause__, RuntimeError)
     assert recorder.finished == [False]
 
 

@@ -426,7 +426,7 @@ def test_cli_lists_and_shows_the_new_expansions(
     assert main(["list", "expansion"]) == 0
     listed = capsys.readouterr().out
     for name in [*PROBABILISTIC, "combinatorial_normal", *WAVELETS, "cuboid", "sphere"]:
-        assert f"│ {name} " in listed, name
+        assert f"expansion\t{name}\t" in listed, name
     assert main(["show", "gamma"]) == 0
     shown = capsys.readouterr().out
     assert "rpnkit.rpn.expansion:GammaExpansion" in shown and "gamma_expansion" in shown

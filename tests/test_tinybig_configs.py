@@ -94,6 +94,7 @@ def test_trains_and_saves_its_outputs_to_a_run_directory_named_after_it(
         "history.csv",
         "history.json",
         "model.pt",
+        "preprocessing.json",
     ]
     history = json.loads((out / "history.json").read_text())["history"]
     assert [row["epoch"] for row in history] == [0, 1]
