@@ -286,7 +286,7 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     ConfigError
         Listing every problem :func:`check_config` found, before anything is written.
     """
-    from rpnkit.learner.launch import launch_rank
+    from rpnkit.learner.launch import launch_rank, wait_for_all
 
     out_dir = prepare_output(config)
     if config.seed is not None:
@@ -316,5 +316,6 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
         out_dir = None
     if out_dir is not None:
         write_outputs(out_dir, config, record, parts.model, data=parts.data)
+    wait_for_all()  # every process leaves together, after rank 0's files are written
     history = record.get("history", [])
     return RunResult(record, out_dir, history[-1] if history else {})

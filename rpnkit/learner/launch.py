@@ -42,6 +42,7 @@ __all__ = [
     "check_strategy",
     "data_parallel",
     "launch_rank",
+    "wait_for_all",
 ]
 
 #: ``"auto"``: data-parallel when launched on several processes; ``"single"``: one process even
@@ -180,6 +181,16 @@ def _initialise(backend: Backend, launch: _Launch) -> None:
     )
     group = dist.group.WORLD
     atexit.register(_destroy_if_current, group)
+
+
+def wait_for_all() -> None:
+    """Under a launch, wait until every process has got here; outside one, return at once.
+
+    Called once a run has finished and rank 0 has written its outputs, so that no process
+    tears its process group down (at exit) while another one still talks to it.
+    """
+    if _initialised():
+        dist.barrier()
 
 
 def _destroy_if_current(group: object) -> None:
