@@ -34,6 +34,7 @@ __all__ = [
     "Components",
     "RunResult",
     "assemble",
+    "assemble_or_raise",
     "check_config",
     "check_run",
     "run_config",
@@ -219,7 +220,7 @@ def _cpu() -> Any:
     return torch.device("cpu")
 
 
-def _assemble_or_raise(config: RunConfig, **options: Any) -> Components:
+def assemble_or_raise(config: RunConfig, **options: Any) -> Components:
     """:func:`assemble`, raising one :class:`ConfigError` that lists every problem."""
     parts, problems = assemble(config, **options)
     if parts is None:
@@ -253,7 +254,7 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
         :func:`check_config` finds.
     """
     prepare_output(config)
-    parts = _assemble_or_raise(config, verbose=False, check=True, strategy="single")
+    parts = assemble_or_raise(config, verbose=False, check=True, strategy="single")
     train = parts.data.get("train_loader") if isinstance(parts.data, Mapping) else parts.data
     batch_size = getattr(train, "batch_size", None)
     if processes > 1 and isinstance(batch_size, int):
@@ -291,7 +292,7 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     out_dir = prepare_output(config)
     if config.seed is not None:
         seed_everything(config.seed)
-    parts = _assemble_or_raise(config, verbose=verbose)
+    parts = assemble_or_raise(config, verbose=verbose)
     checkpoints = config.output.get("checkpoints")
     if out_dir is not None and checkpoints:
         parts.learner.checkpoint_dir = out_dir / "checkpoints"

@@ -17,7 +17,7 @@ from typing import Any
 
 from rpnkit.checks import short_repr
 from rpnkit.entry import IMPORT_PATH, ComponentInfo, GroupInfo, import_target
-from rpnkit.errors import ComponentNotFoundError, ConfigError, did_you_mean
+from rpnkit.errors import ComponentNotFoundError, ConfigError, did_you_mean, one_line
 
 __all__ = ["admit_path", "import_path", "is_trusted", "of_kind", "trusted_code"]
 
@@ -25,18 +25,27 @@ _TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("rpnkit_trusted"
 
 
 @contextlib.contextmanager
-def trusted_code() -> Iterator[None]:
+def trusted_code(enabled: bool = True) -> Iterator[None]:
     """Let dotted paths name any importable class in the block (an explicit opt-in).
 
     Without it a dotted path must name a registered component or a class of its group's
     kind (see the module docstring). Use it only for configs you trust as you trust code;
     ``rpnkit train --trust-code`` and ``run_config(..., trust_code=True)`` set it.
 
+    Parameters
+    ----------
+    enabled
+        ``False`` makes the block change nothing (for a caller whose opt-in is a flag,
+        such as ``--trust-code``); an enclosing opt-in still holds.
+
     Examples
     --------
     >>> with trusted_code():  # doctest: +SKIP
     ...     build("loss", "my_lab.losses.FocalLoss")
     """
+    if not enabled:
+        yield
+        return
     token = _TRUSTED.set(True)
     try:
         yield
@@ -114,7 +123,7 @@ def import_path(group: GroupInfo, path: str) -> ComponentInfo:
         with contextlib.suppress(Exception):
             names = dir(importlib.import_module(parent))
             hint = did_you_mean(f"{parent}.{attr}", [f"{parent}.{n}" for n in names])
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        reason = one_line(f"{type(exc).__name__}: {exc}", 200)
         raise ComponentNotFoundError(
             f"{group.name} {short_repr(path)} is neither registered nor importable{hint} "
             f"({reason}); run `rpnkit list {group.name}` to see the registered ones"

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from rpnkit.cli.run_dir import add_run_arguments, load, trust
+from rpnkit.cli.run_dir import add_run_arguments, load
 
 
 def add_parsers(sub: Any) -> None:
@@ -32,8 +32,9 @@ def add_parsers(sub: Any) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the run's metrics (a table, or JSON with ``--json``)."""
     from rpnkit.inference.evaluation import evaluate_run
+    from rpnkit.trust import trusted_code
 
-    with trust(args):
+    with trusted_code(args.trust_code):
         run = load(args)
         report = evaluate_run(run, args.data)
     if args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rpnkit.cli.run_dir import add_run_arguments, load, trust
+from rpnkit.cli.run_dir import add_run_arguments, load
 
 
 def add_parsers(sub: Any) -> None:
@@ -37,8 +37,9 @@ def add_parsers(sub: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the export and say how closely it matched the model."""
     from rpnkit.inference.export import export_run
+    from rpnkit.trust import trusted_code
 
-    with trust(args):
+    with trusted_code(args.trust_code):
         run = load(args)
     result = export_run(run, args.format, args.output)
     print(

@@ -79,7 +79,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     """Run the range test of the config and report it."""
     from rpnkit.trust import trusted_code
 
-    with trusted_code() if args.trust_code else contextlib.nullcontext():
+    with trusted_code(args.trust_code):
         return _lr_find(args)
 
 
@@ -87,7 +87,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     from rpnkit.config import load_config
     from rpnkit.learner.optimization import DEFAULT_OPTIMIZER
     from rpnkit.learner.seeding import seed_everything
-    from rpnkit.runner import assemble
+    from rpnkit.runner import assemble_or_raise
 
     overrides = list(args.overrides)
     if args.device is not None:
@@ -95,9 +95,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     if config.seed is not None:
         seed_everything(config.seed)
-    parts, problems = assemble(config, verbose=False)
-    if parts is None:
-        raise ConfigError(f"{len(problems)} problem(s) in the config: " + "; ".join(problems))
+    parts = assemble_or_raise(config, verbose=False)
     result = parts.learner.lr_find(
         parts.model,
         parts.data,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rpnkit.cli.run_dir import add_run_arguments, load, trust
+from rpnkit.cli.run_dir import add_run_arguments, load
 
 
 def add_parsers(sub: Any) -> None:
@@ -31,8 +31,9 @@ def add_parsers(sub: Any) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write the predictions of ``args.input`` to ``args.output`` (atomically)."""
     from rpnkit.errors import ConfigError
+    from rpnkit.trust import trusted_code
 
-    with trust(args):
+    with trusted_code(args.trust_code):
         run = load(args)
     predictions = run.predict(args.input)
     try:

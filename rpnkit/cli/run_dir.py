@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,13 +19,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="let the run's config.yaml name any importable class (only for runs you trust as "
         "you trust code)",
     )
-
-
-def trust(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
-    """The ``--trust-code`` opt-in as a context (nothing without the flag)."""
-    from rpnkit.trust import trusted_code
-
-    return trusted_code() if args.trust_code else contextlib.nullcontext()
 
 
 def load(args: argparse.Namespace) -> LoadedRun:

@@ -9,7 +9,6 @@ interface through a free port chosen by the rendezvous.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -180,22 +179,17 @@ def launch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trust(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
-    """The ``--trust-code`` opt-in as a context (nothing without the flag)."""
-    from rpnkit.trust import trusted_code
-
-    return trusted_code() if args.trust_code else contextlib.nullcontext()
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the training described by the config (on several processes with a launch).
 
     SIGTERM stops training like Ctrl-C: what was learned is kept (see
     :func:`rpnkit.runner.run_config`) and the command exits with 130.
     """
+    from rpnkit.trust import trusted_code
+
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with _trust(args):
+        with trusted_code(args.trust_code):
             return _train(args)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -235,15 +229,17 @@ def _train(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the config, or a short summary when it is valid."""
+    from rpnkit.trust import trusted_code
+
     files = [args.config, *args.more]
     warn_overrides()
     if len(files) == 1:
-        with _trust(args):
+        with trusted_code(args.trust_code):
             return _validate(args)
     worst = 0
     for path in files:  # each file on its own: one failing does not hide the others
         try:
-            with _trust(args):
+            with trusted_code(args.trust_code):
                 code = _validate(argparse.Namespace(**{**vars(args), "config": path}))
         except RpnkitError as exc:
             where = "" if str(exc).startswith(path) else f"{path}: "
