@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from rpnkit.errors import ConfigError
+from rpnkit.errors import ConfigError, one_line
 
 __all__ = ["MAX_CONFIG_BYTES", "MAX_CONFIG_NODES", "load_yaml"]
 
@@ -63,7 +63,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(f"{path}: malformed YAML at {where}: {problem}") from None
     except yaml.YAMLError as exc:
-        reason = " ".join(str(exc).split())[:200]
+        reason = one_line(exc, 200)
         raise ConfigError(f"{path}: malformed YAML: {reason}") from None
     if data is None:
         data = {}

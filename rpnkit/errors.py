@@ -22,6 +22,7 @@ __all__ = [
     "TrainingInterrupted",
     "close_matches",
     "did_you_mean",
+    "one_line",
 ]
 
 
@@ -121,3 +122,12 @@ def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
     if not matches:
         return ""
     return " (did you mean " + ", ".join(repr(m) for m in matches) + "?)"
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``str(text)`` on one line (every run of whitespace one space), cut to ``limit``.
+
+    For quoting a library's exception text inside rpnkit's one-line error messages.
+    """
+    flat = " ".join(str(text).split())
+    return flat if limit is None else flat[:limit]

@@ -29,7 +29,7 @@ import pluggy
 
 from rpnkit import hookspecs
 from rpnkit._version import __version__
-from rpnkit.errors import PluginError, did_you_mean
+from rpnkit.errors import PluginError, did_you_mean, one_line
 
 if TYPE_CHECKING:
     from rpnkit.registry import Registry
@@ -92,7 +92,7 @@ class PluginRecord:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

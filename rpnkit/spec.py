@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rpnkit.checks import short_repr
-from rpnkit.errors import ConfigError, did_you_mean
+from rpnkit.errors import ConfigError, did_you_mean, one_line
 
 __all__ = ["ComponentSpec", "accepted_parameters", "check_parameters", "split_spec"]
 
@@ -218,7 +218,7 @@ class ComponentSpec:
                 raise
             # the constructor's own text rarely says what is valid: name it for numbers
             check_numbers(self.target, self.parameters, self.name, group=self.group)
-            reason = " ".join(str(exc).split())[:200]
+            reason = one_line(exc, 200)
             raise ConfigError(
                 f"{self.name} with parameters {short_repr(self.parameters, 120)} failed: "
                 f"{type(exc).__name__}: {reason}"

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from rpnkit.atomic import TEMPORARY_SUFFIX
 from rpnkit.config import RunConfig, load_config
-from rpnkit.errors import ConfigError, RpnkitError
+from rpnkit.errors import ConfigError, RpnkitError, one_line
 from rpnkit.inference.inputs import read_input
 from rpnkit.inference.predictions import Predictions, make_predictions
 from rpnkit.inference.preprocessing import PREPROCESSING_FILE, Preprocessing
@@ -265,14 +265,14 @@ def _load_weights(model: nn.Module, file: Path) -> None:
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # a damaged or foreign file: torch raises many kinds
-        reason = " ".join(str(exc).split())[:200]
+        reason = one_line(exc, 200)
         raise ConfigError(f"{str(file)!r} is not a readable model state ({reason})") from None
     if not isinstance(state, dict):
         raise ConfigError(f"{str(file)!r} holds a {type(state).__name__}, not a model state")
     try:
         model.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError) as exc:
-        reason = " ".join(str(exc).split())[:300]
+        reason = one_line(exc, 300)
         raise ConfigError(
             f"{str(file)!r} does not fit the model config.yaml builds: {reason}"
         ) from None

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from rpnkit.atomic import atomic_open
-from rpnkit.errors import ConfigError
+from rpnkit.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import TrainContext
@@ -293,7 +293,7 @@ def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> N
         try:
             target.load_state_dict(saved)
         except (RuntimeError, ValueError, KeyError) as exc:
-            reason = " ".join(str(exc).split())[:300]
+            reason = one_line(exc, 300)
             raise ConfigError(
                 f"resume checkpoint's {key} state does not fit this run's {key}: {reason}"
             ) from exc

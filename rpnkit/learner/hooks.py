@@ -15,7 +15,7 @@ from __future__ import annotations
 from types import CodeType, TracebackType
 from typing import Any
 
-from rpnkit.errors import PluginError
+from rpnkit.errors import PluginError, one_line
 from rpnkit.state import get_plugin_manager
 
 __all__ = ["PluginHookError", "TrainingHooks"]
@@ -102,6 +102,6 @@ class TrainingHooks:
         record = getattr(self.manager, "records", {}).get(plugin)
         distribution = getattr(record, "distribution", None)
         origin = f" (distribution {distribution!r})" if distribution else ""
-        text = " ".join(str(exc).split())[:300]
+        text = one_line(exc, 300)
         reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         return f"plugin {plugin!r}{origin} raised in hook {hook}: {reason}; training stopped"

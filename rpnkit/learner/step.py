@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rpnkit.errors import ConfigError
+from rpnkit.errors import ConfigError, one_line
 from rpnkit.learner.context import LossFn
 from rpnkit.learner.device import MixedPrecision
 
@@ -154,7 +154,7 @@ def _first_loss(loss: LossFn | None, output: Tensor, labels: Tensor) -> tuple[Lo
     try:
         value = loss(output, labels)
     except (RuntimeError, ValueError, IndexError) as exc:
-        reason = " ".join(str(exc).split())[:200]
+        reason = one_line(exc, 200)
         raise ConfigError(f"{shapes} do not fit loss {loss_name(loss)}: {reason}") from exc
     if not isinstance(value, Tensor) or value.ndim != 0:
         raise ConfigError(
