@@ -32,13 +32,15 @@ time. Before timing, each case checks rpnkit against the naive computation in fl
 
 Fresh gradient buffers are allocated every step; on Linux their first touch (page faults)
 can be a large part of the step. PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages
-for large CPU allocations) makes it much cheaper, for every row alike; the header says whether
-it is set.
+for large CPU allocations) makes it much cheaper, for every row alike. The ``rpnkit`` command
+sets it for its processes (``rpnkit/cli/huge_pages.py``), so by default (``--allocator both``)
+every case is measured twice, each in a fresh process: with torch's default allocator and
+with huge pages as ``rpnkit`` runs it.
 
 Run by hand::
 
     python benchmarks/rpn_head.py --device cpu
-    THP_MEM_ALLOC_ENABLE=1 python benchmarks/rpn_head.py --cases mnist
+    python benchmarks/rpn_head.py --cases mnist --allocator huge-pages
     python benchmarks/rpn_head.py --device cuda --batch 1024
 """
 
@@ -47,6 +49,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -347,6 +350,22 @@ def run_case(
     print(f"  (speed-up and memory relative to {case.reference})")
 
 
+#: ``--allocator`` choices and the ``THP_MEM_ALLOC_ENABLE`` value each runs under.
+ALLOCATORS = {"torch": "0", "huge-pages": "1"}
+ALLOCATOR_TITLES = {
+    "torch": "torch's default CPU allocator (THP_MEM_ALLOC_ENABLE=0)",
+    "huge-pages": "huge pages, as the rpnkit command runs (THP_MEM_ALLOC_ENABLE=1)",
+}
+
+
+def run_allocator(allocator: str) -> None:
+    """Run this script for one allocator in a fresh process (torch reads the switch once)."""
+    environ = {**os.environ, "THP_MEM_ALLOC_ENABLE": ALLOCATORS[allocator]}
+    command = [sys.executable, __file__, *sys.argv[1:], "--allocator", allocator]
+    print(f"=== {ALLOCATOR_TITLES[allocator]}", flush=True)
+    subprocess.run(command, env=environ, check=True)
+
+
 def main() -> None:
     """Parse arguments, run the cases and print one table per case."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -356,7 +375,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default: 7)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds (default: 1)")
+    parser.add_argument(
+        "--allocator",
+        choices=[*ALLOCATORS, "both"],
+        default="both",
+        help="CPU allocator setting; 'both' measures each in its own process (default)",
+    )
     args = parser.parse_args()
+    if args.allocator == "both" or (
+        os.environ.get("THP_MEM_ALLOC_ENABLE") != ALLOCATORS[args.allocator]
+    ):
+        for allocator in ALLOCATORS if args.allocator == "both" else [args.allocator]:
+            run_allocator(allocator)  # the last --allocator on a command line wins
+        return
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     on_cpu_one_thread = device.type == "cpu" and args.threads == 1
@@ -364,7 +395,7 @@ def main() -> None:
     print(
         f"{device.type}, float32, {args.threads} thread(s), "
         f"{'process CPU' if on_cpu_one_thread else 'wall'} time, "
-        f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}"
+        f"THP_MEM_ALLOC_ENABLE={os.environ['THP_MEM_ALLOC_ENABLE']}"
     )
     for name in args.cases:
         case = CASES[name](device, args.batch)
@@ -372,6 +403,7 @@ def main() -> None:
         if case.make_head is not None:
             check_equal(case.make_head, device, batch=4)
         run_case(case, device, clock, args.repeats, args.warmup)
+    print(flush=True)
 
 
 if __name__ == "__main__":

@@ -133,3 +133,29 @@ def test_history_stays_readable(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     history = json.loads((tmp_path / "run" / "history.json").read_text())["history"]
     assert len(history) == 1
+
+
+def _environment_after_validate(config: Path, *, before: str = "", env: dict[str, str]) -> str:
+    """``THP_MEM_ALLOC_ENABLE`` as the process sees it after ``rpnkit validate`` ran in it."""
+    script = (
+        f"{before}import os, sys; from rpnkit.cli import main; "
+        f"code = main(['validate', {str(config)!r}]); "
+        "print(os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')); sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[-1]
+
+
+def test_the_command_turns_on_huge_pages_unless_the_user_chose(tmp_path: Path) -> None:
+    import os
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    environ = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+    assert _environment_after_validate(config, env=environ) == "1"
+    chosen = {**environ, "THP_MEM_ALLOC_ENABLE": "0"}
+    assert _environment_after_validate(config, env=chosen) == "0"
+    # called from a program that already uses torch, the setting could no longer apply
+    late = _environment_after_validate(config, before="import torch; ", env=environ)
+    assert late == "unset"

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
+    from rpnkit.cli.huge_pages import prefer_huge_pages
+
+    prefer_huge_pages()  # before anything imports torch
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.showwarning = _show_warning
