@@ -2,7 +2,8 @@
 
 Run by hand: ``python benchmarks/main_job.py [--repeats 5] [--config configs/digits.yaml]``.
 Each round runs, interleaved: ``python -c "import torch"``, ``python -c "import torch,
-torch._dynamo"`` (what any loop with a torch optimizer imports at its first step),
+torch._dynamo"`` (what a hand-written loop with a torch optimizer imports at its first step;
+rpnkit's loop does not, see ``rpnkit/learner/dynamo_import.py``),
 ``rpnkit train CONFIG`` with torch's default threads and with ``--threads 1``, and
 ``rpnkit validate CONFIG``. It prints medians and the targets of the speed issue:
 
@@ -83,7 +84,10 @@ def main() -> None:
         if not key.endswith("ratio"):
             print(f"  {key:<40} {value:7.2f} s")
     dynamo = med["import torch, torch._dynamo"] - med["import torch"]
-    print(f"  of which torch._dynamo at the first step  {dynamo:7.2f} s (any torch optimizer)")
+    print(
+        f"  {'torch._dynamo, imported by a plain loop':<40} {dynamo:7.2f} s "
+        "(at the first optimizer step; rpnkit train skips it)"
+    )
     for key, what in (
         ("train ratio", "train wall / (import torch + reported training)"),
         ("validate ratio", "validate wall / import torch"),

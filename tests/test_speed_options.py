@@ -63,32 +63,80 @@ def test_threads_flag_sets_torch_threads_and_is_saved(tmp_path: Path) -> None:
 def test_training_without_compiling_never_imports_dynamo(tmp_path: Path) -> None:
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))
-    script = (
-        "import sys; from rpnkit.cli import main; "
-        f"code = main(['validate', {str(config)!r}]); "
-        "print('torch._dynamo' in sys.modules); sys.exit(code)"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[-1] == "False"
+    for command in (["validate", str(config)], ["train", str(config), "--quiet"]):
+        script = (
+            "import sys; from rpnkit.cli import main; "
+            f"code = main({command!r} + ['--output', {str(tmp_path / 'run')!r}]); "
+            "print('torch._dynamo' in sys.modules); sys.exit(code)"
+        )
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[-1] == "False", command
 
 
 def test_optimizers_work_under_compile_after_deferral() -> None:
     """The deferred wrappers give way to torch's own once torch._dynamo is imported."""
     script = (
         "import sys, torch\n"
-        "from rpnkit.learner.dynamo_import import defer_dynamo_import, dynamo_deferred\n"
+        "from rpnkit.learner.dynamo_import import (\n"
+        "    defer_dynamo_import, defer_step_import, dynamo_deferred)\n"
         "defer_dynamo_import()\n"
         "p = torch.nn.Parameter(torch.ones(3))\n"
         "opt = torch.optim.SGD([p], lr=0.1)\n"
+        "defer_step_import(opt)\n"
+        "p.grad = torch.ones(3); opt.step()\n"
         "deferred = dynamo_deferred() and 'torch._dynamo' not in sys.modules\n"
         "import torch._dynamo\n"
         "print(deferred, dynamo_deferred())\n"
         "state = opt.state_dict(); opt.load_state_dict(state); opt.zero_grad()\n"
+        "p.grad = torch.ones(3); opt.step(); print(*p.tolist())\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "False"]
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["True", "False"]
+    assert [float(v) for v in lines[1].split()] == pytest.approx([0.8] * 3)  # two SGD steps
+
+
+STEP_SCRIPT = """
+import sys, torch
+from rpnkit.learner.dynamo_import import defer_dynamo_import, defer_step_import
+
+def train(name, kwargs):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    optimizer = getattr(torch.optim, name)(model.parameters(), **kwargs)
+    defer_step_import(optimizer)
+    calls = []
+    optimizer.register_step_pre_hook(lambda *a: calls.append("pre"))
+    optimizer.register_step_post_hook(lambda *a: calls.append("post"))
+    for _ in range(5):
+        optimizer.zero_grad()
+        model(torch.randn(4, 5)).square().mean().backward()
+        with torch.enable_grad():
+            optimizer.step()
+            assert torch.is_grad_enabled()
+    assert calls == ["pre", "post"] * 5, calls
+    return [p.detach().clone() for p in model.parameters()]
+
+defer_dynamo_import()
+cases = [("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01}),
+         ("AdamW", {"lr": 0.01}), ("RMSprop", {"lr": 0.01})]
+deferred = [train(name, kwargs) for name, kwargs in cases]
+assert "torch._dynamo" not in sys.modules
+import torch._dynamo  # torch's own step wrappers from here on
+plain = [train(name, kwargs) for name, kwargs in cases]
+for (name, _), mine, theirs in zip(cases, deferred, plain):
+    assert all(torch.equal(a, b) for a, b in zip(mine, theirs)), name
+print("same")
+"""
+
+
+def test_steps_without_dynamo_are_torchs_steps() -> None:
+    """The stand-in ``step`` updates bit for bit as torch's, hooks and grad mode included."""
+    done = subprocess.run([sys.executable, "-c", STEP_SCRIPT], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["same"]
 
 
 def test_compile_argument_is_checked() -> None:

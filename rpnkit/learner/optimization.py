@@ -25,7 +25,7 @@ from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR, ReduceLR
 from rpnkit.errors import ConfigError
 from rpnkit.learner.arguments import resolve_component
 from rpnkit.learner.device import MixedPrecision
-from rpnkit.learner.dynamo_import import defer_dynamo_import
+from rpnkit.learner.dynamo_import import defer_dynamo_import, defer_step_import
 from rpnkit.spec import ComponentSpec
 
 __all__ = [
@@ -174,6 +174,7 @@ def build_optimization(
             "optimizer holds none of the model's parameters (was it built for another "
             "model?); give its class or name instead to build it for this model"
         )
+    defer_step_import(optimizer)  # its step() would import torch._dynamo too
     per_step = interval == "step" or (
         interval is None
         and (
