@@ -155,3 +155,17 @@ def test_cli_refuses_a_bad_range_in_one_line(tmp_path: Path) -> None:
     done = run_rpnkit("lr-find", str(config), "--min-lr", "1", "--max-lr", "0.1")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["error: min_lr=1 must be below max_lr=0.1"]
+
+
+def test_cli_takes_the_config_flags_of_train(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(CONFIG))
+    done = run_rpnkit("lr-find", str(config), "--steps", "20", "--threads", "1", "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("train with it: "))
+    assert f"rpnkit train {config} --device cpu --threads 1 --set " in line
+    bad = run_rpnkit("lr-find", str(config), "--threads", "0")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: threads=0 is not valid; expected an integer >= 1"
+    ]

@@ -13,6 +13,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from rpnkit.cli.config_arguments import add_config_arguments, config_overrides
 from rpnkit.errors import ConfigError
 
 
@@ -24,27 +25,13 @@ def add_parsers(sub: Any) -> None:
         description="Run the learning-rate range test on a config's model and data: print "
         "the suggested learning rate and the --set line to use it, and draw the curve.",
     )
-    p.add_argument("config", metavar="CONFIG", help="YAML config file (rpnkit or tinybig form)")
+    add_config_arguments(p, output_dir=False)
     p.add_argument(
         "-o", "--output", metavar="IMAGE", help="draw the curve into this image (needs matplotlib)"
     )
     p.add_argument("--min-lr", type=float, default=1e-7, help="first rate (default 1e-7)")
     p.add_argument("--max-lr", type=float, default=10.0, help="last rate (default 10)")
     p.add_argument("--steps", type=int, default=100, help="batches of the ramp (default 100)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set data.parameters.batch_size=32 (repeatable)",
-    )
-    p.add_argument("--device", help="override the device (cpu, cuda, cuda:N, mps, auto)")
-    p.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="let the config's dotted paths name any importable class (see rpnkit train)",
-    )
     p.set_defaults(func=cmd_lr_find)
 
 
@@ -89,9 +76,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     from rpnkit.learner.seeding import seed_everything
     from rpnkit.runner import assemble_or_raise
 
-    overrides = list(args.overrides)
-    if args.device is not None:
-        overrides.append(f"device={args.device}")
+    overrides = config_overrides(args)
     config = load_config(args.config, overrides)
     if config.seed is not None:
         seed_everything(config.seed)
@@ -114,8 +99,12 @@ def _lr_find(args: argparse.Namespace) -> int:
         assignments = set_arguments(args.config, overrides, name, lr)
         print(f"suggested learning rate: {lr} (steepest descent of the smoothed loss)")
         line = " ".join(f"--set {a}" for a in [*args.overrides, *assignments])
-        device = f" --device {args.device}" if args.device is not None else ""
-        print(f"train with it: rpnkit train {args.config}{device} {line}")
+        flags = "".join(
+            f" --{flag} {value}"
+            for flag, value in (("device", args.device), ("threads", args.threads))
+            if value is not None
+        )
+        print(f"train with it: rpnkit train {args.config}{flags} {line}")
     if args.output is not None:
         result.plot(Path(args.output))
         print(f"curve written to {args.output}")

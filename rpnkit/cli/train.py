@@ -15,37 +15,11 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from rpnkit.cli.config_arguments import add_config_arguments, config_overrides
 from rpnkit.errors import ConfigError, RpnkitError
 
 if TYPE_CHECKING:
     from rpnkit.config import RunConfig
-
-
-def _add_config_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", metavar="CONFIG", help="YAML config file (rpnkit or tinybig form)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set learner.n_epochs=3 (repeatable)",
-    )
-    p.add_argument("--device", help="override the device (cpu, cuda, cuda:N, mps, auto)")
-    p.add_argument("--output", metavar="DIR", help="override output.dir")
-    p.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="compute with N CPU threads (overrides the config's threads; default: torch's)",
-    )
-    p.add_argument(
-        "--trust-code",
-        action="store_true",
-        help="let the config's dotted paths name any importable class (only for configs you "
-        "trust as you trust code; by default only registered components and classes of each "
-        "group's kind)",
-    )
 
 
 def add_parsers(sub: Any) -> None:
@@ -55,7 +29,7 @@ def add_parsers(sub: Any) -> None:
         help="train a model from a YAML config",
         description="Train a model from a YAML config and write history, weights and config.",
     )
-    _add_config_arguments(p)
+    add_config_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
     p.add_argument(
         "--resume",
@@ -77,7 +51,7 @@ def add_parsers(sub: Any) -> None:
         help="check a config without training",
         description="Build every component of a config without training; print every problem.",
     )
-    _add_config_arguments(p)
+    add_config_arguments(p)
     p.add_argument("more", nargs="*", metavar="CONFIG", help="more config files to check")
     p.set_defaults(func=cmd_validate)
 
@@ -85,18 +59,11 @@ def add_parsers(sub: Any) -> None:
 def _load(args: argparse.Namespace) -> RunConfig:
     from rpnkit.config import load_config
 
-    overrides = list(args.overrides)
-    if args.device is not None:
-        overrides.append(f"device={args.device}")
-    if args.output is not None:
-        overrides.append(f"output.dir={args.output}")
-    if args.threads is not None:
-        overrides.append(f"threads={args.threads}")
-    config = load_config(args.config, overrides)
+    config = load_config(args.config, config_overrides(args))
     if getattr(args, "resume", None) is not None:
         from rpnkit.cli.resume import find_resume
 
-        where = find_resume(args.resume).apply(config, output_given=args.output is not None)
+        where = find_resume(args.resume).apply(config, output_given=args.output_dir is not None)
         if "RANK" not in os.environ:  # said once, by the command the user ran
             print(where, file=sys.stderr)
     return config
@@ -109,8 +76,8 @@ def _worker_arguments(args: argparse.Namespace) -> list[str]:
         arguments += ["--set", assignment]
     if args.device is not None:
         arguments += ["--device", args.device]
-    if args.output is not None:
-        arguments += ["--output", args.output]
+    if args.output_dir is not None:
+        arguments += ["--output", args.output_dir]
     if args.threads is not None:
         arguments += ["--threads", str(args.threads)]
     if args.quiet:
