@@ -113,14 +113,19 @@ def test_a_checkpoint_holds_the_state_after_every_epoch(tmp_path: Path) -> None:
     assert len(state["rng"]["loaders"]) == 1
 
 
-def test_resuming_a_finished_run_trains_no_further(tmp_path: Path) -> None:
+def test_resuming_a_finished_run_is_refused_in_one_line(tmp_path: Path) -> None:
     learner(n_epochs=2, checkpoint_dir=tmp_path).train(model(0), data(True))
     net = model(5)
     before = [p.detach().clone() for p in net.parameters()]
-    record = learner(n_epochs=2, resume=tmp_path / "last.pt").train(net, data(True))
-    assert record["training"] == {}
-    assert len(record["history"]) == 2
-    assert not all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+    with pytest.raises(ConfigError) as caught:
+        learner(n_epochs=2, resume=tmp_path / "last.pt").train(net, data(True))
+    assert str(caught.value) == (
+        f"resume={str(tmp_path / 'last.pt')!r}: that run already finished its 2 epoch(s) and "
+        "n_epochs is 2; there is nothing to resume (raise n_epochs to train further)"
+    )
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+    record = learner(n_epochs=3, resume=tmp_path / "last.pt").train(net, data(True))
+    assert len(record["history"]) == 3
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint_and_no_temporary_file(tmp_path: Path) -> None:

@@ -36,17 +36,18 @@ class Resume:
             If the checkpoint is unreadable or not an rpnkit checkpoint, or its run already
             trained every epoch the config asks for.
         """
-        from rpnkit.learner.checkpoint import checkpoint_position, load_checkpoint
+        from rpnkit.learner.checkpoint import (
+            checkpoint_position,
+            load_checkpoint,
+            refuse_finished,
+        )
 
         state = load_checkpoint(self.checkpoint)
         epoch, batches = checkpoint_position(state)
         n_epochs = config.learner.get("n_epochs", 100)
-        if isinstance(n_epochs, int) and epoch >= n_epochs:
-            raise ConfigError(
-                f"--resume {str(self.checkpoint)!r}: that run already finished its "
-                f"{epoch} epoch(s) and learner.n_epochs is {n_epochs}; there is nothing to "
-                "resume (raise learner.n_epochs to train further)"
-            )
+        if isinstance(n_epochs, int):
+            what = f"--resume {str(self.checkpoint)!r}"
+            refuse_finished(state, n_epochs, what, "learner.n_epochs")
         config.learner["resume"] = str(self.checkpoint)
         if self.run_dir is not None and not output_given:
             config.output["dir"] = str(self.run_dir)

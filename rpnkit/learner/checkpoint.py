@@ -259,6 +259,33 @@ def checkpoint_position(state: Mapping[str, Any]) -> tuple[int, int]:
     return int(state["epoch"]) + 1, 0
 
 
+def refuse_finished(state: Mapping[str, Any], n_epochs: int, what: str, more: str) -> None:
+    """Refuse to resume a checkpoint whose run already trained all ``n_epochs`` epochs.
+
+    Parameters
+    ----------
+    state
+        The loaded checkpoint.
+    n_epochs
+        The epochs the resumed run is asked to train in all.
+    what
+        How the user named the checkpoint, e.g. ``"--resume 'runs/x'"``.
+    more
+        The setting that trains further, e.g. ``"learner.n_epochs"``.
+
+    Raises
+    ------
+    ConfigError
+        If there is nothing left to train.
+    """
+    epoch, _ = checkpoint_position(state)
+    if epoch >= n_epochs:
+        raise ConfigError(
+            f"{what}: that run already finished its {epoch} epoch(s) and {more} is "
+            f"{n_epochs}; there is nothing to resume (raise {more} to train further)"
+        )
+
+
 def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> None:
     """Load ``state`` into the run of ``context`` and continue after its epoch.
 

@@ -29,7 +29,12 @@ from torch import Tensor, nn
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.arguments import loader_length, rows
 from rpnkit.learner.callbacks import registered
-from rpnkit.learner.checkpoint import load_checkpoint, restore_rng_state, restore_training_state
+from rpnkit.learner.checkpoint import (
+    load_checkpoint,
+    refuse_finished,
+    restore_rng_state,
+    restore_training_state,
+)
 from rpnkit.learner.compiling import CompileClock, compile_network
 from rpnkit.learner.context import TrainContext
 from rpnkit.learner.device import MixedPrecision, host_dtype
@@ -100,6 +105,9 @@ class Run:
         train_rows = rows(request.train_idx, target, "train_idx")
         test_rows = rows(request.test_idx, target, "test_idx")
         checkpoint = load_checkpoint(learner.resume) if learner.resume is not None else None
+        if checkpoint is not None:
+            where = f"resume={str(learner.resume)!r}"
+            refuse_finished(checkpoint, learner.n_epochs, where, "n_epochs")
         if learner.seed is not None:
             seed_everything(learner.seed)
         model = request.model.to(target)
