@@ -30,7 +30,9 @@ AUTO_SETS = (
 )
 
 
-def write_csv(path: Path, features: int = 6, classes: tuple[str, ...] = ("a", "b", "c", "d")) -> Path:
+def write_csv(
+    path: Path, features: int = 6, classes: tuple[str, ...] = ("a", "b", "c", "d")
+) -> Path:
     """A CSV of ``features`` numeric columns and a ``label`` column of string classes."""
     generator = random.Random(0)
     rows = [",".join([*(f"x{i}" for i in range(features)), "label"])]
@@ -142,7 +144,9 @@ def widthless_dataset() -> Iterator[str]:
 
 
 def test_auto_without_dataset_widths_is_one_line_naming_the_field(widthless_dataset: str) -> None:
-    config = _config({"name": "rpn", "parameters": {"layers": [{"m": "auto", "n": 2}]}}, widthless_dataset)
+    config = _config(
+        {"name": "rpn", "parameters": {"layers": [{"m": "auto", "n": 2}]}}, widthless_dataset
+    )
     assert check_config(config) == [
         "model: model.parameters.layers[0].m='auto' takes the dataset's number of features, but "
         "the dataset does not give one (in_features); give a number"
@@ -188,8 +192,7 @@ def test_train_on_a_csv_of_any_shape_then_predict_evaluate_and_resume(tmp_path: 
     checked = run_rpnkit("validate", str(CONFIGS / "iris.yaml"), *common)
     assert checked.returncode == 0, checked.stderr
     line = (
-        "model.parameters.layers[0].m=6, model.parameters.layers[0].n=4 (from dataset "
-        "'mine.csv')"
+        "model.parameters.layers[0].m=6, model.parameters.layers[0].n=4 (from dataset 'mine.csv')"
     )
     assert f"  auto:    {line}" in checked.stdout.splitlines()
 
@@ -205,7 +208,9 @@ def test_train_on_a_csv_of_any_shape_then_predict_evaluate_and_resume(tmp_path: 
     ]
 
     features = tmp_path / "new.csv"
-    features.write_text("x0,x1,x2,x3,x4,x5\n" + "0.5,0.5,0.5,0.5,0.5,0.5\n3.5,3.5,3.5,3.5,3.5,3.5\n")
+    features.write_text(
+        "x0,x1,x2,x3,x4,x5\n" + "0.5,0.5,0.5,0.5,0.5,0.5\n3.5,3.5,3.5,3.5,3.5,3.5\n"
+    )
     predicted = run_rpnkit("predict", str(out), str(features), "-o", str(tmp_path / "p.csv"))
     assert predicted.returncode == 0, predicted.stderr
     rows = (tmp_path / "p.csv").read_text().splitlines()
