@@ -287,18 +287,22 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
 
 
 def _check_model_fits_data(model: Any, data: Any) -> None:
+    from rpnkit.rpn.model import RPN
+
+    hint = " (or auto, to take the dataset's)" if isinstance(model, RPN) else ""
     in_features = getattr(data, "in_features", None)
     first = getattr(model, "in_features", None)
     if in_features is not None and first is not None and first != in_features:
         raise ConfigError(
             f"the first layer takes m={first} inputs but dataset {data.name!r} has "
-            f"{in_features} features"
+            f"{in_features} features; give m: {in_features}{hint}"
         )
     out_features = getattr(data, "out_features", None)
     last = getattr(model, "out_features", None)
     if out_features is not None and last is not None and last != out_features:
         raise ConfigError(
-            f"the last layer gives n={last} outputs but dataset {data.name!r} needs {out_features}"
+            f"the last layer gives n={last} outputs but dataset {data.name!r} needs "
+            f"{out_features}; give n: {out_features}{hint}"
         )
 
 
