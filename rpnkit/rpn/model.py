@@ -159,8 +159,8 @@ def build_model(
         _check_layer_config(i, config, last=i == len(layers) - 1)
         for repeat in range(count):
             options = dict(config) if repeat == 0 else copy.deepcopy(dict(config))
-            if options["m"] == AUTO:  # an inner layer (checked): the previous one's output
-                options["m"] = built[-1].out_features
+            if isinstance(options["m"], str):  # an inner layer's auto (checked above)
+                options["m"] = built[-1].out_features  # the previous layer's output size
             try:
                 built.append(RPNLayer(**options))
             except RpnkitError as exc:
@@ -218,17 +218,18 @@ def check_size(value: object, field: str, auto: str | None, *, data: bool = Fals
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return
     valid = f"an integer >= 1 or {AUTO!r} ({auto})" if auto else "an integer >= 1"
-    if value == AUTO and auto is None:
+    text = value if isinstance(value, str) else None
+    if text == AUTO and auto is None:
         raise ConfigError(
             f"{field}={AUTO!r} is not valid here: only a model's first input size, its last "
             "output size and an inner RPN layer's m may be 'auto'; give a number"
         )
-    if value == AUTO and data:
+    if text == AUTO and data:
         raise ConfigError(
             f"{field}={AUTO!r} stands for {auto}, which only a run config resolves (or "
             "rpnkit.rpn.sizes.resolve_sizes); give a number"
         )
-    if value == AUTO:
+    if text == AUTO:
         return
-    hint = did_you_mean(value, (AUTO,)) if isinstance(value, str) and auto else ""
+    hint = did_you_mean(text, (AUTO,)) if text is not None and auto else ""
     raise ConfigError(f"{field}={short_repr(value)} is not valid{hint}; expected {valid}")
