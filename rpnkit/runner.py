@@ -3,8 +3,9 @@
 :func:`check_config` builds every component without training and returns every problem found;
 :func:`run_config` checks first (so a bad config leaves nothing on disk), then trains and writes
 the outputs: ``history.json``, ``history.csv``, ``model.pt`` (weights), ``config.yaml`` (the
-resolved config) and, on request, ``checkpoints/``. Result files are written to a temporary
-name and moved into place, so the output directory never holds half-written files.
+resolved config, with the numbers the model's ``auto`` sizes became) and, on request,
+``checkpoints/``. Result files are written to a temporary name and moved into place, so the
+output directory never holds half-written files.
 
 Launched by ``torchrun`` (or ``rpnkit train --nproc-per-node N``), every process runs
 :func:`run_config` with the same config and trains its share of the data (the config's
@@ -15,8 +16,9 @@ can see a file another one wrote.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "check_config",
     "check_run",
     "run_config",
+    "sizes_line",
 ]
 
 
@@ -63,12 +66,18 @@ class RunResult:
 
 @dataclass
 class Components:
-    """Everything a run needs, built from a config."""
+    """Everything a run needs, built from a config.
+
+    ``config`` is the config they were built from, with the model's ``auto`` sizes replaced
+    by the dataset's widths (``sizes``: ``{field path: number}``, see :mod:`rpnkit.rpn.sizes`).
+    """
 
     data: Any
     model: Any
     learner: Any
     metrics: list[Any]
+    config: RunConfig | None = None
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def assemble(
@@ -121,7 +130,11 @@ def assemble(
         return None
 
     data = attempt("data", _build, "dataset", config.data)
-    model = attempt("model", _build, "model", config.model)
+    model, sizes = None, {}
+    sized = attempt("model", _resolve_sizes, config, data)
+    if sized is not None:  # None also when auto sizes wait for data that failed to build
+        config, sizes = sized
+        model = attempt("model", _build, "model", config.model)
     if data is not None and model is not None:
         attempt("model", _check_model_fits_data, model, data)
     metrics = [
@@ -195,7 +208,17 @@ def assemble(
         )
     if problems or failed:
         return None, problems
-    return Components(data, model, built_learner, metrics), []
+    return Components(data, model, built_learner, metrics, config, sizes), []
+
+
+def _resolve_sizes(config: RunConfig, data: Any) -> tuple[RunConfig, dict[str, int]] | None:
+    """``config`` with the model's ``auto`` sizes resolved from ``data`` (None: no data yet)."""
+    from rpnkit.rpn.sizes import auto_fields, resolve_sizes
+
+    if data is None and auto_fields(config.model):
+        return None  # the data's problem is reported; the model's sizes are unknown
+    model, sizes = resolve_sizes(config.model, data)
+    return (replace(config, model=model), sizes) if sizes else (config, {})
 
 
 def _build(group: str, spec: dict[str, Any]) -> Any:
@@ -264,23 +287,37 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
 
 
 def _check_model_fits_data(model: Any, data: Any) -> None:
+    from rpnkit.rpn.model import RPN
+
+    hint = " (or auto, to take the dataset's)" if isinstance(model, RPN) else ""
     in_features = getattr(data, "in_features", None)
     first = getattr(model, "in_features", None)
     if in_features is not None and first is not None and first != in_features:
         raise ConfigError(
             f"the first layer takes m={first} inputs but dataset {data.name!r} has "
-            f"{in_features} features"
+            f"{in_features} features; give m: {in_features}{hint}"
         )
     out_features = getattr(data, "out_features", None)
     last = getattr(model, "out_features", None)
     if out_features is not None and last is not None and last != out_features:
         raise ConfigError(
-            f"the last layer gives n={last} outputs but dataset {data.name!r} needs {out_features}"
+            f"the last layer gives n={last} outputs but dataset {data.name!r} needs "
+            f"{out_features}; give n: {out_features}{hint}"
         )
+
+
+def sizes_line(sizes: Mapping[str, int], data: Any) -> str:
+    """The line saying what the model's ``auto`` sizes became, from the dataset ``data``."""
+    resolved = ", ".join(f"{path}={number}" for path, number in sizes.items())
+    return f"{resolved} (from dataset {getattr(data, 'name', '?')!r})"
 
 
 def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     """Check ``config``, train, and write the outputs (on rank 0 only under a launch).
+
+    The model's ``auto`` sizes are resolved from the dataset (:mod:`rpnkit.rpn.sizes`); with
+    ``verbose``, one line on stderr says what they became, and ``config.yaml`` records the
+    numbers.
 
     Raises
     ------
@@ -293,6 +330,9 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
     if config.seed is not None:
         seed_everything(config.seed)
     parts = assemble_or_raise(config, verbose=verbose)
+    config = parts.config or config  # with the model's auto sizes as numbers, for config.yaml
+    if parts.sizes and verbose and launch_rank() == 0:
+        print(f"auto sizes: {sizes_line(parts.sizes, parts.data)}", file=sys.stderr, flush=True)
     checkpoints = config.output.get("checkpoints")
     if out_dir is not None and checkpoints:
         parts.learner.checkpoint_dir = out_dir / "checkpoints"

@@ -257,7 +257,7 @@ def test_concat_output_size_is_used_for_chaining() -> None:
             r"unknown key 'expanson'.*did you mean 'expansion'",
         ),
         ([{"m": 2}], r"model.layers\[0\] is missing the required key\(s\) \['n'\]"),
-        ([{"m": 2, "n": 0}], r"model.layers\[0\]: n=0 is not valid"),
+        ([{"m": 2, "n": 0}], r"model.layers\[0\].n=0 is not valid"),
         ([], r"model.layers is empty"),
         ("taylor", r"expected a list of layer configs"),
     ],

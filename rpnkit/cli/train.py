@@ -244,6 +244,10 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"{args.config}: OK")
     print(f"  data:    {config.data['name']} {config.data['parameters'] or ''}".rstrip())
     print(f"  model:   {config.model['name']} ({n_params:,} parameters)")
+    if parts.sizes:
+        from rpnkit.runner import sizes_line
+
+        print(f"  auto:    {sizes_line(parts.sizes, parts.data)}")
     for key in ("loss", "optimizer", "lr_scheduler"):
         spec = getattr(config, key)
         if spec is not None:

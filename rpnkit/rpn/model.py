@@ -9,16 +9,21 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
+from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError, RpnkitError, did_you_mean
 from rpnkit.rpn._validation import allocation
 from rpnkit.rpn.head import HEAD_KEYS
 from rpnkit.rpn.layer import RPNLayer
 
-__all__ = ["LAYER_KEYS", "RPN", "build_model"]
+__all__ = ["AUTO", "LAYER_KEYS", "RPN", "build_model", "check_size"]
 
 #: Keys of a layer config; ``m`` and ``n`` are required, the rest default as in
 #: :class:`RPNLayer`.
 LAYER_KEYS = ("m", "n", *HEAD_KEYS, "width", "fusion", "heads", "width_alloc")
+#: The size that is taken from elsewhere: an inner layer's ``m`` is the previous layer's output
+#: size; the first layer's ``m`` and the last one's ``n`` are the dataset's widths, which a run
+#: resolves before the model is built (:mod:`rpnkit.rpn.sizes`).
+AUTO = "auto"
 
 
 class RPN(nn.Module):
@@ -110,7 +115,9 @@ def build_model(
              "remainder": "linear", "width": 1, "channels": 1, "postprocess": ["layer_norm"]}
 
         Components are resolved through :func:`rpnkit.state.build`, so plugin components
-        work by name.
+        work by name. An inner layer's ``m`` may be :data:`AUTO`: the previous layer's output
+        size. The first ``m`` and the last ``n`` may be ``auto`` only in a run config, which
+        replaces them with the dataset's widths first (:mod:`rpnkit.rpn.sizes`).
     depth
         Number of layers. Default: one per config, or ``sum(depth_alloc)``; with a single
         config, ``depth`` repeats it.
@@ -149,9 +156,11 @@ def build_model(
                 )
             built.append(config)
             continue
-        _check_layer_config(i, config)
+        _check_layer_config(i, config, last=i == len(layers) - 1)
         for repeat in range(count):
             options = dict(config) if repeat == 0 else copy.deepcopy(dict(config))
+            if isinstance(options["m"], str):  # an inner layer's auto (checked above)
+                options["m"] = built[-1].out_features  # the previous layer's output size
             try:
                 built.append(RPNLayer(**options))
             except RpnkitError as exc:
@@ -159,8 +168,8 @@ def build_model(
     return RPN(built)
 
 
-def _check_layer_config(i: int, config: Any) -> None:
-    """Raise if a layer config is not a mapping with known keys, ``m`` and ``n`` among them."""
+def _check_layer_config(i: int, config: Any, last: bool) -> None:
+    """Raise if a layer config is not a mapping with known keys and valid ``m`` and ``n``."""
     if not isinstance(config, Mapping):
         raise ConfigError(
             f"model.layers[{i}] is a {type(config).__qualname__}; expected a mapping with keys "
@@ -175,3 +184,52 @@ def _check_layer_config(i: int, config: Any) -> None:
     missing = [key for key in ("m", "n") if key not in config]
     if missing:
         raise ConfigError(f"model.layers[{i}] is missing the required key(s) {missing}")
+    field = f"model.layers[{i}]"
+    if i == 0:
+        check_size(config["m"], f"{field}.m", "the dataset's number of features", data=True)
+    else:
+        check_size(config["m"], f"{field}.m", f"model.layers[{i - 1}]'s output size")
+    if last:
+        check_size(config["n"], f"{field}.n", "the dataset's number of outputs", data=True)
+    else:
+        check_size(config["n"], f"{field}.n", None)
+
+
+def check_size(value: object, field: str, auto: str | None, *, data: bool = False) -> None:
+    """Raise unless ``value`` is an integer >= 1, or :data:`AUTO` where ``auto`` says what it is.
+
+    Parameters
+    ----------
+    value
+        The size given.
+    field
+        Its path, for messages (``"model.layers[0].m"``).
+    auto
+        What ``auto`` stands for here, or ``None`` where it is not allowed.
+    data
+        ``auto`` stands for a width of the dataset, which only a run knows: it is refused here
+        (a run replaces it with the number before the model is built).
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``field`` and the value, with what is valid.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return
+    valid = f"an integer >= 1 or {AUTO!r} ({auto})" if auto else "an integer >= 1"
+    text = value if isinstance(value, str) else None
+    if text == AUTO and auto is None:
+        raise ConfigError(
+            f"{field}={AUTO!r} is not valid here: only a model's first input size, its last "
+            "output size and an inner RPN layer's m may be 'auto'; give a number"
+        )
+    if text == AUTO and data:
+        raise ConfigError(
+            f"{field}={AUTO!r} stands for {auto}, which only a run config resolves (or "
+            "rpnkit.rpn.sizes.resolve_sizes); give a number"
+        )
+    if text == AUTO:
+        return
+    hint = did_you_mean(text, (AUTO,)) if text is not None and auto else ""
+    raise ConfigError(f"{field}={short_repr(value)} is not valid{hint}; expected {valid}")

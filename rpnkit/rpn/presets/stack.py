@@ -8,9 +8,8 @@ from typing import Any
 
 from torch import nn
 
-from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError, did_you_mean
-from rpnkit.rpn.model import RPN, build_model
+from rpnkit.rpn.model import RPN, build_model, check_size
 
 __all__ = ["XAVIER_NORMAL", "choice", "norm_softmax", "reconciliation_config", "stack"]
 
@@ -29,7 +28,10 @@ def stack(
     if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence) or len(dims) < 2:
         shown = list(dims) if isinstance(dims, Sequence) and len(dims) < 2 else type(dims).__name__
         raise ConfigError(f"dims={shown!r} is not valid; expected at least two layer sizes")
-    sizes = [positive_int(size, f"dims[{i}]") for i, size in enumerate(dims)]
+    for i, size in enumerate(dims):
+        end = {0: "features", len(dims) - 1: "outputs"}.get(i)
+        check_size(size, f"dims[{i}]", end and f"the dataset's number of {end}", data=True)
+    sizes = [int(size) for size in dims]
     layers = [
         {
             "m": m,
