@@ -1,41 +1,36 @@
-"""(The per-family rows — every expansion and reconciliation against its materialised
-computation — are in ``benchmarks/rpn_families.py``.)
+"""Speed and peak memory of RPN heads against reference computations, and the matmul limit.
 
-Speed and peak memory of RPN heads against reference computations, and the matmul limit.
-
-Every *case* is one head configuration, measured on one forward+backward step (a scalar loss
-``mean(y²)``, gradients set to ``None`` before each step), with several *rows*: rpnkit's head
-and one or more references computing the same function with the same parameters.
+(The per-family rows, every expansion and reconciliation against its materialised
+computation, are in ``benchmarks/rpn_families.py``.) Every *case* is one head configuration,
+measured on one forward+backward step (a scalar loss ``mean(y²)``, gradients set to ``None``
+before each step), with several *rows*: rpnkit's head and references computing the same
+function with the same parameters.
 
 * ``low_rank``: 784 -> 64, Taylor order 2 (D = 615 440), low-rank reconciliation r = 2.
   Reference: the naive computation (materialise ``κ(x)`` and ``W = A B``, then ``κ(x) Wᵀ``).
 * ``mnist``: the first head of tinybig's published MNIST model
   (``docs/notes/configs/mnist_configs.yaml``): 784 -> 64, Taylor order 2 with a LayerNorm
-  post-processing, identity reconciliation (the 64 × 615 440 weight is the parameter, 39.4 M
-  numbers), zero remainder, batch 64. Reference: tinybig 0.2.1's own ``rpn_head`` built from
-  that config (when tinybig is installed; ``tests/tinybig_reference.py`` imports it), with
-  rpnkit's parameters copied in; the naive materialising computation is a further row.
+  post-processing, identity reconciliation (the 64 × 615 440 weight is the parameter),
+  zero remainder, batch 64. Reference: tinybig 0.2.1's own ``rpn_head`` from that config
+  (when installed; ``tests/tinybig_reference.py``) with rpnkit's parameters copied in; the
+  naive materialising computation is a further row.
 
-Columns: the median step time over interleaved repeats (rows of a case alternate, and a plain
-``n × n`` float32 matmul is timed in the same rounds), the *fraction of the matmul limit*
-(the case's essential floating-point work divided by the matmul rate measured in the same
-run, over the row's time: 100% would mean the step runs as fast as its matrix products could
-at the plain-matmul rate), the peak memory allocated during one step above what was allocated
-before it (``torch.cuda.max_memory_allocated`` on CUDA; on CPU the allocation events of
-``torch.profiler`` with ``profile_memory=True``), and speed and memory against the case's
-reference. The essential work of an order-2 Taylor projection onto ``R`` rows is
-``2 b R m (m+1)`` flops for the forward and as much for the weight gradient (the benchmark's
-input needs no gradient). On the CPU the times are process CPU times with one thread by
-default (``--threads``), which other processes on a shared machine disturb less than wall
-time. Before timing, each case checks rpnkit against the naive computation in float64
-(outputs and gradients), and the ``mnist`` case checks tinybig's output against rpnkit's.
+Columns: the median step time over interleaved repeats (a plain ``n × n`` float32 matmul is
+timed in the same rounds), the *fraction of the matmul limit* (the case's essential work,
+``2 b R m (m+1)`` flops for the forward of an order-2 Taylor projection onto ``R`` rows and
+as much for the weight gradient, at the measured matmul rate, over the row's time), the peak
+memory of one step above what was allocated before it (``torch.cuda.max_memory_allocated``
+on CUDA; on CPU ``torch.profiler``'s allocation events), plus the gradient storage rpnkit
+keeps between steps, and speed and memory against the case's reference. On the CPU the times
+are process CPU times with one thread (``--threads``). Before timing, each case checks rpnkit
+against the naive computation in float64, and ``mnist`` checks tinybig's output against it.
 
-Fresh gradient buffers are allocated every step; on Linux their first touch (page faults)
-can be a large part of the step. PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages
-for large CPU allocations) makes it much cheaper, for every row alike. The ``rpnkit`` command
-sets it for its processes (``rpnkit/cli/huge_pages.py``), so by default (``--allocator both``)
-every case is measured twice, each in a fresh process: with torch's default allocator and
-with huge pages as ``rpnkit`` runs it.
+A fresh gradient's first touch (page faults on Linux) can be a large part of a step; rpnkit
+reuses its large gradients' storage (``rpnkit/rpn/gradient_buffer.py``), the references
+allocate theirs anew. PyTorch's ``THP_MEM_ALLOC_ENABLE=1`` (transparent huge pages for large
+CPU allocations) makes faults cheaper for every row; the ``rpnkit`` command sets it
+(``rpnkit/cli/huge_pages.py``), so by default (``--allocator both``) every case is measured
+twice, each in a fresh process: with torch's default allocator and with huge pages.
 
 Run by hand::
 
@@ -49,7 +44,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -62,8 +56,10 @@ from torch import Tensor, nn
 from torch.profiler import ProfilerActivity, profile
 
 from rpnkit.rpn import RPNHead
+from rpnkit.rpn.gradient_buffer import held_bytes, release_gradient_buffers
 
 sys.path.append(str(Path(__file__).resolve().parent))
+from allocators import add_allocator_argument, rerun_per_allocator
 from matmul_limit import MATMUL_SIZE, matmul_probe, synchronize
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests.tinybig_reference
@@ -256,12 +252,17 @@ def interleaved_medians(
 
 
 def peak_memory(row: Row, device: torch.device) -> int:
-    """Peak bytes allocated during one step above those allocated before it.
+    """Peak bytes allocated during one step above those allocated before it, plus the
+    gradient storage rpnkit keeps between steps (:mod:`rpnkit.rpn.gradient_buffer`).
 
     The previous gradients are released before the measurement starts, so that their release
-    does not offset the step's own allocations.
+    does not offset the step's own allocations. The row runs once first, so that what it keeps
+    between steps is in place, and counted, as in training.
     """
+    release_gradient_buffers()
+    row.step()
     row.module.zero_grad(set_to_none=True)
+    kept = held_bytes()
     step = row.run
     if device.type == "cuda":
         synchronize(device)
@@ -269,7 +270,7 @@ def peak_memory(row: Row, device: torch.device) -> int:
         before = torch.cuda.memory_allocated(device)
         step()
         synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - before
+        return torch.cuda.max_memory_allocated(device) - before + kept
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     # Every allocation (+bytes) and free (-bytes) is an "[memory]" event; the peak is the
@@ -284,7 +285,7 @@ def peak_memory(row: Row, device: torch.device) -> int:
     for _, nbytes in events:
         running += nbytes
         peak = max(peak, running)
-    return peak
+    return peak + kept
 
 
 def check_equal(make_head: Callable[[], RPNHead], device: torch.device, batch: int) -> None:
@@ -350,22 +351,6 @@ def run_case(
     print(f"  (speed-up and memory relative to {case.reference})")
 
 
-#: ``--allocator`` choices and the ``THP_MEM_ALLOC_ENABLE`` value each runs under.
-ALLOCATORS = {"torch": "0", "huge-pages": "1"}
-ALLOCATOR_TITLES = {
-    "torch": "torch's default CPU allocator (THP_MEM_ALLOC_ENABLE=0)",
-    "huge-pages": "huge pages, as the rpnkit command runs (THP_MEM_ALLOC_ENABLE=1)",
-}
-
-
-def run_allocator(allocator: str) -> None:
-    """Run this script for one allocator in a fresh process (torch reads the switch once)."""
-    environ = {**os.environ, "THP_MEM_ALLOC_ENABLE": ALLOCATORS[allocator]}
-    command = [sys.executable, __file__, *sys.argv[1:], "--allocator", allocator]
-    print(f"=== {ALLOCATOR_TITLES[allocator]}", flush=True)
-    subprocess.run(command, env=environ, check=True)
-
-
 def main() -> None:
     """Parse arguments, run the cases and print one table per case."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -375,18 +360,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default: 7)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds (default: 1)")
-    parser.add_argument(
-        "--allocator",
-        choices=[*ALLOCATORS, "both"],
-        default="both",
-        help="CPU allocator setting; 'both' measures each in its own process (default)",
-    )
+    add_allocator_argument(parser)
     args = parser.parse_args()
-    if args.allocator == "both" or (
-        os.environ.get("THP_MEM_ALLOC_ENABLE") != ALLOCATORS[args.allocator]
-    ):
-        for allocator in ALLOCATORS if args.allocator == "both" else [args.allocator]:
-            run_allocator(allocator)  # the last --allocator on a command line wins
+    if rerun_per_allocator(args.allocator, __file__):
         return
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)

@@ -39,6 +39,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rpnkit.rpn.gradient_buffer import gradient_like
+
 __all__ = ["taylor2_project"]
 
 
@@ -157,7 +159,7 @@ class _Taylor2Projection(torch.autograd.Function):
         grad_x = grad_w = None
         if not ctx.layer_norm:
             if need_w:
-                grad_w = torch.empty_like(weight, memory_format=torch.contiguous_format)
+                grad_w = gradient_like(weight)
                 left = torch.empty(r, m + 1, b, dtype=x.dtype, device=x.device)
                 left[:, 0] = grad.T
                 torch.mul(grad.T.contiguous().unsqueeze(1), x.T, out=left[:, 1:])
@@ -183,7 +185,7 @@ class _Taylor2Projection(torch.autograd.Function):
             right[:, :b] = x
             right[:, b] = scaled.T @ (u + stats.alpha)
             right[:, b + 1] = scaled.T @ (stats.shift * u + stats.beta)
-            grad_w = torch.empty_like(weight, memory_format=torch.contiguous_format)
+            grad_w = gradient_like(weight)
             torch.bmm(left, right, out=grad_w.view(r, m + 1, m))
         if need_x:
             # ∂(κ·w_k)/∂x = Ŵ_kᵀ x̂ + (Ŵ_k x)[1:] with Ŵ_kᵀ x̂ = W1_k + s C_k + Y_k(u).
