@@ -20,7 +20,10 @@ training loop never asks whether it is distributed.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import datetime
 import os
+import sys
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -44,6 +47,9 @@ __all__ = [
     "launch_rank",
     "wait_for_all",
 ]
+
+#: How long a process waits at exit for the others before tearing its process group down.
+EXIT_WAIT = datetime.timedelta(seconds=10)
 
 #: ``"auto"``: data-parallel when launched on several processes; ``"single"``: one process even
 #: under a launch; ``"ddp"``: data-parallel, and an error without a launch.
@@ -194,8 +200,18 @@ def wait_for_all() -> None:
 
 
 def _destroy_if_current(group: object) -> None:
-    """Destroy the default process group if it is still ``group``, the one rpnkit created."""
+    """Destroy the default process group if it is still ``group``, the one rpnkit created.
+
+    At exit, and first waiting (at most :data:`EXIT_WAIT`) until every process is exiting
+    too, so that none tears its connections down while another still has work in flight on
+    them (a process that left early has been seen to abort in gloo's teardown). A peer that
+    died ends the wait at once; one still busy after the wait is left to finish alone; a
+    process leaving on an uncaught exception does not wait.
+    """
     if _initialised() and dist.group.WORLD is group:
+        if getattr(sys, "last_value", None) is None:
+            with contextlib.suppress(RuntimeError):  # a peer died, or is still busy
+                dist.barrier(async_op=True).wait(timeout=EXIT_WAIT)
         dist.destroy_process_group()
 
 
