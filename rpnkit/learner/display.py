@@ -16,16 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from rpnkit.columns import copies_loss, label, metric_columns
 from rpnkit.hookspecs import hookimpl
 from rpnkit.learner.record import HistoryRow
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from rpnkit.learner.context import TrainContext
 
 __all__ = ["Column", "EpochTable"]
@@ -130,6 +127,8 @@ class EpochTable:
     def console(self) -> Console:
         """The rich console printing to the current ``sys.stdout``."""
         if self._console is None:
+            from rich.console import Console  # rich is imported by the first row, not before
+
             self._console = Console(highlight=False)
         return self._console
 
@@ -215,6 +214,10 @@ class EpochTable:
                 print(self._plain([column.header for column in self.columns]), flush=True)
             print(self._plain(cells), flush=True)
         else:
+            from rich import box
+            from rich.table import Table
+            from rich.text import Text
+
             if note:
                 self.console.print(Text(f"({note})", style="dim"))
             table = Table(
@@ -293,6 +296,8 @@ class EpochTable:
         if stop_reason:
             lines.append(f"Stopped by {stop_reason}.")
         if self.rich:
+            from rich.text import Text
+
             self.console.print(Text("\n".join(lines), style="bold"))
         else:
             print("\n".join(lines), flush=True)

@@ -15,12 +15,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from tqdm.auto import tqdm
-
 from rpnkit.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from tqdm.auto import tqdm
+
     from rpnkit.learner.context import TrainContext
 
 __all__ = ["REFRESH_SECONDS", "ProgressBar", "Refresh", "should_update"]
@@ -102,12 +101,16 @@ class ProgressBar:
         Redirected output (a log file, CI, a pipe) gets no bar, so no carriage-return
         frames; rich's ``TTY_COMPATIBLE`` and ``FORCE_COLOR`` variables are honoured.
         """
+        from rich.console import Console  # imported when training starts, not before
+
         console = Console(stderr=True)
         return console.is_terminal or console.is_jupyter
 
     @hookimpl
     def rpnkit_epoch_start(self, context: TrainContext) -> None:
         """Open the bar of the epoch starting."""
+        from tqdm.auto import tqdm
+
         self.close()
         self._bar = tqdm(
             total=context.steps_per_epoch,
