@@ -74,6 +74,20 @@ def test_training_without_compiling_never_imports_dynamo(tmp_path: Path) -> None
         assert done.stdout.split()[-1] == "False", command
 
 
+def test_validate_leaves_the_display_libraries_unimported(tmp_path: Path) -> None:
+    """rich is imported by the first line a training run prints, so validate never pays it."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    script = (
+        "import sys; from rpnkit.cli import main; "
+        f"code = main(['validate', {str(config)!r}]); "
+        "print('rich' in sys.modules); sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "False"
+
+
 def test_optimizers_work_under_compile_after_deferral() -> None:
     """The deferred wrappers give way to torch's own once torch._dynamo is imported."""
     script = (
