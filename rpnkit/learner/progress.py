@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from tqdm.auto import tqdm
+
 from rpnkit.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from tqdm.auto import tqdm
-
     from rpnkit.learner.context import TrainContext
 
 __all__ = ["REFRESH_SECONDS", "ProgressBar", "Refresh", "should_update"]
@@ -109,8 +109,6 @@ class ProgressBar:
     @hookimpl
     def rpnkit_epoch_start(self, context: TrainContext) -> None:
         """Open the bar of the epoch starting."""
-        from tqdm.auto import tqdm
-
         self.close()
         self._bar = tqdm(
             total=context.steps_per_epoch,
