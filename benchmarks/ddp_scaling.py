@@ -5,7 +5,7 @@ The same CPU-bound config trains in fresh interpreters as:
 * 1 process with 1 thread;
 * 1 process with 2 threads (intra-op parallelism, for comparison);
 * 2 processes with 1 thread each, launched by torchrun (gloo on the loopback), through the
-  same :func:`rpnkit.runner.run_config` that ``rpnkit train --nproc-per-node 2`` runs.
+  same :func:`rpnkit.run.runner.run_config` that ``rpnkit train --nproc-per-node 2`` runs.
 
 The config fits the KAN paper's ``exp(sin(pi*x1) + x2^2)`` (16 000 training samples) with an
 RPN whose first layer expands each input into 1024 Gaussian radial basis functions (D = 2048)
@@ -40,10 +40,10 @@ from typing import Any
 
 import torch
 
-from rpnkit.config import normalize_config
+from rpnkit import build
 from rpnkit.learner.launch import launch_rank
-from rpnkit.runner import run_config
-from rpnkit.state import build
+from rpnkit.run.config import normalize_config
+from rpnkit.run.runner import run_config
 
 CONFIG: dict[str, Any] = {
     "seed": 0,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rpnkit.components.registry import Registry
+from rpnkit.components.trust import trusted_code
 from rpnkit.errors import RpnkitError
-from rpnkit.hookspecs import hookimpl, hookspec
-from rpnkit.registry import Registry
-from rpnkit.state import build, get_registry, register_plugin
-from rpnkit.trust import trusted_code
+from rpnkit.plugins.hookspecs import hookimpl, hookspec
+from rpnkit.plugins.state import build, get_registry, register_plugin
 
 if TYPE_CHECKING:
     from rpnkit.inference.run import load_run

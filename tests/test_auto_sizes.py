@@ -12,12 +12,12 @@ import torch
 import yaml
 from torch import nn
 
-from rpnkit.config import load_config, normalize_config
 from rpnkit.errors import ConfigError
+from rpnkit.plugins.state import build, get_registry, reset_registry
 from rpnkit.rpn import build_model
 from rpnkit.rpn.sizes import auto_fields, resolve_sizes
-from rpnkit.runner import assemble, check_config
-from rpnkit.state import build, get_registry, reset_registry
+from rpnkit.run.config import load_config, normalize_config
+from rpnkit.run.runner import assemble, check_config
 from tests.conftest import run_rpnkit
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

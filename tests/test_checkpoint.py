@@ -22,7 +22,7 @@ from rpnkit.learner.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from rpnkit.state import get_plugin_manager
+from rpnkit.plugins.state import get_plugin_manager
 
 
 def data(own_generator: bool) -> dict[str, DataLoader[Any]]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rpnkit.config import apply_overrides, load_config, load_yaml, normalize_config
 from rpnkit.errors import ConfigError
+from rpnkit.run.config import apply_overrides, load_config, load_yaml, normalize_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

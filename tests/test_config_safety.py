@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rpnkit import trusted_code
+from rpnkit import build, trusted_code
 from rpnkit.errors import ConfigError
-from rpnkit.state import build
 from tests.conftest import run_rpnkit
 
 BASE_DATA = "data: {name: iris}\n"

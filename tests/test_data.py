@@ -15,10 +15,9 @@ import torch
 from sklearn import datasets as sk_datasets
 from torch import Tensor
 
-from rpnkit import data
+from rpnkit import build, data, get_registry
 from rpnkit.data import DataBundle, SyntheticFunction
 from rpnkit.errors import ConfigError
-from rpnkit.state import build, get_registry
 
 # name -> (factory, in_features, out_features, task, number of samples)
 EXPECTED: dict[str, tuple[Callable[..., DataBundle], int, int, str, int]] = {

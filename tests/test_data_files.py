@@ -13,12 +13,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, IterableDataset
 
-from rpnkit import data
+from rpnkit import build, data
 from rpnkit.data import BatchLoader, DataBundle
 from rpnkit.data import memory as memory_module
 from rpnkit.data.rows import MappedRows
 from rpnkit.errors import ConfigError
-from rpnkit.state import build
 
 SPECIES = ("setosa", "versicolor", "virginica")
 

@@ -13,10 +13,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from rpnkit import data
 from rpnkit.data import BatchLoader, DataBundle
 from rpnkit.errors import ConfigError
-from rpnkit.hookspecs import hookimpl
 from rpnkit.learner import BackwardLearner
 from rpnkit.learner.context import TrainContext
-from rpnkit.state import get_plugin_manager
+from rpnkit.plugins.hookspecs import hookimpl
+from rpnkit.plugins.state import get_plugin_manager
 
 N = 37
 

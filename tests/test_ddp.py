@@ -22,11 +22,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from rpnkit.cli import main
-from rpnkit.config import normalize_config
 from rpnkit.errors import ConfigError
 from rpnkit.learner import BackwardLearner
 from rpnkit.learner.checkpoint import load_checkpoint
-from rpnkit.runner import run_config
+from rpnkit.run.config import normalize_config
+from rpnkit.run.runner import run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLD_SIZE = 2

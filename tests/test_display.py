@@ -22,8 +22,8 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from rpnkit import hookimpl
-from rpnkit.columns import copies_loss, label, metric_columns, metric_names
 from rpnkit.learner import BackwardLearner, TrainContext
+from rpnkit.learner.columns import copies_loss, label, metric_columns, metric_names
 from rpnkit.learner.display import EpochTable
 from rpnkit.learner.progress import Refresh
 

@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from rpnkit.cli import main
-from rpnkit.state import reset_registry
+from rpnkit.plugins.state import reset_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

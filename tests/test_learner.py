@@ -19,7 +19,7 @@ from rpnkit.errors import TrainingError
 from rpnkit.learner import BackwardLearner, EarlyStopping, TrainContext, backward_learner
 from rpnkit.learner.record import HISTORY_KEYS
 from rpnkit.metrics import Accuracy
-from rpnkit.state import get_plugin_manager, get_registry
+from rpnkit.plugins.state import get_plugin_manager, get_registry
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
 REGRESSION_METRICS = ("mse", "mae", "rmse", "r2")

@@ -14,7 +14,7 @@ from rpnkit import hookimpl
 from rpnkit.errors import ComponentNotFoundError, ConfigError, RpnkitError
 from rpnkit.learner import BackwardLearner, EarlyStopping, TrainContext
 from rpnkit.learner.device import resolve_device
-from rpnkit.state import get_plugin_manager
+from rpnkit.plugins.state import get_plugin_manager
 
 
 def loaders(n: int = 24, float_labels: bool = False) -> dict[str, DataLoader[Any]]:

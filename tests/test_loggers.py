@@ -17,7 +17,7 @@ import yaml
 from rpnkit import BackwardLearner, build, hookimpl
 from rpnkit.errors import ComponentNotFoundError, ConfigError
 from rpnkit.learner.hooks import PluginHookError
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
 from rpnkit.tracking import Logger, epoch_scalars
 from tests.conftest import run_rpnkit
 

@@ -13,9 +13,9 @@ import yaml
 from torch import Tensor, nn
 
 from rpnkit import BackwardLearner, build
-from rpnkit.config import load_config
 from rpnkit.errors import ConfigError
 from rpnkit.learner.lr_finder import suggest
+from rpnkit.run.config import load_config
 from tests.conftest import run_rpnkit
 
 

@@ -426,7 +426,7 @@ def test_synced_reduces_states_over_processes(tmp_path: Path) -> None:
 
 
 def test_builtin_plugin_registers_every_metric_by_name_and_alias() -> None:
-    from rpnkit.state import build, get_registry
+    from rpnkit import build, get_registry
 
     registry = get_registry()
     for cls in ALL_METRICS:

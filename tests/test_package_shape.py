@@ -86,6 +86,6 @@ def test_the_checker_sees_function_local_imports(tmp_path: Path) -> None:
     source.write_text(
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from rpnkit.learner import loop\n"
-        "def f():\n    from rpnkit.registry import Registry\n"
+        "def f():\n    from rpnkit.components.registry import Registry\n"
     )
-    assert _imports("rpnkit.somewhere", source) == {"rpnkit.registry"}
+    assert _imports("rpnkit.somewhere", source) == {"rpnkit.components.registry"}

@@ -9,11 +9,9 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from rpnkit import hookimpl, register_plugin
+from rpnkit import Registry, build, get_registry, hookimpl, register_plugin
 from rpnkit.errors import PluginError
-from rpnkit.plugins import BUILTIN_PLUGINS, PluginManager, PluginWarning
-from rpnkit.registry import Registry
-from rpnkit.state import build, get_registry
+from rpnkit.plugins.manager import BUILTIN_PLUGINS, PluginManager, PluginWarning
 from tests.conftest import run_rpnkit
 
 GOOD_PLUGIN = """
@@ -124,7 +122,7 @@ def test_programmatic_registration_reaches_a_loaded_registry() -> None:
         with pytest.raises(PluginError, match="already registered"):
             register_plugin(_Programmatic(), name="test-programmatic")
     finally:
-        from rpnkit.state import get_plugin_manager
+        from rpnkit.plugins.state import get_plugin_manager
 
         get_plugin_manager().unregister(name=name)
 
@@ -135,7 +133,7 @@ def test_hookimpl_arguments_are_checked_against_the_spec() -> None:
         def rpnkit_add_components(self, registry: Registry, extra: int) -> None: ...
 
     manager = PluginManager()
-    from rpnkit.plugins import PluginRecord
+    from rpnkit.plugins.manager import PluginRecord
 
     with pytest.warns(PluginWarning, match="'bad' was rejected"):
         assert not manager.add_plugin(Bad(), PluginRecord("bad", "programmatic", "Bad"))
@@ -149,7 +147,7 @@ def test_a_misspelt_hook_is_refused_not_silently_ignored() -> None:
         def rpnkit_add_component(self, registry: Registry) -> None: ...
 
     manager = PluginManager()
-    from rpnkit.plugins import PluginRecord
+    from rpnkit.plugins.manager import PluginRecord
 
     with pytest.warns(PluginWarning, match="unknown hook 'rpnkit_add_component'"):
         assert not manager.add_plugin(Typo(), PluginRecord("typo", "programmatic", "Typo"))

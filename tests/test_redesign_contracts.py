@@ -10,11 +10,9 @@ from typing import ClassVar
 import pytest
 import torch
 
-from rpnkit import BackwardLearner, hookimpl
+from rpnkit import BackwardLearner, Registry, build, hookimpl
 from rpnkit.cli import main
-from rpnkit.plugins import PluginManager, PluginWarning
-from rpnkit.registry import Registry
-from rpnkit.state import build
+from rpnkit.plugins.manager import PluginManager, PluginWarning
 
 ONE_CYCLE = """
 seed: 0

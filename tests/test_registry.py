@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rpnkit import Registry, build, get_registry
 from rpnkit.errors import (
     ComponentNotFoundError,
     ConfigError,
     DuplicateComponentError,
     GroupNotFoundError,
 )
-from rpnkit.registry import Registry
-from rpnkit.state import build, get_registry
 
 
 @pytest.fixture

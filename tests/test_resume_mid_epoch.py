@@ -23,12 +23,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from rpnkit import hookimpl
-from rpnkit.config import normalize_config
 from rpnkit.data import BatchLoader
 from rpnkit.errors import ConfigError
 from rpnkit.learner import BackwardLearner, TrainContext
 from rpnkit.learner.checkpoint import load_checkpoint
-from rpnkit.state import get_plugin_manager
+from rpnkit.plugins.state import get_plugin_manager
+from rpnkit.run.config import normalize_config
 from tests.conftest import run_rpnkit
 
 CONFIG = """

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rpnkit import build
 from rpnkit.errors import ConfigError
 from rpnkit.rpn import Expansion, ExtendedExpansion, TaylorExpansion
-from rpnkit.state import build
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from rpnkit import build
 from rpnkit.cli import main
 from rpnkit.errors import ComponentNotFoundError, ConfigError
 from rpnkit.rpn import (
@@ -24,7 +25,6 @@ from rpnkit.rpn import (
     NestedExpansion,
     RPNHead,
 )
-from rpnkit.state import build
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import torch
 
+from rpnkit import build
 from rpnkit.cli import main
 from rpnkit.errors import ConfigError
 from rpnkit.rpn import (
@@ -23,7 +24,6 @@ from rpnkit.rpn import (
     ShannonWaveletExpansion,
 )
 from rpnkit.rpn.expansion.combinatorial import lexicographic_subsets
-from rpnkit.state import build
 
 X = torch.tensor([[0.5, -0.3]], dtype=torch.float64)
 X3 = torch.tensor([[0.5, -0.3, 1.0]], dtype=torch.float64)

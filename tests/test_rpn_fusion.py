@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from rpnkit.errors import ComponentNotFoundError, ConfigError
+from rpnkit.plugins.state import build, get_registry, reset_registry
 from rpnkit.rpn import (
     INIT_METHODS,
     Fusion,
@@ -21,7 +22,6 @@ from rpnkit.rpn import (
     RPNLayer,
     build_model,
 )
-from rpnkit.state import build, get_registry, reset_registry
 
 # (rpnkit name, tinybig class in tinybig.fusion.*, parameters), inputs of sizes [4, 4, 4]
 FUSIONS: list[tuple[str, str, dict[str, Any]]] = [

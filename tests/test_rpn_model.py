@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from rpnkit.errors import ComponentNotFoundError, ConfigError
+from rpnkit.plugins.state import build, get_registry, reset_registry
 from rpnkit.rpn import (
     RPN,
     Expansion,
@@ -20,7 +21,6 @@ from rpnkit.rpn import (
     TaylorExpansion,
     build_model,
 )
-from rpnkit.state import build, get_registry, reset_registry
 
 
 def _reference_output(head: RPNHead, x: torch.Tensor) -> torch.Tensor:

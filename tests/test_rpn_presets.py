@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 import torch
 
-from rpnkit import data
+from rpnkit import build, data, get_registry
 from rpnkit.errors import ComponentNotFoundError, ConfigError
 from rpnkit.learner import BackwardLearner
 from rpnkit.rpn import RPN, LinearRemainder, RPNHead, presets
-from rpnkit.state import build, get_registry
 
 DIMS = [4, 5, 3]
 

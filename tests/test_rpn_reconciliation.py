@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rpnkit import build, get_registry
 from rpnkit.errors import ConfigError
 from rpnkit.rpn import (
     HMReconciliation,
@@ -12,7 +13,6 @@ from rpnkit.rpn import (
     LowRankReconciliation,
     Reconciliation,
 )
-from rpnkit.state import build, get_registry
 
 N, D = 4, 6
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 
+from rpnkit import build, get_registry
 from rpnkit.errors import ConfigError
 from rpnkit.rpn import (
     ConstantRemainder,
@@ -27,7 +28,6 @@ from rpnkit.rpn import (
     Reconciliation,
     RPNHead,
 )
-from rpnkit.state import build, get_registry
 
 N, D = 4, 6
 F64 = torch.float64

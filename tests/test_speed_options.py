@@ -13,10 +13,10 @@ import yaml
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from rpnkit.config import normalize_config
 from rpnkit.errors import ConfigError
 from rpnkit.learner import BackwardLearner
 from rpnkit.learner.compiling import compile_time_cost
+from rpnkit.run.config import normalize_config
 
 TINY = {
     "seed": 0,

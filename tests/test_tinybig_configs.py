@@ -22,10 +22,10 @@ import torch
 import yaml
 
 from rpnkit.cli import main
-from rpnkit.config import load_config
 from rpnkit.errors import ConfigError
+from rpnkit.plugins.state import get_registry
 from rpnkit.rpn.model import LAYER_KEYS
-from rpnkit.state import get_registry
+from rpnkit.run.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "tests" / "configs" / "tinybig").glob("*.yaml"))

@@ -14,7 +14,7 @@ import torch
 from rpnkit.data import tinybig_functions as tf
 from rpnkit.data.tinybig_functions.equation import equation
 from rpnkit.errors import ConfigError
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
 from tests.tinybig_reference import _StandInFinder
 
 TABLES = {

@@ -14,10 +14,10 @@ import torch
 import yaml
 
 from rpnkit.cli import main
-from rpnkit.config import load_config, normalize_config
 from rpnkit.errors import ConfigError
+from rpnkit.plugins.state import get_registry
 from rpnkit.rpn.model import LAYER_KEYS
-from rpnkit.state import get_registry
+from rpnkit.run.config import load_config, normalize_config
 from rpnkit.tinybig.problems import TinybigConfigError
 from rpnkit.tinybig.run import translate_tinybig
 

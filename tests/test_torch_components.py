@@ -7,8 +7,8 @@ import inspect
 import pytest
 import torch
 
+from rpnkit import build, get_registry
 from rpnkit.builtin import torch_components as tc
-from rpnkit.state import build, get_registry
 
 
 def _classes(module: object, keep: object) -> set[str]:

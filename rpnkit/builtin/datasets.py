@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rpnkit.hookspecs import hookimpl
+from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from rpnkit.registry import Registry
+    from rpnkit.components.registry import Registry
 
 # (canonical name, target, aliases, summary)
 DATASETS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (

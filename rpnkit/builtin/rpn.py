@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rpnkit.hookspecs import hookimpl
+from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from rpnkit.registry import Registry
+    from rpnkit.components.registry import Registry
 
 GROUPS: tuple[tuple[str, str], ...] = (
     ("expansion", "RPN data expansion functions κ: R^m -> R^D"),
@@ -25,7 +25,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ),
     ("model", "Models built from a config"),
 )
-#: What a dotted path in each group may name besides registered entries (see rpnkit.trust).
+#: What a dotted path in each group may name besides registered entries (see rpnkit.components.trust).
 KINDS: dict[str, tuple[str, ...]] = {
     "expansion": ("rpnkit.rpn.expansion:Expansion",),
     "reconciliation": ("rpnkit.rpn.reconciliation:Reconciliation",),

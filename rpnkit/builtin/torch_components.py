@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rpnkit.hookspecs import hookimpl
+from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from rpnkit.registry import Registry
+    from rpnkit.components.registry import Registry
 
 # (canonical name, class name in torch.nn, aliases, summary)
 LOSSES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
@@ -94,7 +94,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("optimizer", "Optimizers, built from a model's parameters"),
     ("lr_scheduler", "Learning-rate schedulers, built from an optimizer"),
 )
-#: What a dotted path in each group may name besides registered entries (see rpnkit.trust).
+#: What a dotted path in each group may name besides registered entries (see rpnkit.components.trust).
 KINDS: dict[str, tuple[str, ...]] = {
     "loss": ("torch.nn:Module",),
     "optimizer": ("torch.optim:Optimizer",),

@@ -8,9 +8,9 @@ import json
 import sys
 from typing import Any
 
+from rpnkit.components.registry import ComponentInfo
 from rpnkit.errors import ComponentNotFoundError, did_you_mean
-from rpnkit.registry import ComponentInfo
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
 
 
 def add_parsers(sub: Any) -> None:
@@ -71,7 +71,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     }
     dists: dict[str, str | None] = {}
     if args.json:
-        from rpnkit.state import get_plugin_manager
+        from rpnkit.plugins.state import get_plugin_manager
 
         dists = {r.name: r.distribution for r in get_plugin_manager().records.values()}
     rows_by_group = {g: [_entry_dict(e, dists) for e in rows] for g, rows in tables.items()}
@@ -239,7 +239,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """Print loaded plugins (distribution, version) and failed ones (error)."""
-    from rpnkit.state import get_plugin_manager
+    from rpnkit.plugins.state import get_plugin_manager
 
     get_registry()  # running the hooks can record failures too
     records = list(get_plugin_manager().records.values())

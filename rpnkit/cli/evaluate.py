@@ -31,8 +31,8 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the run's metrics (a table, or JSON with ``--json``)."""
+    from rpnkit.components.trust import trusted_code
     from rpnkit.inference.evaluation import evaluate_run
-    from rpnkit.trust import trusted_code
 
     with trusted_code(args.trust_code):
         run = load(args)

@@ -36,8 +36,8 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the export and say how closely it matched the model."""
+    from rpnkit.components.trust import trusted_code
     from rpnkit.inference.export import export_run
-    from rpnkit.trust import trusted_code
 
     with trusted_code(args.trust_code):
         run = load(args)

@@ -51,7 +51,7 @@ def set_arguments(config_path: str, overrides: list[str], optimizer: str, lr: st
     too (a config naming its optimizer by a plain string, or none); each candidate is checked
     by loading the config with it.
     """
-    from rpnkit.config import load_config
+    from rpnkit.run.config import load_config
 
     lr_line = f"learner.optimizer.parameters.lr={lr}"
     for candidate in ([lr_line], [f"learner.optimizer.name={optimizer}", lr_line]):
@@ -64,17 +64,17 @@ def set_arguments(config_path: str, overrides: list[str], optimizer: str, lr: st
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
     """Run the range test of the config and report it."""
-    from rpnkit.trust import trusted_code
+    from rpnkit.components.trust import trusted_code
 
     with trusted_code(args.trust_code):
         return _lr_find(args)
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    from rpnkit.config import load_config
     from rpnkit.learner.optimization import DEFAULT_OPTIMIZER
     from rpnkit.learner.seeding import seed_everything
-    from rpnkit.runner import assemble_or_raise
+    from rpnkit.run.config import load_config
+    from rpnkit.run.runner import assemble_or_raise
 
     overrides = config_overrides(args)
     config = load_config(args.config, overrides)

@@ -2,7 +2,7 @@
 
 The first panel holds the train and test losses (``--log``: on a log scale); every metric
 gets its own panel, titled with its name (``accuracy``, ``f1``, ``r2``). A metric that merely
-copies the loss (``mse`` beside an MSE loss) is not drawn twice (:mod:`rpnkit.columns`).
+copies the loss (``mse`` beside an MSE loss) is not drawn twice (:mod:`rpnkit.learner.columns`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rpnkit.columns import copies_loss, metric_columns, metric_names
 from rpnkit.errors import ConfigError
+from rpnkit.learner.columns import copies_loss, metric_columns, metric_names
 
 
 def add_parsers(sub: Any) -> None:

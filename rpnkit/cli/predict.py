@@ -30,8 +30,8 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write the predictions of ``args.input`` to ``args.output`` (atomically)."""
+    from rpnkit.components.trust import trusted_code
     from rpnkit.errors import ConfigError
-    from rpnkit.trust import trusted_code
 
     with trusted_code(args.trust_code):
         run = load(args)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rpnkit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from rpnkit.config import RunConfig
+    from rpnkit.run.config import RunConfig
 
 __all__ = ["Resume", "find_resume"]
 

@@ -19,7 +19,7 @@ from rpnkit.cli.config_arguments import add_config_arguments, config_overrides
 from rpnkit.errors import ConfigError, RpnkitError
 
 if TYPE_CHECKING:
-    from rpnkit.config import RunConfig
+    from rpnkit.run.config import RunConfig
 
 
 def add_parsers(sub: Any) -> None:
@@ -57,7 +57,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def _load(args: argparse.Namespace) -> RunConfig:
-    from rpnkit.config import load_config
+    from rpnkit.run.config import load_config
 
     config = load_config(args.config, config_overrides(args))
     if getattr(args, "resume", None) is not None:
@@ -121,7 +121,7 @@ def launch(args: argparse.Namespace) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
-    from rpnkit.runner import check_run
+    from rpnkit.run.runner import check_run
 
     check_run(config, processes)
     launcher = [
@@ -150,9 +150,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Run the training described by the config (on several processes with a launch).
 
     SIGTERM stops training like Ctrl-C: what was learned is kept (see
-    :func:`rpnkit.runner.run_config`) and the command exits with 130.
+    :func:`rpnkit.run.runner.run_config`) and the command exits with 130.
     """
-    from rpnkit.trust import trusted_code
+    from rpnkit.components.trust import trusted_code
 
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -164,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def warn_overrides() -> None:
     """One ``warning:`` line on stderr per registry entry a plugin replaced (override=True)."""
-    from rpnkit.state import get_registry
+    from rpnkit.plugins.state import get_registry
 
     for e in get_registry().entries():
         if e.replaces:
@@ -182,7 +182,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from rpnkit.runner import run_config
+    from rpnkit.run.runner import run_config
 
     if args.nproc_per_node is not None:
         return launch(args)
@@ -196,7 +196,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every problem of the config, or a short summary when it is valid."""
-    from rpnkit.trust import trusted_code
+    from rpnkit.components.trust import trusted_code
 
     files = [args.config, *args.more]
     warn_overrides()
@@ -217,8 +217,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from rpnkit.run_outputs import check_output
-    from rpnkit.runner import assemble
+    from rpnkit.run.outputs import check_output
+    from rpnkit.run.runner import assemble
 
     try:
         config = _load(args)
@@ -245,7 +245,7 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"  data:    {config.data['name']} {config.data['parameters'] or ''}".rstrip())
     print(f"  model:   {config.model['name']} ({n_params:,} parameters)")
     if parts.sizes:
-        from rpnkit.runner import sizes_line
+        from rpnkit.run.runner import sizes_line
 
         print(f"  auto:    {sizes_line(parts.sizes, parts.data)}")
     for key in ("loss", "optimizer", "lr_scheduler"):

@@ -54,7 +54,7 @@ def dataset_class(target: object, path: str) -> type[Dataset[Any]]:
         The dotted path, for messages.
     """
     if isinstance(target, str):
-        from rpnkit.registry import import_target
+        from rpnkit.components.registry import import_target
 
         try:
             target = import_target(target)
@@ -137,7 +137,7 @@ def torch_dataset(
         For a path that is not a Dataset class, parameters the class does not take, or
         samples that are not ``(features, target)`` pairs of one shape.
     """
-    from rpnkit.spec import check_parameters
+    from rpnkit.components.spec import check_parameters
 
     path = dataset if isinstance(dataset, str) else f"{dataset.__module__}.{dataset.__qualname__}"
     cls = dataset_class(dataset, path)

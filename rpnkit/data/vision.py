@@ -147,7 +147,7 @@ def torchvision_dataset(
         raise ConfigError(
             f"dataset {class_name!r}: this class cannot download; set download: false"
         )
-    from rpnkit.spec import check_parameters
+    from rpnkit.components.spec import check_parameters
 
     check_parameters(cls, kwargs, f"dataset {class_name!r}")
     try:

@@ -21,7 +21,7 @@ from torch.utils.data import TensorDataset
 from rpnkit.data.loader import BatchLoader
 from rpnkit.errors import ConfigError, RpnkitError
 from rpnkit.inference.run import LoadedRun
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
 
 __all__ = ["EvaluationReport", "evaluate_run"]
 

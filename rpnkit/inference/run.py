@@ -21,13 +21,13 @@ import torch
 from torch import Tensor, nn
 
 from rpnkit.atomic import TEMPORARY_SUFFIX
-from rpnkit.config import RunConfig, load_config
 from rpnkit.errors import ConfigError, RpnkitError, one_line
 from rpnkit.inference.inputs import read_input
 from rpnkit.inference.predictions import Predictions, make_predictions
 from rpnkit.inference.preprocessing import PREPROCESSING_FILE, Preprocessing
 from rpnkit.learner.device import resolve_device
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
+from rpnkit.run.config import RunConfig, load_config
 
 __all__ = ["LoadedRun", "load_run"]
 

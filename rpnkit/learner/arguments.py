@@ -2,7 +2,7 @@
 
 Components (``loss``, ``optimizer``, ``lr_scheduler``) arrive as an instance, a class, a
 registry name or a config mapping (rpnkit or tinybig form) and go through the registry's one
-resolve path (:meth:`rpnkit.registry.Registry.resolve`); metrics, loaders and row selections
+resolve path (:meth:`rpnkit.components.registry.Registry.resolve`); metrics, loaders and row selections
 are checked here too, so :meth:`~rpnkit.learner.BackwardLearner.train` and
 :meth:`~rpnkit.learner.BackwardLearner.test` share every check.
 """
@@ -16,11 +16,11 @@ from typing import Any, TypeAlias, cast
 import torch
 from torch import Tensor
 
+from rpnkit.components.spec import ComponentSpec
 from rpnkit.errors import ConfigError
 from rpnkit.learner.context import LossFn
 from rpnkit.metrics import Metric
-from rpnkit.spec import ComponentSpec
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
 
 __all__ = [
     "MetricSpec",

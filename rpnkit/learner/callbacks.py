@@ -24,9 +24,9 @@ import torch
 
 from rpnkit.checks import choice, positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.hookspecs import hookimpl
 from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint, training_state
-from rpnkit.state import get_plugin_manager
+from rpnkit.plugins.hookspecs import hookimpl
+from rpnkit.plugins.state import get_plugin_manager
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import Mode, TrainContext

@@ -20,8 +20,8 @@ from typing import Any
 from torch import Tensor, nn
 
 from rpnkit.errors import TrainingError
-from rpnkit.hookspecs import hookimpl
 from rpnkit.learner.context import TrainContext
+from rpnkit.plugins.hookspecs import hookimpl
 
 __all__ = ["CompileClock", "compile_network", "compile_time_cost"]
 

@@ -1,7 +1,7 @@
 """The :class:`TrainContext` handed to the training hooks.
 
 Plugins implementing the training hooks (``rpnkit_train_start``, ``rpnkit_epoch_start``,
-``rpnkit_progress``, ``rpnkit_epoch_end``, ``rpnkit_train_end``; see :mod:`rpnkit.hookspecs`)
+``rpnkit_progress``, ``rpnkit_epoch_end``, ``rpnkit_train_end``; see :mod:`rpnkit.plugins.hookspecs`)
 receive the context of the run: the model and the objects
 training it, the record and history so far, and ``should_stop`` to end training after the
 current epoch.

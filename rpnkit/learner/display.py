@@ -4,7 +4,7 @@
 row at ``rpnkit_epoch_end`` every ``display_step`` epochs, the last row and the summary at
 ``rpnkit_train_end``: with rich in a terminal or a notebook, as plain aligned text when
 stdout is redirected (logs, CI, pipes). Its columns are named after their metric
-(:mod:`rpnkit.columns`); in a terminal they keep to its width. It reads no training state
+(:mod:`rpnkit.learner.columns`); in a terminal they keep to its width. It reads no training state
 besides the context the hooks hand it. The batch bar is :mod:`rpnkit.learner.progress`.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rpnkit.columns import copies_loss, label, metric_columns
-from rpnkit.hookspecs import hookimpl
+from rpnkit.learner.columns import copies_loss, label, metric_columns
 from rpnkit.learner.record import HistoryRow
+from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from rich.console import Console

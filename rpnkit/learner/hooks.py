@@ -6,7 +6,7 @@ implementation raises (anything but ``KeyboardInterrupt``, ``SystemExit`` includ
 stops with a :class:`PluginHookError`: a one-line message naming the plugin, its distribution
 and the hook, carrying the record so far, so that ``rpnkit train`` keeps the history, the
 model of the last completed epoch and a checkpoint before it reports the error (see
-:func:`rpnkit.run_outputs.keep_interrupted`). Errors of rpnkit's own implementations (early
+:func:`rpnkit.run.outputs.keep_interrupted`). Errors of rpnkit's own implementations (early
 stopping, checkpoints, the display) are raised as they are.
 """
 
@@ -16,7 +16,7 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from rpnkit.errors import PluginError, one_line
-from rpnkit.state import get_plugin_manager
+from rpnkit.plugins.state import get_plugin_manager
 
 __all__ = ["PluginHookError", "TrainingHooks"]
 

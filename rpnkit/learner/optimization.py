@@ -22,11 +22,11 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR, ReduceLROnPlateau
 
+from rpnkit.components.spec import ComponentSpec
 from rpnkit.errors import ConfigError
 from rpnkit.learner.arguments import resolve_component
 from rpnkit.learner.device import MixedPrecision
 from rpnkit.learner.dynamo_import import defer_dynamo_import, defer_step_import
-from rpnkit.spec import ComponentSpec
 
 __all__ = [
     "DEFAULT_OPTIMIZER",
@@ -128,7 +128,7 @@ def build_optimization(
     model
         The model on its training device.
     optimizer
-        An optimizer instance, a :class:`~rpnkit.spec.ComponentSpec` or ``None`` (the
+        An optimizer instance, a :class:`~rpnkit.components.spec.ComponentSpec` or ``None`` (the
         optimizer of a scheduler instance, else :data:`DEFAULT_OPTIMIZER`).
     scheduler
         A scheduler instance, a ComponentSpec or ``None``.

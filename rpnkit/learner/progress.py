@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
-from rpnkit.hookspecs import hookimpl
+from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import TrainContext

@@ -3,7 +3,7 @@
 :class:`~rpnkit.learner.BackwardLearner` derives from :class:`LearnerSettings`; the loop reads
 these attributes and nothing else of the learner. Components given by name or config are
 resolved here (an unknown name fails at construction, with suggestions); an optimizer or
-scheduler that needs the model is kept as a :class:`~rpnkit.spec.ComponentSpec` and built by
+scheduler that needs the model is kept as a :class:`~rpnkit.components.spec.ComponentSpec` and built by
 :func:`~rpnkit.learner.optimization.build_optimization` when training starts.
 """
 
@@ -16,13 +16,13 @@ from typing import Any, Literal, get_args
 
 from rpnkit.checks import choice, positive_float, positive_int
 from rpnkit.checks import seed as check_seed
+from rpnkit.components.spec import ComponentSpec
 from rpnkit.errors import ConfigError, did_you_mean
 from rpnkit.learner.arguments import resolve_component, resolve_loss
 from rpnkit.learner.callbacks import Checkpointer, EarlyStopping, build_early_stopping
 from rpnkit.learner.device import Precision, check_precision
 from rpnkit.learner.launch import Backend, check_backend
 from rpnkit.learner.optimization import INTERVALS, Interval
-from rpnkit.spec import ComponentSpec
 from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = ["LearnerSettings", "NanPolicy"]

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from rpnkit.errors import ConfigError, RpnkitError
+from rpnkit.plugins.state import get_registry
 from rpnkit.rpn import presets
 from rpnkit.rpn.model import AUTO, build_model
-from rpnkit.state import get_registry
 
 __all__ = ["auto_fields", "resolve_sizes"]
 

@@ -71,7 +71,7 @@ def label_regression(*, dataset: str | Mapping[str, Any] = "iris", **parameters:
     ConfigError
         If ``dataset`` does not build a :class:`DataBundle`, or for its own errors.
     """
-    from rpnkit.state import get_registry
+    from rpnkit.plugins.state import get_registry
 
     bundle = get_registry().build("dataset", dataset, **parameters)
     if not isinstance(bundle, DataBundle):

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rpnkit.checks import short_repr
+from rpnkit.components.spec import accepted_parameters
 from rpnkit.errors import ComponentNotFoundError, ConfigError, GroupNotFoundError, did_you_mean
-from rpnkit.spec import accepted_parameters
 from rpnkit.tinybig.problems import TinybigConfigError
 
 __all__ = ["PACKAGES", "accepts", "build_quietly", "check_parameters", "registry_name", "renamed"]
@@ -46,7 +46,7 @@ _RENAMES: dict[str, dict[str, str]] = {
 
 
 def _registry() -> Any:
-    from rpnkit.state import get_registry
+    from rpnkit.plugins.state import get_registry
 
     return get_registry()
 

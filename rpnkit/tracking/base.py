@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rpnkit.errors import ConfigError
-from rpnkit.hookspecs import hookimpl
+from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import TrainContext

@@ -14,9 +14,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rpnkit.components.spec import ComponentSpec, accepted_parameters
 from rpnkit.errors import ConfigError
-from rpnkit.spec import ComponentSpec, accepted_parameters
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
 
 __all__ = ["TRAINING_HOOKS", "resolve_loggers", "training_hooks"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from rpnkit.state import build, get_registry
+from rpnkit import build, get_registry
 
 
 def test_components_are_registered_by_the_entry_point() -> None:

@@ -10,9 +10,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import Tensor
 
+from rpnkit import build
 from rpnkit.errors import ConfigError
 from rpnkit.metrics import Metric
-from rpnkit.state import build
 
 pytestmark = pytest.mark.filterwarnings("ignore:Metric `SpearmanCorrcoef` will save")
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 from rpnkit_torchmetrics.catalog import CATALOG
 
+from rpnkit import build
 from rpnkit.cli import main
 from rpnkit.metrics import Metric
-from rpnkit.state import build
 
 
 def test_listing_imports_neither_torchmetrics_nor_torch() -> None:

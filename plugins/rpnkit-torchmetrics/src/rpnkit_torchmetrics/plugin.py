@@ -14,7 +14,7 @@ from rpnkit import hookimpl
 from rpnkit_torchmetrics.catalog import CATALOG
 
 if TYPE_CHECKING:
-    from rpnkit.registry import Registry
+    from rpnkit import Registry
 
 
 @hookimpl

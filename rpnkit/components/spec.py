@@ -13,7 +13,7 @@ A component (a loss, an optimizer, an expansion, ...) is given as
 with its parameters (built later, when run-time arguments such as an optimizer's ``params``
 are known), and :func:`check_parameters` checks keyword arguments against a factory's
 signature before it is called. Name lookup is the registry's job
-(:meth:`rpnkit.registry.Registry.resolve`); this module knows nothing of plugins.
+(:meth:`rpnkit.components.registry.Registry.resolve`); this module knows nothing of plugins.
 """
 
 from __future__ import annotations

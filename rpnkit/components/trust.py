@@ -1,7 +1,7 @@
 """The explicit opt-in that lets a config's dotted paths name any importable class.
 
 By default a dotted path in a config must name a registered component or a class of its
-group's kind (:mod:`rpnkit.registry`). Trust is granted by the caller — ``rpnkit train
+group's kind (:mod:`rpnkit.components.registry`). Trust is granted by the caller — ``rpnkit train
 --trust-code`` on the command line, :func:`trusted_code` or ``trust_code=True`` in Python —
 never by the config itself.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rpnkit.checks import short_repr
-from rpnkit.entry import IMPORT_PATH, ComponentInfo, GroupInfo, import_target
+from rpnkit.components.entry import IMPORT_PATH, ComponentInfo, GroupInfo, import_target
 from rpnkit.errors import ComponentNotFoundError, ConfigError, did_you_mean, one_line
 
 __all__ = ["admit_path", "import_path", "is_trusted", "of_kind", "trusted_code"]

@@ -1,4 +1,4 @@
-"""Run a whole training from a :class:`~rpnkit.config.RunConfig`: what ``rpnkit train`` does.
+"""Run a whole training from a :class:`~rpnkit.run.config.RunConfig`: what ``rpnkit train`` does.
 
 :func:`check_config` builds every component without training and returns every problem found;
 :func:`run_config` checks first (so a bad config leaves nothing on disk), then trains and writes
@@ -22,14 +22,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rpnkit.config import RunConfig
+from rpnkit.components.spec import ComponentSpec, check_parameters
 from rpnkit.errors import ConfigError, RpnkitError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.hooks import PluginHookError
 from rpnkit.learner.seeding import seed_everything
-from rpnkit.run_outputs import keep_interrupted, prepare_output, write_outputs
-from rpnkit.spec import ComponentSpec, check_parameters
-from rpnkit.state import get_registry
+from rpnkit.plugins.state import get_registry
+from rpnkit.run.config import RunConfig
+from rpnkit.run.outputs import keep_interrupted, prepare_output, write_outputs
 from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = [

@@ -2,16 +2,16 @@
 
 A :class:`Registry` holds *groups* (``loss``, ``optimizer``, ``expansion``, ...) of
 :class:`ComponentInfo` entries. Plugins fill it through the ``rpnkit_add_groups`` and
-``rpnkit_add_components`` hooks (see :mod:`rpnkit.hookspecs`); rpnkit's own builtins use the
+``rpnkit_add_components`` hooks (see :mod:`rpnkit.plugins.hookspecs`); rpnkit's own builtins use the
 same hooks. Targets are ``"module:attr"`` strings imported only when a component is built or
 shown, so listing never imports torch.
 
 There is one lookup path for every way a component can be given: :meth:`Registry.resolve`
 turns a name (canonical, alias, case-insensitive), a dotted path, a class, an instance or a
-``{"name": ..., "parameters": {...}}`` mapping (parsed by :mod:`rpnkit.spec`; tinybig's
+``{"name": ..., "parameters": {...}}`` mapping (parsed by :mod:`rpnkit.components.spec`; tinybig's
 ``{"<group>_class": ..., "<group>_parameters": ...}`` form is translated by
 :mod:`rpnkit.tinybig` first) into a
-:class:`~rpnkit.spec.ComponentSpec` or the instance, and :meth:`Registry.build` builds it.
+:class:`~rpnkit.components.spec.ComponentSpec` or the instance, and :meth:`Registry.build` builds it.
 
 **Dotted paths are not code.** A config file names components, and opening a config must
 never run arbitrary code: a dotted path is accepted only when it is the target of a
@@ -19,7 +19,7 @@ registered component or a class of the group's own *kind* (declared with
 :meth:`Registry.add_group`: an optimizer must be a ``torch.optim.Optimizer`` subclass, a loss
 an ``nn.Module`` class, ...). Anything else is refused in one line unless the caller opted in
 explicitly with :func:`trusted_code` (the CLI's ``--trust-code``). The process-wide registry
-and plugin manager live in :mod:`rpnkit.state`.
+and plugin manager live in :mod:`rpnkit.plugins.state`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rpnkit.entry import (
+from rpnkit.components.entry import (
     IMPORT_PATH,
     NAME_RE,
     PROGRAMMATIC,
@@ -41,6 +41,8 @@ from rpnkit.entry import (
     import_target,
     normalize_name,
 )
+from rpnkit.components.spec import ComponentSpec, split_spec
+from rpnkit.components.trust import import_path, is_trusted, trusted_code
 from rpnkit.errors import (
     ComponentNotFoundError,
     ConfigError,
@@ -48,9 +50,7 @@ from rpnkit.errors import (
     GroupNotFoundError,
     did_you_mean,
 )
-from rpnkit.spec import ComponentSpec, split_spec
 from rpnkit.tinybig.reading import component_config, is_tinybig_component
-from rpnkit.trust import import_path, is_trusted, trusted_code
 
 __all__ = [
     "IMPORT_PATH",
@@ -140,7 +140,7 @@ class Registry:
             subclass of one of them (e.g. ``"torch.optim:Optimizer"``). A later declaration
             of the same group adds its kinds (a bridge plugin widening what a group accepts).
         path_adapter
-            See :attr:`~rpnkit.entry.GroupInfo.path_adapter`.
+            See :attr:`~rpnkit.components.entry.GroupInfo.path_adapter`.
         """
         key = normalize_name(name)
         if not NAME_RE.match(key):
@@ -322,7 +322,7 @@ class Registry:
 
     # -- building ---------------------------------------------------------------------------
     def resolve(self, group: str, spec: Any, /, where: str | None = None) -> Any:
-        """Resolve how a component is given into a :class:`~rpnkit.spec.ComponentSpec`.
+        """Resolve how a component is given into a :class:`~rpnkit.components.spec.ComponentSpec`.
 
         Parameters
         ----------

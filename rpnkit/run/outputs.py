@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from rpnkit.atomic import TEMPORARY_SUFFIX, atomic_open, remove_stale_temporaries
-from rpnkit.config import RunConfig
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from rpnkit.learner.hooks import PluginHookError
+from rpnkit.run.config import RunConfig
 from rpnkit.tracking.csv_logger import history_csv
 
 __all__ = ["OUTPUT_FILES", "check_output", "keep_interrupted", "prepare_output", "write_outputs"]

@@ -1,7 +1,7 @@
 """The process state: the one plugin manager and the one registry it fills.
 
-Everything else in rpnkit takes a :class:`~rpnkit.registry.Registry` or a
-:class:`~rpnkit.plugins.PluginManager` as an object; only this module keeps them for the
+Everything else in rpnkit takes a :class:`~rpnkit.components.registry.Registry` or a
+:class:`~rpnkit.plugins.manager.PluginManager` as an object; only this module keeps them for the
 process. Both load on first use: :func:`get_registry` loads the plugins (builtins, then entry
 points) and calls their registration hooks. :func:`reset_registry` forgets both, so the next
 use loads everything again (tests use it after installing a plugin).
@@ -12,9 +12,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from rpnkit.components.registry import Registry
 from rpnkit.errors import PluginError
-from rpnkit.plugins import PluginManager, PluginRecord, PluginWarning
-from rpnkit.registry import Registry
+from rpnkit.plugins.manager import PluginManager, PluginRecord, PluginWarning
 
 __all__ = [
     "build",

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from rpnkit.components.registry import Registry
     from rpnkit.learner.context import TrainContext
-    from rpnkit.registry import Registry
 
 PROJECT_NAME = "rpnkit"
 

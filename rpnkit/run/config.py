@@ -35,8 +35,8 @@ import yaml
 
 from rpnkit.checks import positive_int, short_repr
 from rpnkit.checks import seed as check_seed
-from rpnkit.configfile import load_yaml
 from rpnkit.errors import ConfigError, did_you_mean
+from rpnkit.run.configfile import load_yaml
 
 __all__ = [
     "LEARNER_TRAIN_OPTIONS",
@@ -240,7 +240,7 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     """Check the shape of a raw config and return a :class:`RunConfig`.
 
     This checks sections, keys and types; names and parameters are checked by building the
-    components (:func:`rpnkit.runner.check_config`).
+    components (:func:`rpnkit.run.runner.check_config`).
 
     Raises
     ------

@@ -13,8 +13,8 @@ their groups and can override their names) and each implementation receives only
 arguments it declares, as pluggy documents.
 
 Set ``RPNKIT_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point loading; plugins can still be
-registered programmatically with :func:`rpnkit.state.register_plugin`. The process-wide
-manager lives in :mod:`rpnkit.state`.
+registered programmatically with :func:`rpnkit.plugins.state.register_plugin`. The process-wide
+manager lives in :mod:`rpnkit.plugins.state`.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
-from rpnkit import hookspecs
 from rpnkit._version import __version__
 from rpnkit.errors import PluginError, did_you_mean, one_line
+from rpnkit.plugins import hookspecs
 
 if TYPE_CHECKING:
-    from rpnkit.registry import Registry
+    from rpnkit.components.registry import Registry
 
 __all__ = [
     "AUTOLOAD_ENV",
