@@ -3,10 +3,11 @@
 rpnkit's sources follow three Sphinx habits that mkdocstrings does not interpret:
 
 * cross-reference roles such as ``:class:`DataBundle``` or ``:meth:`~Metric.update```; each is
-  rewritten, once the package is loaded, into inline code: a link (an autorefs
-  cross-reference) when the name resolves to a public, documented rpnkit object, plain code
-  otherwise (torch, pluggy and other external names). A leading ``~`` shows only the last
-  component, as in Sphinx;
+  rewritten, once the package is loaded, into inline code: an optional autorefs
+  cross-reference when the name resolves to a documented rpnkit object (a link where the API
+  pages render it, plain code where they leave it out as internal), plain code otherwise
+  (torch, pluggy and other external names). A leading ``~`` shows only the last component, as
+  in Sphinx;
 * ``#:`` comments above a module-level or class-level assignment, which document it; they
   become the attribute's docstring;
 * ``::`` ending a paragraph to introduce a literal block, which Sphinx shows as ``:``; the
@@ -70,7 +71,11 @@ def _markdown(text: str, scope: griffe.Object, pkg: griffe.Module) -> str:
         tilde, name, call = match.groups()
         shown = (name.rsplit(".", 1)[-1] if tilde else name) + (call or "")
         target = _documented_path(name, scope, pkg)
-        return f"[`{shown}`][{target}]" if target else f"`{shown}`"
+        if target is None:
+            return f"`{shown}`"
+        # optional: a link where the reference renders the object, plain code where it does not
+        # (an internal module the API pages leave out), never a broken link
+        return f'<autoref identifier="{target}" optional><code>{shown}</code></autoref>'
 
     return LITERAL_BLOCK.sub(":", ROLE.sub(render, text))
 
