@@ -167,8 +167,8 @@ def test_unknown_parameter_is_one_line_with_suggestion() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"parameters": {}}, "needs exactly one of 'name'"),
-        ({"name": "adamw", "paramters": {}}, r"unknown key\(s\) \['paramters'\]"),
+        ({"parameters": {}}, "optimizer config needs a 'name'"),
+        ({"name": "adamw", "paramters": {}}, r"unknown key 'paramters' \(did you mean 'parameters'\?\)"),
         ({"name": "adamw", "parameters": [1]}, "must be a mapping"),
     ],
 )

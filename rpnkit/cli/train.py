@@ -15,7 +15,7 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from rpnkit.cli.config_arguments import add_config_arguments, config_overrides
+from rpnkit.cli.config_arguments import add_config_arguments, apply_threads, config_overrides
 from rpnkit.errors import ConfigError, RpnkitError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def add_parsers(sub: Any) -> None:
         help="train data-parallel on N processes of this machine, launched through torchrun "
         "(torch.distributed.run); for several machines run torchrun yourself",
     )
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cmd_train, builds_optimizers=True)
 
     p = sub.add_parser(
         "validate",
@@ -53,7 +53,7 @@ def add_parsers(sub: Any) -> None:
     )
     add_config_arguments(p)
     p.add_argument("more", nargs="*", metavar="CONFIG", help="more config files to check")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=cmd_validate, builds_optimizers=True)
 
 
 def _load(args: argparse.Namespace) -> RunConfig:
@@ -187,6 +187,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.nproc_per_node is not None:
         return launch(args)
     config = _load(args)
+    apply_threads(config)  # the command's own process keeps the config's threads
     warn_overrides()
     result = run_config(config, verbose=not args.quiet)
     if result.output_dir is not None and not args.quiet:
@@ -217,8 +218,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from rpnkit.run.outputs import check_output
-    from rpnkit.run.runner import assemble
+    from rpnkit.run.runner import validate
 
     try:
         config = _load(args)
@@ -230,12 +230,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"error: {problem}")
         print(f"{len(found)} problem(s) in {args.config}")
         return 2
-    parts, problems = assemble(config, verbose=False, check=True)
-    try:
-        check_output(config)  # the check train makes, without creating anything
-    except ConfigError as exc:
-        problems.append(str(exc))
-    if parts is None or problems:
+    parts, problems = validate(config)  # every check train makes, creating nothing
+    if parts is None:
         for problem in problems:
             print(f"error: {problem}")
         print(f"{len(problems)} problem(s) in {args.config}")

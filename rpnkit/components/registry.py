@@ -8,10 +8,12 @@ shown, so listing never imports torch.
 
 There is one lookup path for every way a component can be given: :meth:`Registry.resolve`
 turns a name (canonical, alias, case-insensitive), a dotted path, a class, an instance or a
-``{"name": ..., "parameters": {...}}`` mapping (parsed by :mod:`rpnkit.components.spec`; tinybig's
-``{"<group>_class": ..., "<group>_parameters": ...}`` form is translated by
-:mod:`rpnkit.tinybig` first) into a
-:class:`~rpnkit.components.spec.ComponentSpec` or the instance, and :meth:`Registry.build` builds it.
+``{"name": ..., "parameters": {...}}`` mapping (parsed by
+:func:`rpnkit.components.spec.parse_spec`) into a
+:class:`~rpnkit.components.spec.ComponentSpec` or the instance, and :meth:`Registry.build`
+builds it. The registry stores and looks up, nothing else: tinybig's
+``{"<group>_class": ..., "<group>_parameters": ...}`` form is translated where tinybig's API is
+read (:func:`rpnkit.tinybig.reading.rpnkit_form`), never here.
 
 **Dotted paths are not code.** A config file names components, and opening a config must
 never run arbitrary code: a dotted path is accepted only when it is the target of a
@@ -41,7 +43,7 @@ from rpnkit.components.entry import (
     import_target,
     normalize_name,
 )
-from rpnkit.components.spec import ComponentSpec, split_spec
+from rpnkit.components.spec import ComponentSpec, parse_spec
 from rpnkit.components.trust import import_path, is_trusted, trusted_code
 from rpnkit.errors import (
     ComponentNotFoundError,
@@ -50,7 +52,6 @@ from rpnkit.errors import (
     GroupNotFoundError,
     did_you_mean,
 )
-from rpnkit.tinybig.reading import component_config, is_tinybig_component
 
 __all__ = [
     "IMPORT_PATH",
@@ -330,7 +331,7 @@ class Registry:
             The component group.
         spec
             A name, alias or dotted path; a class or factory; a ``{"name", "parameters"}``
-            mapping; or an instance (returned as it is).
+            mapping; a ComponentSpec or an instance (returned as they are).
         where
             The config path of ``spec``, for messages.
 
@@ -345,11 +346,11 @@ class Registry:
             For unknown names (with suggestions), refused dotted paths or malformed mappings.
         """
         grp = self._group(group)
+        if isinstance(spec, ComponentSpec):
+            return spec
         parameters: dict[str, Any] = {}
-        if isinstance(spec, Mapping):
-            if is_tinybig_component(spec):
-                spec = component_config(grp.info.name, spec, where or f"{grp.info.name} config")
-            spec, parameters = split_spec(grp.info.name, spec, where)
+        if isinstance(spec, (str, Mapping)):
+            spec, parameters = parse_spec(spec, where or f"{grp.info.name} config")
         if isinstance(spec, str):
             info = self.get_info(grp.info.name, spec)
             if info.plugin == IMPORT_PATH and grp.info.path_adapter is not None:

@@ -137,7 +137,7 @@ def torch_dataset(
         For a path that is not a Dataset class, parameters the class does not take, or
         samples that are not ``(features, target)`` pairs of one shape.
     """
-    from rpnkit.components.spec import check_parameters
+    from rpnkit.components.spec import check_arguments
 
     path = dataset if isinstance(dataset, str) else f"{dataset.__module__}.{dataset.__qualname__}"
     cls = dataset_class(dataset, path)
@@ -160,7 +160,7 @@ def torch_dataset(
     )
     task = check_task(cls.__name__, task)
     kwargs = dict(parameters or {})
-    check_parameters(cls, kwargs, f"dataset {path!r}")
+    check_arguments(cls, kwargs, f"dataset {path!r}")
     return dataset_bundle(cls.__name__, cls(**kwargs), task, options)
 
 

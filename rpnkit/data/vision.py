@@ -147,9 +147,9 @@ def torchvision_dataset(
         raise ConfigError(
             f"dataset {class_name!r}: this class cannot download; set download: false"
         )
-    from rpnkit.components.spec import check_parameters
+    from rpnkit.components.spec import check_arguments
 
-    check_parameters(cls, kwargs, f"dataset {class_name!r}")
+    check_arguments(cls, kwargs, f"dataset {class_name!r}")
     try:
         data = cls(**kwargs)
     except (RuntimeError, FileNotFoundError, OSError) as exc:

@@ -74,7 +74,7 @@ def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> 
     metrics = [_build("metric", spec, f"metric[{i}]") for i, spec in enumerate(config.metrics)]
     try:
         learner = BackwardLearner(
-            loss=resolve_loss(config.loss, None) if config.loss is not None else None,
+            loss=resolve_loss(config.loss, "learner.loss") if config.loss is not None else None,
             precision=config.learner.get("precision"),
             verbose=False,
         )

@@ -1,8 +1,9 @@
 """The learner's arguments turned into objects, checked once with one-line errors.
 
 Components (``loss``, ``optimizer``, ``lr_scheduler``) arrive as an instance, a class, a
-registry name or a config mapping (rpnkit or tinybig form) and go through the registry's one
-resolve path (:meth:`rpnkit.components.registry.Registry.resolve`); metrics, loaders and row selections
+registry name or a config mapping (rpnkit or tinybig form) and go through one resolve path,
+:func:`resolve_component` (tinybig's form translated, then
+:meth:`rpnkit.components.registry.Registry.resolve`), which the runner uses too; metrics, loaders and row selections
 are checked here too, so :meth:`~rpnkit.learner.BackwardLearner.train` and
 :meth:`~rpnkit.learner.BackwardLearner.test` share every check.
 """
@@ -10,22 +11,31 @@ are checked here too, so :meth:`~rpnkit.learner.BackwardLearner.train` and
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, cast
 
 import torch
 from torch import Tensor
 
+from rpnkit.checks import positive_int
 from rpnkit.components.spec import ComponentSpec
 from rpnkit.errors import ConfigError
 from rpnkit.learner.context import LossFn
 from rpnkit.metrics import Metric
 from rpnkit.plugins.state import get_registry
+from rpnkit.tinybig.reading import rpnkit_form
 
 __all__ = [
     "MetricSpec",
+    "check_callbacks",
+    "check_flag",
     "check_loader",
+    "check_monitor",
+    "check_resume",
+    "check_step_checkpoints",
     "loader_length",
+    "one_of",
     "resolve_component",
     "resolve_loss",
     "resolve_metrics",
@@ -37,41 +47,64 @@ __all__ = [
 MetricSpec: TypeAlias = Metric | str | Sequence[Metric | str] | None
 
 
-def resolve_component(group: str, value: Any, configs: Any, argument: str) -> Any:
-    """Turn ``argument`` or ``argument_configs`` into an instance, a ComponentSpec or ``None``.
+def one_of(value: Any, configs: Any, argument: str) -> tuple[Any, str]:
+    """The component given as ``argument`` or as ``argument_configs``, and where it was given.
 
-    Names are looked up now, so an unknown name fails at construction with suggestions.
+    Raises
+    ------
+    ConfigError
+        If both are given, or ``argument_configs`` is not a mapping.
     """
     if value is not None and configs is not None:
         raise ConfigError(
             f"{argument} and {argument}_configs are both given; give one of them "
             f"({argument}: an instance, class or name; {argument}_configs: a config dict)"
         )
-    if configs is not None and not isinstance(configs, Mapping):
+    if configs is None:
+        return value, argument
+    if not isinstance(configs, Mapping):
         raise ConfigError(
             f"{argument}_configs must be a dict such as {{'name': ..., 'parameters': {{...}}}} "
-            f"or {{'{group}_class': ..., '{group}_parameters': {{...}}}}, got "
+            f"or {{'{argument}_class': ..., '{argument}_parameters': {{...}}}}, got "
             f"{type(configs).__name__}"
         )
-    spec = value if value is not None else configs
-    if spec is None:
-        return None
-    where = f"{argument}_configs" if configs is not None else argument
-    resolved = get_registry().resolve(group, spec, where)
+    return configs, f"{argument}_configs"
+
+
+def resolve_component(group: str, spec: Any, where: str) -> Any:
+    """Turn a component into an instance, a :class:`ComponentSpec` or ``None``.
+
+    This is the learner's one entry for its components: tinybig's ``*_class`` form is
+    translated here (the learner keeps tinybig's API), then the registry resolves the name;
+    a ComponentSpec is already resolved and kept as it is. Names are looked up now, so an
+    unknown name fails at construction with suggestions.
+
+    Parameters
+    ----------
+    group
+        The registry group (``"optimizer"``).
+    spec
+        The component, in any form the learner takes.
+    where
+        The argument name or config path, for messages.
+    """
+    if spec is None or isinstance(spec, ComponentSpec):
+        return spec
+    resolved = get_registry().resolve(group, rpnkit_form(group, spec, where), where)
     function = isinstance(resolved, ComponentSpec) and not inspect.isclass(resolved.target)
     if function and not resolved.parameters:
         return resolved.target  # a function given by name: the component itself
     return resolved
 
 
-def resolve_loss(loss: Any, configs: Any) -> LossFn | None:
-    """The loss function of ``loss=`` / ``loss_configs=``: built now, and callable."""
-    resolved = resolve_component("loss", loss, configs, "loss")
+def resolve_loss(loss: Any, where: str = "loss") -> LossFn | None:
+    """The loss function of ``loss=``: built now, and callable."""
+    resolved = resolve_component("loss", loss, where)
     if isinstance(resolved, ComponentSpec):
         resolved = resolved.build()
     if resolved is not None and not callable(resolved):
         raise ConfigError(
-            f"loss must be callable as loss(output, labels), got {type(resolved).__name__}"
+            f"{where} must be callable as loss(output, labels), got {type(resolved).__name__}"
         )
     return cast("LossFn | None", resolved)
 
@@ -169,3 +202,50 @@ def rows(index: object, device: torch.device, argument: str) -> Tensor | None:
     if selected.dtype == torch.bool:
         selected = selected.nonzero().squeeze(1)
     return selected.to(device=device, dtype=torch.long)
+
+
+# -- the learner's other settings ------------------------------------------------------------
+def check_step_checkpoints(every_n_steps: object, checkpoint_dir: object) -> int | None:
+    """``checkpoint_every_n_steps``: ``None`` or a positive integer, with a ``checkpoint_dir``."""
+    if every_n_steps is None:
+        return None
+    steps = positive_int(every_n_steps, "checkpoint_every_n_steps")
+    if checkpoint_dir is None:
+        raise ConfigError(
+            f"checkpoint_every_n_steps={steps} needs checkpoint_dir, the folder to write the "
+            "checkpoints into"
+        )
+    return steps
+
+
+def check_resume(resume: object) -> str | os.PathLike[str] | None:
+    """``resume``: ``None`` or a checkpoint path."""
+    if resume is not None and not isinstance(resume, (str, os.PathLike)):
+        raise ConfigError(
+            f"resume must be a checkpoint path (str or os.PathLike), got {type(resume).__name__}"
+        )
+    return resume
+
+
+def check_monitor(monitor: object) -> str:
+    """``monitor``: a history column name or ``"auto"``."""
+    if not isinstance(monitor, str):
+        raise ConfigError(f"monitor must be a history column name or 'auto', got {monitor!r}")
+    return monitor
+
+
+def check_callbacks(callbacks: object) -> list[object]:
+    """``callbacks``: a list of plugin objects, copied."""
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise ConfigError(
+            "callbacks must be a list of plugin objects with @rpnkit.hookimpl methods, got "
+            f"{type(callbacks).__name__}"
+        )
+    return list(callbacks)
+
+
+def check_flag(value: object, argument: str) -> bool:
+    """A setting that must be ``True`` or ``False`` (not merely truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{argument} must be true or false, got {value!r}")
+    return value

@@ -14,29 +14,43 @@ DistributedDataParallel (:mod:`rpnkit.learner.parallel`).
 
 from __future__ import annotations
 
+import inspect
+import os
 import time
-from collections.abc import Iterable
-from typing import Any, Literal, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, cast, get_args, overload
 
 import torch
 from torch import nn
 
+from rpnkit.checks import choice, positive_float, positive_int
+from rpnkit.checks import seed as check_seed
+from rpnkit.components.spec import check_arguments, unknown_parameter
 from rpnkit.errors import ConfigError
 from rpnkit.learner.arguments import (
     MetricSpec,
+    check_callbacks,
+    check_flag,
     check_loader,
+    check_monitor,
+    check_resume,
+    check_step_checkpoints,
+    one_of,
+    resolve_component,
+    resolve_loss,
     resolve_metrics,
     rows,
 )
-from rpnkit.learner.device import MixedPrecision
+from rpnkit.learner.callbacks import Checkpointer, EarlyStopping, build_early_stopping
+from rpnkit.learner.device import MixedPrecision, Precision, check_precision
 from rpnkit.learner.evaluation import evaluate, test_result
-from rpnkit.learner.launch import Strategy, check_strategy, data_parallel
+from rpnkit.learner.launch import Backend, Strategy, check_backend, check_strategy, data_parallel
 from rpnkit.learner.loop import Request, Run
 from rpnkit.learner.lr_finder import LRFindResult, lr_find
-from rpnkit.learner.optimization import DEFAULT_OPTIMIZER, Interval, LRSchedulerLike
+from rpnkit.learner.optimization import DEFAULT_OPTIMIZER, INTERVALS, Interval, LRSchedulerLike
 from rpnkit.learner.record import FullTestResult, TestResult, TrainingRecord
-from rpnkit.learner.settings import LearnerSettings, NanPolicy
 from rpnkit.learner.step import BatchForward
+from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = [
     "DEFAULT_OPTIMIZER",
@@ -48,8 +62,12 @@ __all__ = [
     "backward_learner",
 ]
 
+#: What a non-finite loss does: stop with an error, or skip the batch.
+NanPolicy = Literal["raise", "skip"]
+_NAN_POLICIES: tuple[str, ...] = get_args(NanPolicy)
 
-class BackwardLearner(LearnerSettings):
+
+class BackwardLearner:
     """Train a model by error back-propagation (tinybig's ``backward_learner``).
 
     The loss, optimizer and lr scheduler may each be an instance, a class, a registry name
@@ -156,6 +174,78 @@ class BackwardLearner(LearnerSettings):
     >>> record["history"][-1]["test_score"]  # doctest: +SKIP
     """
 
+    def __init__(
+        self,
+        name: str = "error_backward_propagation_algorithm",
+        n_epochs: int = 100,
+        lr_scheduler: Any = None,
+        optimizer: Any = None,
+        loss: Any = None,
+        lr_scheduler_configs: Mapping[str, Any] | None = None,
+        optimizer_configs: Mapping[str, Any] | None = None,
+        loss_configs: Mapping[str, Any] | None = None,
+        *,
+        lr_scheduler_interval: Interval | None = None,
+        grad_clip_norm: float | None = None,
+        precision: Precision | None = None,
+        verbose: bool = True,
+        progress_every: int = 20,
+        batch_scores: bool = False,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every_n_steps: int | None = None,
+        resume: str | os.PathLike[str] | None = None,
+        early_stopping: int | EarlyStopping | Mapping[str, Any] | None = None,
+        monitor: str = "auto",
+        nan_policy: NanPolicy = "raise",
+        seed: int | None = None,
+        backend: Backend | None = None,
+        callbacks: Sequence[object] = (),
+        loggers: Sequence[Any] = (),
+        compile: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:  # taken for tinybig's signature; every key is a mistake
+            valid = [p for p in inspect.signature(type(self)).parameters if p != "kwargs"]
+            given = ", ".join(map(str, kwargs))
+            raise ConfigError(unknown_parameter(type(self).__name__, min(kwargs), valid, given))
+        self.name = name
+        self.n_epochs = positive_int(n_epochs, "n_epochs")
+        self.loss = resolve_loss(*one_of(loss, loss_configs, "loss"))
+        self.optimizer = resolve_component(
+            "optimizer", *one_of(optimizer, optimizer_configs, "optimizer")
+        )
+        self.lr_scheduler = resolve_component(
+            "lr_scheduler", *one_of(lr_scheduler, lr_scheduler_configs, "lr_scheduler")
+        )
+        self.lr_scheduler_interval: Interval | None = choice(
+            lr_scheduler_interval, INTERVALS, "lr_scheduler_interval", allow_none=True
+        )
+        if grad_clip_norm is not None:
+            positive_float(grad_clip_norm, "grad_clip_norm")
+        self.grad_clip_norm = grad_clip_norm
+        self.precision = check_precision(precision)
+        self.verbose = bool(verbose)
+        self.progress_every = positive_int(progress_every, "progress_every")
+        self.batch_scores = bool(batch_scores)
+        self.checkpoint_dir = (
+            Checkpointer(checkpoint_dir).directory if checkpoint_dir is not None else None
+        )
+        self.checkpoint_every_n_steps = check_step_checkpoints(
+            checkpoint_every_n_steps, checkpoint_dir
+        )
+        self.resume = check_resume(resume)
+        self.early_stopping = build_early_stopping(early_stopping)
+        self.monitor = check_monitor(monitor)
+        self.nan_policy: NanPolicy = choice(nan_policy, _NAN_POLICIES, "nan_policy")
+        self.seed = check_seed(seed)
+        self.backend = check_backend(backend)
+        self.callbacks = check_callbacks(callbacks)
+        self.loggers = resolve_loggers(loggers)
+        self.compile = check_flag(compile, "compile")
+
+    def __repr__(self) -> str:
+        return f"BackwardLearner(name={self.name!r}, n_epochs={self.n_epochs})"
+
     # -- training ----------------------------------------------------------------------------
     def train(
         self,
@@ -232,44 +322,22 @@ class BackwardLearner(LearnerSettings):
             If the loss becomes NaN or infinite and ``nan_policy="raise"``.
         """
         started = time.time()
-        run = Run.prepare(
-            self,
-            Request.of(
-                model, data_loader, device, metric, test_check, disable_tqdm, display_step,
-                train_idx, test_idx, strategy,
-            ),
-        )  # fmt: skip
+        run = Run.prepare(self, Request.of(locals()))  # this method's arguments, by name
         run.context.record["preparation"]["preparation_time_cost"] = time.time() - started
         return run.fit()
 
-    def check(
-        self,
-        model: nn.Module,
-        data_loader: Any,
-        device: str | torch.device = "cpu",
-        metric: MetricSpec = None,
-        test_check: bool = True,
-        disable_tqdm: bool = False,
-        display_step: int = 1,
-        train_idx: Any = None,
-        test_idx: Any = None,
-        *,
-        strategy: Strategy = "auto",
-    ) -> None:
+    def check(self, *args: Any, **kwargs: Any) -> None:
         """Run every check :meth:`train` runs before its first step, and train nothing.
 
-        Takes :meth:`train`'s arguments. The model is moved to the device and the optimizer
-        and scheduler are built for it, exactly as training would build them, so a config
-        that passes ``rpnkit validate`` (which calls this) cannot be refused by ``train``:
-        it raises :class:`~rpnkit.errors.ConfigError` for everything ``train`` would refuse.
+        Takes :meth:`train`'s arguments (bound to its signature, so a wrong one is a
+        one-line :class:`~rpnkit.errors.ConfigError`). The model is moved to the device and
+        the optimizer and scheduler are built for it, exactly as training would build them,
+        so a config that passes ``rpnkit validate`` (which calls this) cannot be refused by
+        ``train``: it raises :class:`~rpnkit.errors.ConfigError` for everything ``train``
+        would refuse.
         """
-        Run.prepare(
-            self,
-            Request.of(
-                model, data_loader, device, metric, test_check, disable_tqdm, display_step,
-                train_idx, test_idx, strategy,
-            ),
-        )  # fmt: skip
+        bound = check_arguments(self.train, kwargs, "BackwardLearner.check", args=args)
+        Run.prepare(self, Request.of(cast(inspect.BoundArguments, bound).arguments))
 
     def lr_find(self, model: nn.Module, data_loader: Any, **options: Any) -> LRFindResult:
         """The LR range test, model and optimizer restored after (see :func:`lr_find`)."""

@@ -43,7 +43,7 @@ from rpnkit.learner.optimization import build_optimization
 from rpnkit.learner.step import BatchForward
 
 if TYPE_CHECKING:
-    from rpnkit.learner.settings import LearnerSettings
+    from rpnkit.learner.backward import BackwardLearner
 
 __all__ = ["LRFindResult", "lr_find", "suggest"]
 
@@ -164,7 +164,7 @@ def suggest(lrs: list[float], losses: list[float]) -> float | None:
 
 
 def lr_find(
-    learner: LearnerSettings,
+    learner: BackwardLearner,
     model: nn.Module,
     data_loader: Any,
     *,

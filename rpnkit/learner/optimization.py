@@ -3,8 +3,9 @@
 :func:`build_optimization` is the only place that knows how a scheduler is stepped: per
 optimizer step or per epoch (``OneCycleLR`` and ``CyclicLR`` default to per step),
 ``ReduceLROnPlateau`` with the monitored value, and ``total_steps`` inferred from the number of
-epochs and batches when a scheduler takes it and the config leaves it out. The runner's
-``validate`` calls it too, so what trains is exactly what validates.
+epochs and batches when a scheduler takes it and the config leaves it out. ``rpnkit validate``
+checks through it too (the learner's pre-training checks, or :func:`check_optimization` when
+there is no model to check with), so what trains is exactly what validates.
 
 :meth:`Optimization.step` is the single step: zero the gradients, back-propagate through the
 gradient scaler (a disabled one outside float16), clip, step, and step a per-step scheduler.
@@ -20,13 +21,14 @@ from typing import Any, Literal, TypeAlias, cast, get_args
 
 import torch
 from torch import Tensor, nn
+from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR, ReduceLROnPlateau
 
 from rpnkit.components.spec import ComponentSpec
 from rpnkit.errors import ConfigError
 from rpnkit.learner.arguments import resolve_component
 from rpnkit.learner.device import MixedPrecision
-from rpnkit.learner.dynamo_import import defer_dynamo_import, defer_step_import
+from rpnkit.learner.dynamo_import import prepare_step
 
 __all__ = [
     "DEFAULT_OPTIMIZER",
@@ -35,6 +37,7 @@ __all__ = [
     "LRSchedulerLike",
     "Optimization",
     "build_optimization",
+    "check_optimization",
 ]
 
 #: A learning-rate scheduler the learner can step.
@@ -156,11 +159,10 @@ def build_optimization(
             "optimizer: the model has no trainable parameters (requires_grad=True), so "
             "there is nothing to optimise"
         )
-    defer_dynamo_import()  # building an optimizer would import torch._dynamo (~2 s)
     if optimizer is None and isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         optimizer = scheduler.optimizer
     if optimizer is None:
-        optimizer = resolve_component("optimizer", DEFAULT_OPTIMIZER, None, "optimizer")
+        optimizer = resolve_component("optimizer", DEFAULT_OPTIMIZER, "optimizer")
     if isinstance(optimizer, ComponentSpec):
         optimizer = optimizer.build(params=parameters)
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -174,7 +176,7 @@ def build_optimization(
             "optimizer holds none of the model's parameters (was it built for another "
             "model?); give its class or name instead to build it for this model"
         )
-    defer_step_import(optimizer)  # its step() would import torch._dynamo too
+    prepare_step(optimizer)  # under the rpnkit command: a step without torch._dynamo
     per_step = interval == "step" or (
         interval is None
         and (
@@ -246,3 +248,29 @@ def _scheduler(
             "give the scheduler's class or name so it is built for this run's optimizer"
         )
     return cast(LRSchedulerLike, spec)
+
+
+def check_optimization(optimizer: Any, scheduler: Any, *, interval: Interval | None) -> None:
+    """Build ``optimizer`` and ``scheduler`` for a one-parameter stand-in model, to check them.
+
+    ``rpnkit validate`` calls this when the model or the data failed to build, so the
+    optimizer's and scheduler's own problems are still reported; it goes through
+    :func:`build_optimization`, the path training takes.
+
+    Raises
+    ------
+    ConfigError
+        For anything :func:`build_optimization` refuses.
+    """
+    given = optimizer.param_groups[0]["params"][0] if isinstance(optimizer, Optimizer) else None
+    stand_in = nn.Module()
+    stand_in.weight = given if isinstance(given, nn.Parameter) else nn.Parameter(torch.zeros(1))
+    build_optimization(
+        stand_in,
+        optimizer,
+        scheduler,
+        interval=interval,
+        n_epochs=1,
+        steps_per_epoch=1,
+        precision=MixedPrecision(torch.device("cpu")),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from torch import nn
 
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.learner.arguments import MetricSpec, resolve_metrics, split_loaders
+from rpnkit.learner.arguments import resolve_metrics, split_loaders
 from rpnkit.learner.launch import Strategy, check_strategy
 from rpnkit.metrics import Metric
 
@@ -34,32 +34,31 @@ class Request:
     progress: bool
 
     @classmethod
-    def of(
-        cls,
-        model: nn.Module,
-        data_loader: Any,
-        device: str | torch.device,
-        metric: MetricSpec,
-        test_check: bool,
-        disable_tqdm: bool,
-        display_step: int,
-        train_idx: Any,
-        test_idx: Any,
-        strategy: Strategy,
-    ) -> Request:
-        """Check the arguments of :meth:`train` into a :class:`~rpnkit.learner.loop.Request`."""
+    def of(cls, arguments: Mapping[str, Any]) -> Request:
+        """Check the arguments of one :meth:`~rpnkit.learner.BackwardLearner.train` call.
+
+        Parameters
+        ----------
+        arguments
+            ``train``'s arguments by name (other keys are ignored), so its signature is the
+            one list of them.
+        """
+        model = arguments["model"]
         if not isinstance(model, nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        train_loader, test_loader = split_loaders(data_loader, test_check, test_idx)
+        test_idx = arguments["test_idx"]
+        train_loader, test_loader = split_loaders(
+            arguments["data_loader"], arguments["test_check"], test_idx
+        )
         return cls(
             model=model,
             train_loader=train_loader,
             test_loader=test_loader,
-            device=device,
-            metrics=resolve_metrics(metric),
-            display_step=positive_int(display_step, "display_step"),
-            train_idx=train_idx,
+            device=arguments["device"],
+            metrics=resolve_metrics(arguments["metric"]),
+            display_step=positive_int(arguments["display_step"], "display_step"),
+            train_idx=arguments["train_idx"],
             test_idx=test_idx,
-            strategy=check_strategy(strategy),
-            progress=not disable_tqdm,
+            strategy=check_strategy(arguments["strategy"]),
+            progress=not arguments["disable_tqdm"],
         )

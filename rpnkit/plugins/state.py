@@ -62,8 +62,14 @@ def reset_registry() -> None:
 
 
 def build(group: str, spec: Any, /, **overrides: Any) -> Any:
-    """Build a component with the process-wide registry; see :meth:`Registry.build`."""
-    return get_registry().build(group, spec, **overrides)
+    """Build a component with the process-wide registry; see :meth:`Registry.build`.
+
+    ``spec`` may also be a mapping in tinybig's ``{"<group>_class", "<group>_parameters"}``
+    form, translated here (:func:`~rpnkit.tinybig.reading.rpnkit_form`), not by the registry.
+    """
+    from rpnkit.tinybig.reading import rpnkit_form
+
+    return get_registry().build(group, rpnkit_form(group, spec, f"{group} config"), **overrides)
 
 
 def register_plugin(plugin: Any, name: str | None = None) -> str:

@@ -35,6 +35,7 @@ import yaml
 
 from rpnkit.checks import positive_int, short_repr
 from rpnkit.checks import seed as check_seed
+from rpnkit.components.spec import parse_spec
 from rpnkit.errors import ConfigError, did_you_mean
 from rpnkit.run.configfile import load_yaml
 
@@ -80,7 +81,9 @@ class RunConfig:
         ``"auto"`` (DDP when launched by torchrun), ``"single"`` or ``"ddp"``.
     threads
         The number of CPU threads torch computes with (:func:`torch.set_num_threads`, set
-        before anything is built), or ``None`` for torch's default.
+        before anything is built, for the run only: the ``rpnkit`` command keeps it for its
+        process, :func:`~rpnkit.run.runner.run_config` sets the previous number back), or
+        ``None`` for torch's default.
     data, model
         Component specs ``{"name": str, "parameters": dict}``.
     loss, optimizer, lr_scheduler
@@ -187,35 +190,20 @@ def _index(part: str, items: list[Any], where: str) -> int:
 
 # -- normalising -----------------------------------------------------------------------------
 def component_spec(value: Any, where: str) -> dict[str, Any]:
-    """Normalise a component given as a name or ``{name, parameters}`` mapping.
+    """A component of a config file as ``{"name": str, "parameters": dict}``.
+
+    The shape is parsed by :func:`rpnkit.components.spec.parse_spec`, the one parser of it;
+    a file can only name a component, so the name must be a string.
 
     Raises
     ------
     ConfigError
         Naming ``where`` when the value has another shape.
     """
-    if isinstance(value, str) and value.strip():
-        return {"name": value.strip(), "parameters": {}}
-    if isinstance(value, Mapping):
-        unknown = sorted(str(k) for k in value if k not in ("name", "parameters"))
-        if unknown:
-            hint = did_you_mean(unknown[0], ("name", "parameters"))
-            raise ConfigError(
-                f"{where} has unknown key {unknown[0]!r}{hint}; valid keys: name, parameters"
-            )
-        name = value.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}.name must be a component name, got {name!r}")
-        params = value.get("parameters") or {}
-        if not isinstance(params, Mapping):
-            raise ConfigError(
-                f"{where}.parameters must be a mapping, got {type(params).__name__} {params!r}"
-            )
-        return {"name": name.strip(), "parameters": dict(params)}
-    raise ConfigError(
-        f"{where} must be a component name or a mapping with 'name' and 'parameters', "
-        f"got {type(value).__name__} {value!r}"
-    )
+    name, parameters = parse_spec(value, where)
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.name must be a component name, got {short_repr(name)}")
+    return {"name": name, "parameters": parameters}
 
 
 def _check_keys(section: Mapping[str, Any], valid: Sequence[str], where: str) -> None:

@@ -20,7 +20,9 @@ This package is the only place that knows tinybig's shapes; its modules:
 * ``run``: the run sections and :func:`translate_tinybig`;
 * ``labels``: the ``label_regression`` dataset (tinybig's float labels).
 
-The package itself imports nothing, so the registry can read tinybig's component form
-(``rpnkit.tinybig.reading``) without loading the translator, which looks names up in the
-registry. Import :func:`~rpnkit.tinybig.run.translate_tinybig` from ``rpnkit.tinybig.run``.
+The package itself imports nothing, so the entries of tinybig's Python API (the learner's
+components, :func:`rpnkit.build`) can translate tinybig's component form
+(:func:`rpnkit.tinybig.reading.rpnkit_form`) without loading the config translator, which
+looks names up in the registry. The registry never sees tinybig's form. Import
+:func:`~rpnkit.tinybig.run.translate_tinybig` from ``rpnkit.tinybig.run``.
 """

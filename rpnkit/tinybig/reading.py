@@ -25,6 +25,7 @@ __all__ = [
     "drop_labels",
     "is_tinybig_component",
     "read_object",
+    "rpnkit_form",
 ]
 
 #: Parameters of tinybig objects that are pure labels or bookkeeping: ``name`` names the
@@ -126,12 +127,39 @@ def is_tinybig_component(section: Mapping[str, Any]) -> bool:
     return any(str(key).endswith(("_class", "_parameters")) for key in section)
 
 
+def rpnkit_form(group: str, spec: Any, where: str) -> Any:
+    """``spec`` in rpnkit's form: a tinybig component mapping translated, anything else as it is.
+
+    The entries of the API tinybig had (the learner's ``loss``, ``optimizer`` and
+    ``lr_scheduler`` arguments and their ``*_configs``, and :func:`rpnkit.build`) call this
+    before the registry looks the component up; the registry itself knows only rpnkit's form.
+
+    Parameters
+    ----------
+    group
+        The rpnkit group (``optimizer``, ``loss``, ...).
+    spec
+        The component as given.
+    where
+        Its argument name or key path, for messages.
+
+    Raises
+    ------
+    ConfigError
+        For a malformed tinybig mapping.
+    """
+    if isinstance(spec, Mapping) and is_tinybig_component(spec):
+        return component_config(group, spec, where)
+    return spec
+
+
 def component_config(group: str, section: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Translate one tinybig component mapping to rpnkit's ``{"name", "parameters"}`` form.
 
     This is the path of components handed to the Python API in tinybig's form
-    (``BackwardLearner(optimizer_configs={"optimizer_class": ..., ...})``). A tinybig class
-    path becomes its class name, which the resolving registry looks up among its names and
+    (``BackwardLearner(optimizer_configs={"optimizer_class": ..., ...})``, through
+    :func:`rpnkit_form`). A tinybig class path becomes its class name, which the registry
+    looks up among its names and
     aliases (``tinybig.expansion.taylor_expansion`` -> ``taylor_expansion``); other paths
     (``torch.optim.AdamW``) are kept for the registry's own rules. tinybig's labels are
     dropped from tinybig classes.
