@@ -84,18 +84,7 @@ def npz_dataset(
     """
     folder_or_file = check_path("npz", "path", path, directory=True)
     name = folder_or_file.name
-    options = SplitOptions(
-        name,
-        batch_size=batch_size,
-        test_batch_size=test_batch_size,
-        test_size=test_size,
-        seed=seed,
-        standardize=standardize,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        drop_last=drop_last,
-        pin_memory=pin_memory,
-    )
+    options = SplitOptions.of(name, locals())
     task = check_task(name, task)
     if stream is not None and not isinstance(stream, bool):
         raise ConfigError(f"dataset {name!r}: stream must be true, false or null, got {stream!r}")

@@ -256,18 +256,7 @@ class DataBundle(Mapping[str, Loader]):
             If a parameter is out of range or the tensors have the wrong shape, with a
             one-line message naming the parameter.
         """
-        options = SplitOptions(
-            name,
-            batch_size=batch_size,
-            test_batch_size=test_batch_size,
-            test_size=test_size,
-            seed=seed,
-            standardize=standardize,
-            shuffle=shuffle,
-            num_workers=num_workers,
-            drop_last=drop_last,
-            pin_memory=pin_memory,
-        )
+        options = SplitOptions.of(name, locals())
         if task not in _TASKS:
             raise ConfigError(
                 f"dataset {name!r}: task must be one of {', '.join(map(repr, _TASKS))}, "

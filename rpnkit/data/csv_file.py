@@ -82,18 +82,7 @@ def csv_dataset(
     """
     file = check_path("csv", "path", path)
     name = file.name
-    options = SplitOptions(
-        name,
-        batch_size=batch_size,
-        test_batch_size=test_batch_size,
-        test_size=test_size,
-        seed=seed,
-        standardize=standardize,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        drop_last=drop_last,
-        pin_memory=pin_memory,
-    )
+    options = SplitOptions.of(name, locals())
     task = check_task(name, task)
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
         raise ConfigError(

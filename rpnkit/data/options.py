@@ -2,13 +2,14 @@
 
 Every factory of :mod:`rpnkit.data` (the bundled sets, the synthetic functions, CSV, Parquet,
 NumPy, torchvision and torch datasets) accepts the same keyword arguments with the same
-meaning; :meth:`SplitOptions.check` validates them and :meth:`SplitOptions.loaders` turns the
+meaning; :meth:`SplitOptions.of` picks them out of a factory's arguments, checked, and :meth:`SplitOptions.loaders` turns the
 two splits into loaders.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -75,6 +76,24 @@ class SplitOptions:
             value = getattr(self, flag)
             if not isinstance(value, bool):
                 raise ConfigError(f"dataset {name!r}: {flag} must be true or false, got {value!r}")
+
+    @classmethod
+    def of(cls, dataset: str, arguments: Mapping[str, Any]) -> SplitOptions:
+        """The options among a dataset factory's ``arguments``, checked.
+
+        Every factory takes the options as keyword arguments of its own signature (so the
+        registry can check and list them) and passes its ``locals()`` here: the options are
+        picked by name, and any left out keep their defaults.
+
+        Parameters
+        ----------
+        dataset
+            Dataset name, used in error messages.
+        arguments
+            The factory's arguments by name; other names are ignored.
+        """
+        names = [f.name for f in fields(cls) if f.name != "dataset"]
+        return cls(dataset, **{key: arguments[key] for key in names if key in arguments})
 
     def kwargs(self) -> dict[str, Any]:
         """The options as keyword arguments of :meth:`DataBundle.from_tensors`."""

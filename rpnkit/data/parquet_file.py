@@ -86,18 +86,7 @@ def parquet_dataset(
     pa, pc, pq = _pyarrow()
     file = check_path("parquet", "path", path)
     name = file.name
-    options = SplitOptions(
-        name,
-        batch_size=batch_size,
-        test_batch_size=test_batch_size,
-        test_size=test_size,
-        seed=seed,
-        standardize=standardize,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        drop_last=drop_last,
-        pin_memory=pin_memory,
-    )
+    options = SplitOptions.of(name, locals())
     task = check_task(name, task)
     try:
         reader = pq.ParquetFile(file)

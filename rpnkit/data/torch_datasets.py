@@ -146,18 +146,7 @@ def torch_dataset(
             f"dataset {path!r}: parameters must be a mapping of the class's arguments, got "
             f"{type(parameters).__name__}"
         )
-    options = SplitOptions(
-        cls.__name__,
-        batch_size=batch_size,
-        test_batch_size=test_batch_size,
-        test_size=test_size,
-        seed=seed,
-        standardize=standardize,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        drop_last=drop_last,
-        pin_memory=pin_memory,
-    )
+    options = SplitOptions.of(cls.__name__, locals())
     task = check_task(cls.__name__, task)
     kwargs = dict(parameters or {})
     check_arguments(cls, kwargs, f"dataset {path!r}")

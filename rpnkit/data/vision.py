@@ -111,18 +111,7 @@ def torchvision_dataset(
         )
     class_name = by_key[dataset.lower()]
     cls = classes[class_name]
-    options = SplitOptions(
-        class_name,
-        batch_size=batch_size,
-        test_batch_size=test_batch_size,
-        test_size=test_size,
-        seed=seed,
-        standardize=standardize,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        drop_last=drop_last,
-        pin_memory=pin_memory,
-    )
+    options = SplitOptions.of(class_name, locals())
     if not isinstance(download, bool):
         raise ConfigError(
             f"dataset {class_name!r}: download must be true or false, got {download!r}"
