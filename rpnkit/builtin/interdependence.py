@@ -45,8 +45,62 @@ BASIC: tuple[Row, ...] = (
      "Identity A = eye(d, d') (warns if d' ≠ d), l = 0"),
 )  # fmt: skip
 
+NUMERICAL_KERNELS: tuple[Row, ...] = (
+    ("numerical_kernel_based", f"{_I}:NumericalKernelBasedInterdependence",
+     ("numerical_kernel_based_interdependence", "kernel_based"),
+     "A = kernel(x) for a callable (Python) or a named numerical kernel between columns"),
+    ("linear_kernel", f"{_I}:LinearKernelInterdependence",
+     ("linear_kernel_interdependence",), "Gram matrix A = XᵀX (attribute) or XXᵀ (instance)"),
+    ("cosine_similarity", f"{_I}:CosineSimilarityInterdependence",
+     ("cosine_similarity_interdependence",), "Cosine similarities of the columns (or rows)"),
+    ("minkowski_distance", f"{_I}:MinkowskiDistanceInterdependence",
+     ("minkowski_distance_interdependence",), "exp(−‖x_i − x_j‖_p), exact cdist"),
+    ("manhattan_distance", f"{_I}:ManhattanDistanceInterdependence",
+     ("manhattan_distance_interdependence",), "exp(−‖x_i − x_j‖_1), exact cdist"),
+    ("euclidean_distance", f"{_I}:EuclideanDistanceInterdependence",
+     ("euclidean_distance_interdependence",), "exp(−‖x_i − x_j‖_2), exact cdist"),
+    ("chebyshev_distance", f"{_I}:ChebyshevDistanceInterdependence",
+     ("chebyshev_distance_interdependence",), "exp(−‖x_i − x_j‖_∞), exact cdist"),
+    ("canberra_distance", f"{_I}:CanberraDistanceInterdependence",
+     ("canberra_distance_interdependence",), "exp(−Canberra distance), summed in row blocks"),
+    ("polynomial_kernel", f"{_I}:PolynomialKernelInterdependence",
+     ("polynomial_kernel_interdependence",), "(XᵀX + c)^d"),
+    ("hyperbolic_tangent_kernel", f"{_I}:HyperbolicTangentKernelInterdependence",
+     ("hyperbolic_tangent_kernel_interdependence",), "tanh(α XᵀX + c)"),
+    ("exponential_kernel", f"{_I}:ExponentialKernelInterdependence",
+     ("exponential_kernel_interdependence",), "exp(−γ ‖x_i − x_j‖²), exact cdist"),
+    ("gaussian_rbf_kernel", f"{_I}:GaussianRBFKernelInterdependence",
+     ("gaussian_rbf_kernel_interdependence",), "exp(−‖x_i − x_j‖² / 2σ²), exact cdist"),
+    ("laplacian_kernel", f"{_I}:LaplacianKernelInterdependence",
+     ("laplacian_kernel_interdependence",), "exp(−‖x_i − x_j‖_1 / σ), exact cdist"),
+    ("anisotropic_rbf_kernel", f"{_I}:AnisotropicRBFKernelInterdependence",
+     ("anisotropic_rbf_kernel_interdependence",),
+     "exp(−Σ_r a_r (x_ri − x_rj)²), one weight per row, exact cdist of √a·x"),
+    ("custom_hybrid_kernel", f"{_I}:CustomHybridKernelInterdependence",
+     ("custom_hybrid_kernel_interdependence",), "Weighted sum Σ w_k K_k(X) of kernels"),
+)  # fmt: skip
+
+STATISTICAL_KERNELS: tuple[Row, ...] = (
+    ("statistical_kernel_based", f"{_I}:StatisticalKernelBasedInterdependence",
+     ("statistical_kernel_based_interdependence",),
+     "A = kernel(x) for a callable (Python) or a named statistical kernel between columns"),
+    ("pearson_correlation", f"{_I}:PearsonCorrelationInterdependence",
+     ("pearson_correlation_interdependence",), "Pearson correlation matrix (diagonal 1)"),
+    ("kl_divergence", f"{_I}:KLDivergenceInterdependence",
+     ("kl_divergence_interdependence",), "KL(p_i ‖ p_j) of softmaxed columns, one matmul"),
+    ("rv_coefficient", f"{_I}:RVCoefficientInterdependence",
+     ("rv_coefficient_interdependence",), "RV coefficient ρ² (by its definition; see docs)"),
+    ("mutual_information", f"{_I}:MutualInformationInterdependence",
+     ("mutual_information_interdependence",),
+     "Gaussian mutual information −½log(1−ρ²), zero diagonal, closed form"),
+)  # fmt: skip
+
 #: The families, in the order they are registered; append a ``(family, rows)`` tuple.
-FAMILIES: tuple[tuple[str, tuple[Row, ...]], ...] = (("basic", BASIC),)
+FAMILIES: tuple[tuple[str, tuple[Row, ...]], ...] = (
+    ("basic", BASIC),
+    ("numerical_kernels", NUMERICAL_KERNELS),
+    ("statistical_kernels", STATISTICAL_KERNELS),
+)
 
 
 @hookimpl(tryfirst=True)
