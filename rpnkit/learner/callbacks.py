@@ -1,13 +1,13 @@
 """Per-run callbacks on the training hooks: early stopping, checkpointing, and the default set.
 
 :class:`EarlyStopping` and :class:`Checkpointer` are hook implementations with per-run
-settings, like any plugin's. :func:`run_callbacks` chooses the set a run gets from the
-learner's arguments (early stopping, a checkpointer on the main process, the progress
-display on the main process when verbose) and :func:`registered` registers them with the
-plugin manager for the duration of one :meth:`~rpnkit.learner.BackwardLearner.train` call,
-closing each (``close()``) when the run ends, normally or not. An instance can also be
-registered for every run with :func:`rpnkit.register_plugin`; its state is reset when a run
-starts.
+settings, like any plugin's. The loop chooses the set a run gets from the learner's arguments
+(its ``callbacks``, early stopping, on the main process the loggers, the progress display when
+verbose) and calls them through the run's own dispatch
+(:class:`~rpnkit.learner.hooks.TrainingHooks`), never through the process-wide plugin manager,
+so they see only their own run; :func:`closing` closes each (``close()``) when the run ends,
+normally or not. An instance can also be registered for every run with
+:func:`rpnkit.register_plugin`; its state is reset when a run starts.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ from rpnkit.checks import choice, positive_int
 from rpnkit.errors import ConfigError
 from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint, training_state
 from rpnkit.plugins.hookspecs import hookimpl
-from rpnkit.plugins.state import get_plugin_manager
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import Mode, TrainContext
     from rpnkit.learner.record import HistoryRow
 
-__all__ = ["Checkpointer", "EarlyStopping", "LastEpoch", "build_early_stopping", "registered"]
+__all__ = ["Checkpointer", "EarlyStopping", "LastEpoch", "build_early_stopping", "closing"]
 
 
 class EarlyStopping:
@@ -214,19 +213,11 @@ def build_early_stopping(value: object) -> EarlyStopping | None:
 
 
 @contextlib.contextmanager
-def registered(callbacks: Sequence[Any]) -> Iterator[None]:
-    """Register ``callbacks`` with the plugin manager for one run; close and drop them after.
+def closing(callbacks: Sequence[Any]) -> Iterator[None]:
+    """Close each of a run's ``callbacks`` that has a ``close()`` method when the block ends.
 
-    Callbacks already registered (an instance the user registered for every run) are left
-    as they are. Each callback with a ``close()`` method is closed when the block ends,
-    normally or by an exception (a progress bar must not linger after a failure).
+    Normally or by an exception alike: a progress bar must not linger after a failure.
     """
-    manager = get_plugin_manager()
-    names = [
-        manager.register(callback, name=f"rpnkit.run.{type(callback).__name__}.{id(callback):x}")
-        for callback in callbacks
-        if not manager.is_registered(callback)
-    ]
     try:
         yield
     finally:
@@ -234,6 +225,3 @@ def registered(callbacks: Sequence[Any]) -> Iterator[None]:
             close = getattr(callback, "close", None)
             if callable(close):
                 close()
-        for name in names:
-            if name is not None:
-                manager.unregister(name=name)

@@ -1,4 +1,16 @@
-"""Calling the training hooks, so that a plugin raising stops the run cleanly.
+"""Calling the training hooks of one run, so that a plugin raising stops the run cleanly.
+
+Every run has its own dispatch, :class:`TrainingHooks`: a fresh :class:`pluggy.PluginManager`
+with rpnkit's hook specifications, holding the process's training-hook plugins (those of the
+process-wide manager that implement a training hook: builtins, entry points,
+:func:`rpnkit.register_plugin` ones), registered under their own names in the order the
+process registered them, then the run's callbacks. pluggy's own call machinery runs them, in
+its order: ``tryfirst`` before plain before ``trylast``, the most recently registered first
+within each, wrappers around the rest; so a run's callback runs before a process plugin of
+the same kind, exactly as if it had been registered last in the process manager. Nothing of a
+run is ever registered into the process-wide manager, so a run started inside another run's
+hook, or in another thread, never sees the other run's callbacks. A callback that is also
+registered process-wide is called once.
 
 :class:`TrainingHooks` calls ``rpnkit_train_start``, ``rpnkit_epoch_start``,
 ``rpnkit_progress``, ``rpnkit_epoch_end`` and ``rpnkit_train_end``. When a third-party
@@ -12,13 +24,18 @@ stopping, checkpoints, the display) are raised as they are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import CodeType, TracebackType
 from typing import Any
 
-from rpnkit.errors import PluginError, one_line
-from rpnkit.plugins.state import get_plugin_manager
+import pluggy
 
-__all__ = ["PluginHookError", "TrainingHooks"]
+from rpnkit.errors import PluginError, one_line
+from rpnkit.plugins import hookspecs
+from rpnkit.plugins.state import get_plugin_manager
+from rpnkit.tracking.resolve import TRAINING_HOOKS
+
+__all__ = ["PluginHookError", "TrainingHooks", "callback_name"]
 
 
 class PluginHookError(PluginError):
@@ -57,14 +74,56 @@ class _HookFailed(Exception):
         return PluginHookError(str(self), self.plugin, self.hook, record, completed)
 
 
-class TrainingHooks:
-    """The training hooks of the process-wide plugin manager, with failures attributed."""
+def callback_name(callback: Any) -> str:
+    """The name a run's callback is registered under in the run's own manager."""
+    return f"rpnkit.run.{type(callback).__name__}.{id(callback):x}"
 
-    def __init__(self) -> None:
-        self.manager = get_plugin_manager()
+
+class TrainingHooks:
+    """One run's training hooks: the process's training plugins and the run's callbacks.
+
+    Parameters
+    ----------
+    callbacks
+        The run's own callbacks (plugin objects with ``@rpnkit.hookimpl`` training hooks),
+        registered after the process's plugins; one already registered process-wide is left
+        to its process registration, so it is called once.
+    process
+        The process-wide manager whose training plugins the run calls; the one of
+        :func:`rpnkit.plugins.state.get_plugin_manager` by default.
+
+    Attributes
+    ----------
+    manager
+        The run's own :class:`pluggy.PluginManager`.
+    process
+        The process-wide manager (its records name a failing plugin's distribution).
+
+    Raises
+    ------
+    pluggy.PluginValidationError
+        If a callback's hook implementation does not match its specification.
+    """
+
+    def __init__(self, callbacks: Sequence[Any] = (), process: Any = None) -> None:
+        self.process = get_plugin_manager() if process is None else process
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.manager.add_hookspecs(hookspecs)
+        training = {
+            impl.plugin_name
+            for name in TRAINING_HOOKS
+            for impl in getattr(self.process.hook, name).get_hookimpls()
+        }
+        # The process's registration order, which pluggy's call order follows.
+        for name, plugin in self.process.list_name_plugin():
+            if plugin is not None and name in training:
+                self.manager.register(plugin, name=name)
+        for callback in callbacks:
+            if not self.manager.is_registered(callback):
+                self.manager.register(callback, name=callback_name(callback))
 
     def listening(self, name: str) -> bool:
-        """Whether any plugin implements hook ``name``."""
+        """Whether any plugin of the run implements hook ``name``."""
         return bool(getattr(self.manager.hook, name).get_hookimpls())
 
     def __call__(self, name: str, **kwargs: Any) -> None:
@@ -99,7 +158,7 @@ class TrainingHooks:
         return None
 
     def _message(self, plugin: str, hook: str, exc: BaseException) -> str:
-        record = getattr(self.manager, "records", {}).get(plugin)
+        record = getattr(self.process, "records", {}).get(plugin)
         distribution = getattr(record, "distribution", None)
         origin = f" (distribution {distribution!r})" if distribution else ""
         text = one_line(exc, 300)

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.arguments import loader_length, rows
-from rpnkit.learner.callbacks import registered
+from rpnkit.learner.callbacks import closing
 from rpnkit.learner.checkpoint import (
     load_checkpoint,
     refuse_finished,
@@ -148,6 +148,7 @@ class Run:
             world_size=parallel.world_size,
             steps_per_epoch=steps,
         )
+        callbacks = _callbacks(learner, request, context)
         resumption = None
         if checkpoint is not None:
             restore_training_state(context, checkpoint)
@@ -170,14 +171,14 @@ class Run:
             parallel=parallel,
             train_rows=train_rows,
             test_rows=test_rows,
-            callbacks=_callbacks(learner, request, context),
+            callbacks=callbacks,
             resumption=resumption,
             saver=(
                 None
                 if learner.checkpoint_dir is None
                 else StepSaver(learner.checkpoint_dir, learner.checkpoint_every_n_steps, parallel)
             ),
-            hooks=TrainingHooks(),
+            hooks=TrainingHooks(callbacks),
         )
 
     # -- the run ----------------------------------------------------------------------------
@@ -192,7 +193,7 @@ class Run:
             When a plugin raises inside a training hook, with the record so far.
         """
         context, hook = self.context, self.hooks
-        with registered(self.callbacks):
+        with closing(self.callbacks):
             listening = hook.listening("rpnkit_progress")
             resume = self.resumption
             if resume is not None:
