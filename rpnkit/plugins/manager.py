@@ -48,6 +48,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "rpnkit.builtin.torch_components",
     "rpnkit.builtin.metrics",
     "rpnkit.builtin.rpn",
+    "rpnkit.builtin.compression",
     "rpnkit.builtin.interdependence",
     "rpnkit.builtin.datasets",
     "rpnkit.builtin.loggers",
