@@ -95,11 +95,81 @@ STATISTICAL_KERNELS: tuple[Row, ...] = (
      "Gaussian mutual information −½log(1−ρ²), zero diagonal, closed form"),
 )  # fmt: skip
 
+GEOMETRIC: tuple[Row, ...] = (
+    ("geometric", f"{_I}.geometric:GeometricInterdependence",
+     ("geometric_interdependence",),
+     "Patches packed on an h×w×d grid per channel: gather (padding) or patch sums (aggregation)"),
+    ("cuboid_patch_based_geometric", f"{_I}.geometric:CuboidPatchBasedGeometricInterdependence",
+     ("cuboid_patch_based_geometric_interdependence",),
+     "Geometric with cuboid [−p_h,p_h']×[−p_w,p_w']×[−p_d,p_d'] patches"),
+    ("cuboid_patch_padding_based_geometric", f"{_I}.geometric:CuboidPatchPaddingBasedGeometricInterdependence",
+     ("cuboid_patch_padding_based_geometric_interdependence",),
+     "Cuboid patches, padding mode: gather, m' = C·P·S"),
+    ("cuboid_patch_aggregation_based_geometric", f"{_I}.geometric:CuboidPatchAggregationBasedGeometricInterdependence",
+     ("cuboid_patch_aggregation_based_geometric_interdependence",),
+     "Cuboid patches, aggregation mode: patch sums, m' = m"),
+    ("cylinder_patch_based_geometric", f"{_I}.geometric:CylinderPatchBasedGeometricInterdependence",
+     ("cylinder_patch_based_geometric_interdependence",),
+     "Geometric with cylinder i²+j² ≤ r², depths −p_d..p_d' patches"),
+    ("cylinder_patch_padding_based_geometric", f"{_I}.geometric:CylinderPatchPaddingBasedGeometricInterdependence",
+     ("cylinder_patch_padding_based_geometric_interdependence",),
+     "Cylinder patches, padding mode: gather, m' = C·P·S"),
+    ("cylinder_patch_aggregation_based_geometric", f"{_I}.geometric:CylinderPatchAggregationBasedGeometricInterdependence",
+     ("cylinder_patch_aggregation_based_geometric_interdependence",),
+     "Cylinder patches, aggregation mode: patch sums, m' = m"),
+    ("sphere_patch_based_geometric", f"{_I}.geometric:SpherePatchBasedGeometricInterdependence",
+     ("sphere_patch_based_geometric_interdependence",),
+     "Geometric with sphere i²+j²+k² ≤ r² patches"),
+    ("sphere_patch_padding_based_geometric", f"{_I}.geometric:SpherePatchPaddingBasedGeometricInterdependence",
+     ("sphere_patch_padding_based_geometric_interdependence",),
+     "Sphere patches, padding mode: gather, m' = C·P·S"),
+    ("sphere_patch_aggregation_based_geometric", f"{_I}.geometric:SpherePatchAggregationBasedGeometricInterdependence",
+     ("sphere_patch_aggregation_based_geometric_interdependence",),
+     "Sphere patches, aggregation mode: patch sums, m' = m"),
+)  # fmt: skip
+
+TOPOLOGICAL: tuple[Row, ...] = (
+    ("chain", f"{_I}.chain:ChainInterdependence",
+     ("chain_interdependence",),
+     "Chain i → i+1 (+ s·I), optionally degree normalised; by propagation"),
+    ("multihop_chain", f"{_I}.chain:MultihopChainInterdependence",
+     ("multihop_chain_interdependence",),
+     "Chain Â^h or Σ_{k≤h} Â^k, h propagations"),
+    ("inverse_approx_multihop_chain", f"{_I}.chain:InverseApproxMultihopChainInterdependence",
+     ("inverse_approx_multihop_chain_interdependence",),
+     "Chain (I − Â)⁻¹: a cumulative sum (directed); column-normalised Σ Â^k (bi-directional)"),
+    ("exponential_approx_multihop_chain", f"{_I}.chain:ExponentialApproxMultihopChainInterdependence",
+     ("exponential_approx_multihop_chain_interdependence",),
+     "Chain exp(Â) as a short series of propagations (shifts when directed)"),
+    ("graph", f"{_I}.graph:GraphInterdependence",
+     ("graph_interdependence",),
+     "Graph adjacency Â (+ I), row/column/row_column normalised; sparse propagation"),
+    ("multihop_graph", f"{_I}.graph:MultihopGraphInterdependence",
+     ("multihop_graph_interdependence",),
+     "Graph Â^h or Σ_{k≤h} Â^k, h sparse propagations"),
+    ("pagerank_multihop_graph", f"{_I}.graph:PagerankMultihopGraphInterdependence",
+     ("pagerank_multihop_graph_interdependence",),
+     "c(I − (1−c)Â)⁻¹ by propagation to tolerance, memory O(nnz)"),
+)  # fmt: skip
+
+RPN_PARAMETERIZED: tuple[Row, ...] = (
+    ("parameterized_rpn", f"{_I}:ParameterizedRPNInterdependence",
+     ("parameterized_rpn_interdependence",),
+     "A = κ(Xᵀ) ψ(w)ᵀ: an expansion and a reconciliation on the batch itself"),
+)  # fmt: skip
+
+HYBRID: tuple[Row, ...] = (
+    ("hybrid", f"{_I}:HybridInterdependence", ("hybrid_interdependence",),
+     "Fusion of several interdependence functions, w split by each part's l"),
+)  # fmt: skip
+
 #: The families, in the order they are registered; append a ``(family, rows)`` tuple.
 FAMILIES: tuple[tuple[str, tuple[Row, ...]], ...] = (
     ("basic", BASIC),
     ("numerical_kernels", NUMERICAL_KERNELS),
     ("statistical_kernels", STATISTICAL_KERNELS),
+    ("geometric", GEOMETRIC),
+    ("topological", TOPOLOGICAL),
 )
 
 

@@ -1,0 +1,271 @@
+"""The sparse adjacency of a chain or a graph, and the base class of the topological functions.
+
+A topological interdependence mixes ``n`` positions (the instances of a batch, or its
+attributes) along the links of a structure. Its matrix is built from the normalised adjacency
+``Â ∈ R^{n×n}``: ``Â[i, j] ≠ 0`` for a link ``i → j`` (both ways for an undirected structure),
+plus ``s·I`` for self-dependence, then optionally divided by degrees.
+
+:class:`Adjacency` keeps ``Â`` as an edge list (``src``, ``dst``, ``weight``; memory
+``O(nnz)``) and applies it by propagation, never forming an ``n × n`` matrix:
+``Âᵀ·Z`` (instance type, ``Z`` of shape ``(n, k)``) or ``Z·Â`` (attribute type, ``(k, n)``).
+:class:`TopologicalInterdependence` applies a function of ``Â`` through :meth:`propagate`
+calls; its :meth:`~TopologicalInterdependence.calculate_A` gives the dense matrix on request.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from rpnkit.checks import choice, short_repr
+from rpnkit.errors import ConfigError
+from rpnkit.rpn.interdependence.base import INSTANCE, Interdependence
+
+__all__ = [
+    "NORMALIZATION_MODES",
+    "Adjacency",
+    "TopologicalInterdependence",
+    "edges_from_links",
+]
+
+#: Degree normalisations: ``D⁻¹Â`` (row), ``ÂD⁻¹`` (column), or rows then columns by square
+#: roots of their sums (row_column, tinybig's order).
+NORMALIZATION_MODES: tuple[str, ...] = ("row", "column", "row_column")
+
+
+def _pairs(links: object, label: str) -> list[tuple[Any, Any]]:
+    """``links`` as a list of pairs: a sequence of pairs, or a ``2 × E`` tensor / array."""
+    if isinstance(links, Tensor) or hasattr(links, "__array__"):
+        table = torch.as_tensor(links)
+        if table.ndim != 2 or table.shape[0] != 2:
+            raise ConfigError(
+                f"{label} links of shape {tuple(table.shape)} is not valid; expected a 2 × E "
+                "tensor or a list of (source, target) pairs"
+            )
+        return list(zip(table[0].tolist(), table[1].tolist(), strict=True))
+    if not isinstance(links, Sequence) or isinstance(links, str):
+        raise ConfigError(
+            f"{label} links={short_repr(links)} is not valid; expected a list of "
+            "(source, target) pairs or a 2 × E tensor"
+        )
+    pairs: list[tuple[Any, Any]] = []
+    for link in links:
+        if not isinstance(link, Sequence) or isinstance(link, str) or len(link) != 2:
+            raise ConfigError(
+                f"{label} link {short_repr(link)} is not valid; expected a (source, target) pair"
+            )
+        pairs.append((link[0], link[1]))
+    return pairs
+
+
+def edges_from_links(nodes: Sequence[Hashable], links: object, label: str) -> tuple[Tensor, Tensor]:
+    """Map links between node ids to ``(src, dst)`` index tensors.
+
+    Parameters
+    ----------
+    nodes
+        The node ids; a node's index is its position.
+    links
+        ``(source, target)`` pairs of node ids, or a ``2 × E`` tensor of them.
+    label
+        Name of the function, for error messages.
+
+    Raises
+    ------
+    ConfigError
+        If a link is malformed or names a node that is not in ``nodes``.
+    """
+    index = {node: i for i, node in enumerate(nodes)}
+    src: list[int] = []
+    dst: list[int] = []
+    for a, b in _pairs(links, label):
+        for end in (a, b):
+            if end not in index:
+                raise ConfigError(
+                    f"{label} link ({a!r}, {b!r}) names node {end!r}, which is not in nodes; "
+                    f"expected links between the {len(index)} given node ids"
+                )
+        src.append(index[a])
+        dst.append(index[b])
+    return torch.tensor(src, dtype=torch.long), torch.tensor(dst, dtype=torch.long)
+
+
+class Adjacency(nn.Module):
+    """A normalised adjacency matrix ``Â ∈ R^{n×n}`` kept as an edge list.
+
+    Duplicate links count once (as tinybig's neighbour dictionaries do); an undirected
+    structure has every link both ways; ``self_scaling`` is added to the diagonal (on top of
+    a self-loop link). Degrees of zero are taken as 1.
+
+    Parameters
+    ----------
+    n
+        Number of nodes.
+    src, dst
+        Link ends (node indices), same length.
+    directed
+        Whether a link ``i → j`` is only that way.
+    self_scaling
+        Added to every diagonal entry; ``0`` for none.
+    normalization
+        Whether to divide by degrees.
+    normalization_mode
+        One of :data:`NORMALIZATION_MODES`.
+    """
+
+    src: Tensor
+    dst: Tensor
+    weight: Tensor
+
+    def __init__(
+        self,
+        n: int,
+        src: Tensor,
+        dst: Tensor,
+        *,
+        directed: bool,
+        self_scaling: float = 0.0,
+        normalization: bool = False,
+        normalization_mode: str = "row",
+    ) -> None:
+        super().__init__()
+        self.n = n
+        if not directed:
+            src, dst = torch.cat([src, dst]), torch.cat([dst, src])
+        keys = torch.unique(src * n + dst)  # sorted, duplicates once
+        weight = torch.ones(keys.numel(), dtype=torch.float64)
+        if self_scaling:
+            loops = torch.arange(n, dtype=torch.long) * (n + 1)
+            keys, inverse = torch.unique(torch.cat([keys, loops]), return_inverse=True)
+            summed = torch.zeros(keys.numel(), dtype=torch.float64)
+            values = torch.cat([weight, torch.full((n,), float(self_scaling), dtype=torch.float64)])
+            weight = summed.index_add(0, inverse, values)
+        src, dst = keys // n, keys % n
+        if normalization:
+            weight = self._normalise(src, dst, weight, normalization_mode)
+        self.register_buffer("src", src, persistent=False)
+        self.register_buffer("dst", dst, persistent=False)
+        self.register_buffer("weight", weight.to(torch.get_default_dtype()), persistent=False)
+
+    def _normalise(self, src: Tensor, dst: Tensor, weight: Tensor, mode: str) -> Tensor:
+        def sums(at: Tensor, values: Tensor) -> Tensor:
+            total = torch.zeros(self.n, dtype=values.dtype).index_add(0, at, values)
+            return torch.where(total == 0, torch.ones_like(total), total)
+
+        if mode == "row":
+            return weight / sums(src, weight)[src]
+        if mode == "column":
+            return weight / sums(dst, weight)[dst]
+        weight = weight / sums(src, weight)[src].sqrt()
+        return weight / sums(dst, weight)[dst].sqrt()
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries of ``Â``."""
+        return int(self.weight.numel())
+
+    def propagate(self, z: Tensor, dim: int) -> Tensor:
+        """Return ``Âᵀ·z`` (``dim=0``, ``z`` of shape ``(n, k)``) or ``z·Â`` (``dim=1``, ``(k, n)``)."""
+        weight = self.weight.to(z.dtype)
+        weight = weight.unsqueeze(1) if dim == 0 else weight.unsqueeze(0)
+        return torch.zeros_like(z).index_add(dim, self.dst, z.index_select(dim, self.src) * weight)
+
+    def dense(self) -> Tensor:
+        """Return ``Â`` as a dense ``n × n`` matrix."""
+        matrix = torch.zeros(self.n, self.n, dtype=self.weight.dtype, device=self.weight.device)
+        return matrix.index_put((self.src, self.dst), self.weight, accumulate=True)
+
+    def norm_bound(self) -> float:
+        """An upper bound on ``Â``'s spectral radius: its largest absolute row or column sum."""
+        magnitude = self.weight.abs()
+        rows = torch.zeros(self.n, dtype=magnitude.dtype, device=magnitude.device)
+        rows = rows.index_add(0, self.src, magnitude)
+        cols = torch.zeros_like(rows).index_add(0, self.dst, magnitude)
+        return float(torch.maximum(rows.max(), cols.max())) if self.n else 0.0
+
+    def extra_repr(self) -> str:
+        """Nodes and stored entries."""
+        return f"n={self.n}, nnz={self.nnz}"
+
+
+class TopologicalInterdependence(Interdependence):
+    """Base class of the chain and graph interdependence functions.
+
+    A subclass sets :attr:`adjacency` (via :meth:`_set_structure`) and implements
+    :meth:`operate` (``ξ`` applied along one axis, by propagation) and :meth:`dense_A` (the
+    same matrix built densely, tinybig's way). :meth:`apply_to` uses :meth:`operate`: rows of
+    the data for instance type (``Aᵀ·X``), columns for attribute type (``X·A``).
+    """
+
+    default_require_data: ClassVar[bool] = False
+    default_interdependence_type: ClassVar[str] = INSTANCE
+    #: Name used in error messages.
+    label: ClassVar[str] = "topological"
+
+    adjacency: Adjacency
+
+    def _set_structure(self, n: int, adjacency: Adjacency) -> None:
+        """Keep ``adjacency``; check (or set) ``b``/``m`` against the node count ``n``."""
+        field = "b" if self.is_instance else "m"
+        given = self.side
+        if given is not None and given != n:
+            raise ConfigError(
+                f"{self.label} {field}={given} is not valid; the structure has {n} nodes, so "
+                f"{field} must be {n} for {self.interdependence_type} type"
+            )
+        if self.is_instance:
+            self.b = n
+        else:
+            self.m = n
+        self.adjacency = adjacency
+
+    @staticmethod
+    def check_mode(normalization_mode: object, label: str) -> str:
+        """Return ``normalization_mode`` if valid, else raise naming the valid modes."""
+        return str(choice(normalization_mode, NORMALIZATION_MODES, f"{label} normalization_mode"))
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return self.adjacency.n
+
+    def propagate(self, z: Tensor, dim: int) -> Tensor:
+        """One step: ``Âᵀ·z`` (``dim=0``) or ``z·Â`` (``dim=1``)."""
+        return self.adjacency.propagate(z, dim)
+
+    @abstractmethod
+    def operate(self, z: Tensor, dim: int) -> Tensor:
+        """Return ``Aᵀ·z`` (``dim=0``) or ``z·A`` (``dim=1``) without forming ``A``."""
+
+    @abstractmethod
+    def dense_A(self) -> Tensor:
+        """Return ``A`` as a dense ``n × n`` matrix (tinybig's construction)."""
+
+    def calculate_A(self, x: Tensor | None = None, w: Tensor | None = None) -> Tensor:
+        """Return the dense ``n × n`` matrix ``A`` (``x`` and ``w`` are not used).
+
+        Applying the function (:meth:`forward`) never forms it.
+        """
+        return self.dense_A()
+
+    def apply_to(
+        self, x: Tensor | None, w: Tensor | None = None, kappa_x: Tensor | None = None
+    ) -> Tensor:
+        """Return ``Aᵀ·data`` (instance) or ``data·A`` (attribute) by propagation."""
+        data = self.check_x(kappa_x if kappa_x is not None else x)
+        dim = 0 if self.is_instance else 1
+        if data.shape[dim] != self.n:
+            axis = "rows" if dim == 0 else "columns"
+            raise ConfigError(
+                f"{self.label}: data of shape {tuple(data.shape)} is not valid; expected "
+                f"{self.n} {axis} (one per node) for {self.interdependence_type} type"
+            )
+        return self.operate(data, dim)
+
+    def extra_repr(self) -> str:
+        """Type, nodes and stored entries."""
+        return f"{self.interdependence_type}, n={self.n}, nnz={self.adjacency.nnz}"
