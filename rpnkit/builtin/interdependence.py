@@ -95,6 +95,44 @@ STATISTICAL_KERNELS: tuple[Row, ...] = (
      "Gaussian mutual information −½log(1−ρ²), zero diagonal, closed form"),
 )  # fmt: skip
 
+PARAMETERIZED: tuple[Row, ...] = (
+    ("parameterized", f"{_I}:ParameterizedInterdependence",
+     ("parameterized_interdependence",), "Learnable A = w.view(d, d'), l = d d'"),
+    ("lowrank_parameterized", f"{_I}:LowRankParameterizedInterdependence",
+     ("lowrank_parameterized_interdependence", "low_rank_parameterized"),
+     "Learnable low-rank A = L R (applied as (X L) R), l = r(d + d')"),
+    ("hm_parameterized", f"{_I}:HMParameterizedInterdependence",
+     ("hm_parameterized_interdependence",), "Learnable hypercomplex A = hm(w), l = pq + st"),
+    ("lphm_parameterized", f"{_I}:LPHMParameterizedInterdependence",
+     ("lphm_parameterized_interdependence",), "Learnable A = lphm(w), l = pq + r(s + t)"),
+    ("dual_lphm_parameterized", f"{_I}:DualLPHMParameterizedInterdependence",
+     ("dual_lphm_parameterized_interdependence",),
+     "Learnable A = dual_lphm(w), l = r(p + q + s + t)"),
+    ("random_matrix_adaption_parameterized",
+     f"{_I}:RandomMatrixAdaptionParameterizedInterdependence",
+     ("random_matrix_adaption_parameterized_interdependence",),
+     "A = diag(λ1) P diag(λ2) Qᵀ, fixed random P, Q, l = d + r"),
+)  # fmt: skip
+
+BILINEAR: tuple[Row, ...] = (
+    ("parameterized_bilinear", f"{_I}:ParameterizedBilinearInterdependence",
+     ("parameterized_bilinear_interdependence", "bilinear"),
+     "A = X W Xᵀ (instance) or Xᵀ W X (attribute), learnable dense W"),
+    ("lowrank_parameterized_bilinear", f"{_I}:LowRankParameterizedBilinearInterdependence",
+     ("lowrank_parameterized_bilinear_interdependence", "low_rank_parameterized_bilinear"),
+     "Bilinear with low-rank W = L R, computed as (X L)(R Xᵀ) without forming W"),
+    ("hm_parameterized_bilinear", f"{_I}:HMParameterizedBilinearInterdependence",
+     ("hm_parameterized_bilinear_interdependence",), "Bilinear with hypercomplex W = hm(w)"),
+    ("lphm_parameterized_bilinear", f"{_I}:LPHMParameterizedBilinearInterdependence",
+     ("lphm_parameterized_bilinear_interdependence",), "Bilinear with W = lphm(w)"),
+    ("dual_lphm_parameterized_bilinear", f"{_I}:DualLPHMParameterizedBilinearInterdependence",
+     ("dual_lphm_parameterized_bilinear_interdependence",), "Bilinear with W = dual_lphm(w)"),
+    ("random_matrix_adaption_parameterized_bilinear",
+     f"{_I}:RandomMatrixAdaptionParameterizedBilinearInterdependence",
+     ("random_matrix_adaption_parameterized_bilinear_interdependence",),
+     "Bilinear with W = diag(λ1) P diag(λ2) Qᵀ (fixed random P, Q), never formed"),
+)  # fmt: skip
+
 GEOMETRIC: tuple[Row, ...] = (
     ("geometric", f"{_I}.geometric:GeometricInterdependence",
      ("geometric_interdependence",),
@@ -168,6 +206,10 @@ FAMILIES: tuple[tuple[str, tuple[Row, ...]], ...] = (
     ("basic", BASIC),
     ("numerical_kernels", NUMERICAL_KERNELS),
     ("statistical_kernels", STATISTICAL_KERNELS),
+    ("parameterized", PARAMETERIZED),
+    ("parameterized_bilinear", BILINEAR),
+    ("parameterized_rpn", RPN_PARAMETERIZED),
+    ("hybrid", HYBRID),
     ("geometric", GEOMETRIC),
     ("topological", TOPOLOGICAL),
 )

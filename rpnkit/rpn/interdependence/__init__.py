@@ -20,6 +20,15 @@ from rpnkit.rpn.interdependence.basic import (
     OneInterdependence,
     ZeroInterdependence,
 )
+from rpnkit.rpn.interdependence.bilinear import (
+    DualLPHMParameterizedBilinearInterdependence,
+    HMParameterizedBilinearInterdependence,
+    LowRankParameterizedBilinearInterdependence,
+    LPHMParameterizedBilinearInterdependence,
+    ParameterizedBilinearInterdependence,
+    RandomMatrixAdaptionParameterizedBilinearInterdependence,
+)
+from rpnkit.rpn.interdependence.hybrid import HybridInterdependence
 from rpnkit.rpn.interdependence.kernel_based import KernelBasedInterdependence
 from rpnkit.rpn.interdependence.numerical_kernels import (
     AnisotropicRBFKernelInterdependence,
@@ -38,6 +47,15 @@ from rpnkit.rpn.interdependence.numerical_kernels import (
     NumericalKernelBasedInterdependence,
     PolynomialKernelInterdependence,
 )
+from rpnkit.rpn.interdependence.parameterized import (
+    DualLPHMParameterizedInterdependence,
+    HMParameterizedInterdependence,
+    LowRankParameterizedInterdependence,
+    LPHMParameterizedInterdependence,
+    ParameterizedInterdependence,
+    RandomMatrixAdaptionParameterizedInterdependence,
+)
+from rpnkit.rpn.interdependence.rpn_parameterized import ParameterizedRPNInterdependence
 from rpnkit.rpn.interdependence.statistical_kernels import (
     KLDivergenceInterdependence,
     MutualInformationInterdependence,
@@ -57,24 +75,38 @@ __all__ = [
     "ConstantInterdependence",
     "CosineSimilarityInterdependence",
     "CustomHybridKernelInterdependence",
+    "DualLPHMParameterizedBilinearInterdependence",
+    "DualLPHMParameterizedInterdependence",
     "EuclideanDistanceInterdependence",
     "ExponentialKernelInterdependence",
     "GaussianRBFKernelInterdependence",
+    "HMParameterizedBilinearInterdependence",
+    "HMParameterizedInterdependence",
+    "HybridInterdependence",
     "HyperbolicTangentKernelInterdependence",
     "IdentityInterdependence",
     "Interdependence",
     "KLDivergenceInterdependence",
     "KernelBasedInterdependence",
+    "LPHMParameterizedBilinearInterdependence",
+    "LPHMParameterizedInterdependence",
     "LaplacianKernelInterdependence",
     "LinearKernelInterdependence",
+    "LowRankParameterizedBilinearInterdependence",
+    "LowRankParameterizedInterdependence",
     "ManhattanDistanceInterdependence",
     "MinkowskiDistanceInterdependence",
     "MutualInformationInterdependence",
     "NumericalKernelBasedInterdependence",
     "OneInterdependence",
+    "ParameterizedBilinearInterdependence",
+    "ParameterizedInterdependence",
+    "ParameterizedRPNInterdependence",
     "PearsonCorrelationInterdependence",
     "PolynomialKernelInterdependence",
     "RVCoefficientInterdependence",
+    "RandomMatrixAdaptionParameterizedBilinearInterdependence",
+    "RandomMatrixAdaptionParameterizedInterdependence",
     "StatisticalKernelBasedInterdependence",
     "ZeroInterdependence",
     "canonical_type",
