@@ -104,3 +104,60 @@ def test_bad_override_syntax() -> None:
         apply_overrides({}, ["learner.n_epochs"])
     with pytest.raises(ConfigError, match="list index from 0 to 0"):
         apply_overrides({"a": [1]}, ["a.3=2"])
+
+
+# -- the runner builds the learner once, with every setting -----------------------------------
+RUNNABLE = {
+    "data": {"name": "iris", "parameters": {"batch_size": 16}},
+    "model": {"name": "rpn", "parameters": {"layers": [{"m": 4, "n": 3}]}},
+    "learner": {"n_epochs": 1, "verbose": False, "optimizer": {"name": "sgd"}},
+}
+
+
+def test_the_learner_is_constructed_with_its_checkpoints_and_callbacks(tmp_path: Path) -> None:
+    from rpnkit.components.spec import ComponentSpec
+    from rpnkit.learner.callbacks import LastEpoch
+    from rpnkit.run.runner import assemble_or_raise
+
+    config = normalize_config(
+        {**RUNNABLE, "output": {"dir": str(tmp_path / "run"), "checkpoints": {"every_n_steps": 4}}}
+    )
+    keeper = LastEpoch()
+    learner = assemble_or_raise(config, verbose=False, callbacks=[keeper]).learner
+    assert learner.checkpoint_dir == tmp_path / "run" / "checkpoints"
+    assert learner.checkpoint_every_n_steps == 4
+    assert learner.callbacks == [keeper]
+    assert isinstance(learner.optimizer, ComponentSpec)  # resolved once, built when training
+    assert not (tmp_path / "run").exists()  # building writes nothing
+
+
+def test_a_learner_setting_from_the_config_meets_the_constructors_checks() -> None:
+    from rpnkit.run.runner import check_config
+
+    config = normalize_config(
+        {**RUNNABLE, "learner": {**RUNNABLE["learner"], "checkpoint_every_n_steps": 3}}
+    )
+    assert check_config(config) == [
+        "learner: checkpoint_every_n_steps=3 needs checkpoint_dir, the folder to write the "
+        "checkpoints into"
+    ]
+
+
+def test_check_takes_the_arguments_of_train() -> None:
+    import torch
+
+    from rpnkit import build
+    from rpnkit.learner import BackwardLearner
+
+    learner = BackwardLearner(n_epochs=1, verbose=False)
+    model = torch.nn.Linear(4, 3)
+    data = build("dataset", "iris", batch_size=16)
+    learner.check(model, data, "cpu", test_check=False)
+    with pytest.raises(ConfigError) as info:
+        learner.check(model)
+    assert str(info.value) == (
+        "BackwardLearner.check is missing required parameter(s) 'data_loader'; given: "
+        "<1 positional>"
+    )
+    with pytest.raises(ConfigError, match=r"has no parameter 'devise' \(did you mean 'device'"):
+        learner.check(model, data, devise="cpu")

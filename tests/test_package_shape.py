@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rpnkit"
+#: A module longer than this is a signal to look for a seam (free functions or helpers that
+#: belong elsewhere), not a cap: a class is never split across files to get under it.
 MAX_LINES = 400
+#: Modules allowed over MAX_LINES, each with the reason no seam was found. A module leaves
+#: this list when it gets short again (the test says so), and no module joins it silently.
+OVER_THE_LINE: dict[str, str] = {
+    # BackwardLearner is tinybig's public class: the module is the class (constructor, train,
+    # check, test with its typed overloads, lr_find) and its docstring documenting every one of
+    # the 27 constructor arguments. Each method body is already a delegation (argument checks
+    # in learner.arguments, the loop in learner.loop, evaluation in learner.evaluation); what is
+    # left can only be cut by splitting the class itself across files.
+    "rpnkit.learner.backward": "one public class whose documentation is most of its length",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -53,10 +65,25 @@ def _imports(module: str, path: Path) -> set[str]:
     return {name for name in found if name in MODULES and name != module}
 
 
-def test_no_module_is_over_the_line_limit() -> None:
-    sizes = {name: len(p.read_text(encoding="utf-8").splitlines()) for name, p in MODULES.items()}
-    too_long = {name: n for name, n in sizes.items() if n > MAX_LINES}
-    assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
+def _sizes() -> dict[str, int]:
+    return {name: len(p.read_text(encoding="utf-8").splitlines()) for name, p in MODULES.items()}
+
+
+def test_a_module_over_the_line_limit_is_named_with_its_reason() -> None:
+    too_long = {n: size for n, size in _sizes().items() if size > MAX_LINES}
+    unexplained = {n: size for n, size in too_long.items() if n not in OVER_THE_LINE}
+    assert not unexplained, (
+        f"modules over {MAX_LINES} lines: {unexplained}; find a seam to split along (free "
+        "functions or helpers that belong elsewhere), or name the module in OVER_THE_LINE "
+        "with the reason none was found"
+    )
+
+
+def test_the_allow_list_names_only_long_modules_with_reasons() -> None:
+    sizes = _sizes()
+    stale = sorted(n for n in OVER_THE_LINE if sizes.get(n, 0) <= MAX_LINES)
+    assert not stale, f"{stale} are no longer over {MAX_LINES} lines: remove them from the list"
+    assert all(reason.strip() for reason in OVER_THE_LINE.values())
 
 
 def test_there_is_no_import_cycle() -> None:

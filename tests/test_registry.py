@@ -168,7 +168,10 @@ def test_unknown_parameter_is_one_line_with_suggestion() -> None:
     ("spec", "message"),
     [
         ({"parameters": {}}, "optimizer config needs a 'name'"),
-        ({"name": "adamw", "paramters": {}}, r"unknown key 'paramters' \(did you mean 'parameters'\?\)"),
+        (
+            {"name": "adamw", "paramters": {}},
+            r"unknown key 'paramters' \(did you mean 'parameters'\?\)",
+        ),
         ({"name": "adamw", "parameters": [1]}, "must be a mapping"),
     ],
 )
@@ -186,3 +189,101 @@ def test_parameters_for_an_instance_are_refused() -> None:
 def test_default_registry_has_the_core_groups() -> None:
     groups = {g.name for g in get_registry().groups()}
     assert {"loss", "optimizer", "lr_scheduler", "metric"} <= groups
+
+
+# -- binding: a user mistake is one line, a component's own error keeps its traceback ---------
+class _BuggyLoss(torch.nn.Module):
+    """A loss with a bug in its constructor."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__()
+        self.size = len(weight)  # type: ignore[arg-type]  # the bug: a float has no len
+
+
+class _PickyLoss(torch.nn.Module):
+    """A loss that refuses a value its signature says is a number."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__()
+        self.weight = float(weight)
+
+
+def _make_loss(width: int, *, reduction: str = "mean") -> torch.nn.Module:
+    return torch.nn.MSELoss(reduction=reduction)
+
+
+def test_an_error_inside_a_constructor_keeps_its_traceback() -> None:
+    with pytest.raises(TypeError, match="has no len") as info:
+        build("loss", {"name": _BuggyLoss, "parameters": {"weight": 2.0}})
+    assert not isinstance(info.value, ConfigError)
+    assert any(entry.name == "__init__" for entry in info.traceback)
+
+
+def test_the_learner_lets_a_component_bug_through() -> None:
+    from rpnkit.learner import BackwardLearner
+
+    with pytest.raises(TypeError, match="has no len"):
+        BackwardLearner(loss_configs={"name": _BuggyLoss, "parameters": {"weight": 2.0}})
+
+
+def test_a_number_the_constructor_refuses_is_named_in_one_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        build("loss", _PickyLoss, weight="heavy")
+    assert str(info.value) == (
+        "loss '_PickyLoss' parameter weight='heavy' is not valid; expected a finite number"
+    )
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"width": 3, "reductin": "sum"},
+            "loss '_make_loss' has no parameter 'reductin' (did you mean 'reduction'?); valid "
+            "parameters: width, reduction; given: width, reductin",
+        ),
+        (
+            {"reduction": "sum"},
+            "loss '_make_loss' is missing required parameter(s) 'width'; given: reduction",
+        ),
+    ],
+)
+def test_a_call_that_does_not_bind_is_one_line_with_what_was_given(
+    kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        build("loss", _make_loss, **kwargs)
+    assert str(info.value) == message
+
+
+def test_an_unknown_config_parameter_fails_when_the_spec_is_made() -> None:
+    with pytest.raises(ConfigError, match=r"has no parameter 'lrr'.*given: lrr"):
+        get_registry().resolve("optimizer", {"name": "adamw", "parameters": {"lrr": 0.1}})
+
+
+def test_a_parameter_given_twice_is_named() -> None:
+    from rpnkit.components.spec import check_arguments
+
+    with pytest.raises(ConfigError) as info:
+        check_arguments(_make_loss, {"width": 3}, "factory", args=(3,))
+    assert str(info.value) == (
+        "factory got parameter 'width' twice, by position and by name; given: <1 positional>, width"
+    )
+
+
+# -- tinybig's form is read at tinybig's entries, not by the registry -------------------------
+def test_the_registry_knows_only_rpnkits_form() -> None:
+    with pytest.raises(ConfigError, match="unknown key 'optimizer_class'"):
+        get_registry().resolve("optimizer", {"optimizer_class": "torch.optim.AdamW"})
+
+
+def test_tinybig_form_is_translated_before_the_registry() -> None:
+    from rpnkit.tinybig.reading import rpnkit_form
+
+    spec = {"optimizer_class": "torch.optim.AdamW", "optimizer_parameters": {"lr": 0.01}}
+    assert rpnkit_form("optimizer", spec, "optimizer") == {
+        "name": "torch.optim.AdamW",
+        "parameters": {"lr": 0.01},
+    }
+    assert rpnkit_form("optimizer", "adamw", "optimizer") == "adamw"

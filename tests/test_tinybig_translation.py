@@ -15,10 +15,11 @@ import yaml
 
 from rpnkit.cli import main
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import get_registry
+from rpnkit.plugins.state import build, get_registry
 from rpnkit.rpn.model import LAYER_KEYS
 from rpnkit.run.config import load_config, normalize_config
 from rpnkit.tinybig.problems import TinybigConfigError
+from rpnkit.tinybig.reading import rpnkit_form
 from rpnkit.tinybig.run import translate_tinybig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -632,9 +633,19 @@ def test_rpnkit_configs_are_not_translated() -> None:
     assert config.data == {"name": "iris", "parameters": {}}
 
 
-def test_tinybig_form_components_build_through_the_registry() -> None:
+def test_tinybig_form_components_build_once_translated() -> None:
     registry = get_registry()
     spec = _function("tinybig.expansion.taylor_expansion", d=2, name="label")
-    assert registry.build("expansion", spec).calculate_D(3) == 12
+    assert rpnkit_form("expansion", spec, "expansion") == {
+        "name": "taylor_expansion",
+        "parameters": {"d": 2},
+    }
+    assert registry.build("expansion", rpnkit_form("expansion", spec, "x")).calculate_D(3) == 12
     old = {"remainder_class": "tinybig.remainder.linear_remainder", "remainder_parameters": {}}
-    assert registry.build("remainder", old, m=3, n=2).weight.shape == (2, 3)
+    assert build("remainder", old, m=3, n=2).weight.shape == (2, 3)  # rpnkit.build translates
+
+
+def test_the_registry_itself_does_not_read_tinybig_form() -> None:
+    spec = _function("tinybig.expansion.taylor_expansion", d=2)
+    with pytest.raises(ConfigError, match="expansion config has unknown key 'function_class'"):
+        get_registry().build("expansion", spec)

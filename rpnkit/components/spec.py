@@ -330,7 +330,7 @@ class ComponentSpec:
         kwargs = {**self.parameters, **runtime}
         check_arguments(self.target, kwargs, self.name)
         if self.group in _TORCH_CHECKED:
-            check_numbers(self.target, self.parameters, self.name, group=self.group)
+            check_numbers(self.target, kwargs, self.name, group=self.group)
         try:
             return self.target(**kwargs)
         except (TypeError, ValueError) as exc:
@@ -338,7 +338,7 @@ class ComponentSpec:
                 raise
             # the constructor's text rarely says what is valid: a wrong number is named
             try:
-                check_numbers(self.target, self.parameters, self.name, group=self.group)
+                check_numbers(self.target, kwargs, self.name, group=self.group)
             except ConfigError as mistake:
                 raise mistake from exc
             raise

@@ -1,6 +1,7 @@
 """Run a whole training from a :class:`~rpnkit.run.config.RunConfig`: what ``rpnkit train`` does.
 
-:func:`check_config` builds every component without training and returns every problem found;
+:func:`validate` (``rpnkit validate``) builds every component without training and returns every
+problem found, the output directory's included (:func:`check_config` returns the problems);
 :func:`run_config` checks first (so a bad config leaves nothing on disk), then trains and writes
 the outputs: ``history.json``, ``history.csv``, ``model.pt`` (weights), ``config.yaml`` (the
 resolved config, with the numbers the model's ``auto`` sizes became) and, on request,
@@ -16,20 +17,21 @@ can see a file another one wrote.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rpnkit.components.spec import ComponentSpec, check_parameters
 from rpnkit.errors import ConfigError, RpnkitError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.hooks import PluginHookError
 from rpnkit.learner.seeding import seed_everything
 from rpnkit.plugins.state import get_registry
 from rpnkit.run.config import RunConfig
-from rpnkit.run.outputs import keep_interrupted, prepare_output, write_outputs
+from rpnkit.run.outputs import check_output, keep_interrupted, prepare_output, write_outputs
 from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "check_run",
     "run_config",
     "sizes_line",
+    "validate",
 ]
 
 
@@ -81,16 +84,27 @@ class Components:
 
 
 def assemble(
-    config: RunConfig, *, verbose: bool = True, check: bool = False, strategy: str | None = None
+    config: RunConfig,
+    *,
+    verbose: bool = True,
+    check: bool = False,
+    strategy: str | None = None,
+    callbacks: Sequence[object] = (),
 ) -> tuple[Components | None, list[str]]:
     """Build every component of ``config``, collecting every problem instead of stopping.
 
-    A config's ``threads`` is applied first (:func:`torch.set_num_threads`, for the whole
-    process). Each component is built by the code that trains it: the learner resolves the loss,
-    optimizer and scheduler; with ``check``, :meth:`~rpnkit.learner.BackwardLearner.check`
-    then runs every check ``train`` runs before its first step (device, optimizer and
-    scheduler built for the model, monitor, resume file, ...). Without a model or data, the
-    optimizer and scheduler are still checked, on a stand-in parameter.
+    A config's ``threads`` is not applied here (:func:`run_config` applies it while it
+    trains, the ``rpnkit`` command for its own process), so checking changes nothing. Each
+    component is built once, by the code that trains it: the loss, optimizer
+    and scheduler are resolved by the learner's own entry
+    (:func:`~rpnkit.learner.arguments.resolve_component`, each problem reported under its
+    key) and handed to the learner, which is constructed with every setting of the run (its
+    checkpoints included). With ``check``, :meth:`~rpnkit.learner.BackwardLearner.check` then
+    runs every check ``train`` runs before its first step (device, optimizer and scheduler
+    built for the model, monitor, resume file, ...). Without a model or data to check with,
+    the optimizer and scheduler are checked alone
+    (:func:`~rpnkit.learner.optimization.check_optimization`). A user mistake is a problem; an
+    error raised inside a component is not one, and propagates with its traceback.
 
     Parameters
     ----------
@@ -102,6 +116,8 @@ def assemble(
         Also run the learner's pre-training checks (what ``rpnkit validate`` does).
     strategy
         Override the config's strategy for the check (``"single"`` before a launch).
+    callbacks
+        The learner's ``callbacks`` (plugin objects on the training hooks).
 
     Returns
     -------
@@ -110,14 +126,9 @@ def assemble(
         per problem, each naming its section.
     """
     from rpnkit.learner import BackwardLearner
-    from rpnkit.learner.arguments import resolve_loss
-    from rpnkit.learner.device import MixedPrecision
-    from rpnkit.learner.optimization import build_optimization
+    from rpnkit.learner.arguments import resolve_component, resolve_loss
+    from rpnkit.learner.optimization import check_optimization
 
-    if config.threads is not None:
-        import torch
-
-        torch.set_num_threads(config.threads)  # before anything is built
     problems: list[str] = []
 
     def attempt(section: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -125,8 +136,6 @@ def assemble(
             return func(*args, **kwargs)
         except RpnkitError as exc:
             problems.append(f"{section}: {exc}")
-        except (TypeError, ValueError) as exc:
-            problems.append(f"{section}: {type(exc).__name__}: {exc}")
         return None
 
     data = attempt("data", _build, "dataset", config.data)
@@ -147,51 +156,33 @@ def assemble(
         directory=config.output.get("dir") or ".",
         where="output.loggers",
     )
-    registry = get_registry()
-    specs: dict[str, Any] = {}
-    failed = False
-    if config.loss is not None:
-        specs["loss"] = attempt("learner.loss", resolve_loss, config.loss, None)
-        failed |= specs["loss"] is None
-    for key in ("optimizer", "lr_scheduler"):
-        spec = getattr(config, key)
+    components: dict[str, Any] = {}
+    for key in ("loss", "optimizer", "lr_scheduler"):
+        spec, where = getattr(config, key), f"learner.{key}"
         if spec is not None:
-            specs[key] = attempt(f"learner.{key}", registry.resolve, key, spec, f"learner.{key}")
-            failed |= specs[key] is None
+            resolve = resolve_loss if key == "loss" else partial(resolve_component, key)
+            components[key] = attempt(where, resolve, spec, where)
     if model is None or data is None:
-        # without a model, build the optimizer and scheduler for a stand-in parameter
-        optimizer = specs.get("optimizer")
-        if isinstance(optimizer, ComponentSpec):
-            optimizer = attempt(
-                "learner.optimizer", optimizer.build, params=_stand_in().parameters()
-            )
-            if optimizer is None:
-                specs["optimizer"] = None
-        if optimizer is not None and specs.get("lr_scheduler") is not None:
-            checked = attempt(
-                "learner.lr_scheduler",
-                build_optimization,
-                _stand_in(optimizer),
-                optimizer,
-                specs["lr_scheduler"],
-                interval=config.learner.get("lr_scheduler_interval"),
-                n_epochs=1,
-                steps_per_epoch=1,
-                precision=MixedPrecision(_cpu()),
-            )
-            if checked is None:
-                specs["lr_scheduler"] = None
+        attempt(
+            "learner",
+            check_optimization,
+            components.get("optimizer"),
+            components.get("lr_scheduler"),
+            interval=config.learner.get("lr_scheduler_interval"),
+        )
 
     def learner() -> Any:
         # components that failed above were reported once; the learner is checked without them
         kwargs: dict[str, Any] = {
             **config.learner,
-            **{k: v for k, v in specs.items() if v is not None},
+            **{k: v for k, v in components.items() if v is not None},
+            **_checkpointing(config.output),
         }
         kwargs.setdefault("verbose", verbose)
         if loggers:
             kwargs["loggers"] = loggers
-        check_parameters(BackwardLearner, kwargs, "learner")
+        if callbacks:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *callbacks]
         return BackwardLearner(**kwargs)
 
     built_learner = attempt("learner", learner)
@@ -206,9 +197,21 @@ def assemble(
             strategy=strategy or config.strategy,
             **config.train,
         )
-    if problems or failed:
+    if problems or None in components.values():
         return None, problems
     return Components(data, model, built_learner, metrics, config, sizes), []
+
+
+def _checkpointing(output: Mapping[str, Any]) -> dict[str, Any]:
+    """The learner's checkpoint settings from ``output``: under ``output.dir/checkpoints``."""
+    checkpoints, directory = output.get("checkpoints"), output.get("dir")
+    if directory is None or not checkpoints:
+        return {}
+    every = checkpoints["every_n_steps"] if isinstance(checkpoints, Mapping) else None
+    return {
+        "checkpoint_dir": Path(directory) / "checkpoints",
+        "checkpoint_every_n_steps": every,
+    }
 
 
 def _resolve_sizes(config: RunConfig, data: Any) -> tuple[RunConfig, dict[str, int]] | None:
@@ -225,24 +228,6 @@ def _build(group: str, spec: dict[str, Any]) -> Any:
     return get_registry().build(group, spec["name"], **spec["parameters"])
 
 
-def _stand_in(optimizer: Any = None) -> Any:
-    """A one-parameter model, holding ``optimizer``'s first parameter when given."""
-    import torch
-
-    model = torch.nn.Module()
-    if optimizer is not None:
-        model.weight = optimizer.param_groups[0]["params"][0]
-    else:
-        model.weight = torch.nn.Parameter(torch.zeros(1))
-    return model
-
-
-def _cpu() -> Any:
-    import torch
-
-    return torch.device("cpu")
-
-
 def assemble_or_raise(config: RunConfig, **options: Any) -> Components:
     """:func:`assemble`, raising one :class:`ConfigError` that lists every problem."""
     parts, problems = assemble(config, **options)
@@ -251,9 +236,31 @@ def assemble_or_raise(config: RunConfig, **options: Any) -> Components:
     return parts
 
 
+def validate(config: RunConfig) -> tuple[Components | None, list[str]]:
+    """What ``rpnkit validate`` does: every check ``train`` makes, writing nothing.
+
+    Every component is built and checked (:func:`assemble` with ``check``) and the output
+    directory is checked as ``train`` would check it (:func:`~rpnkit.run.outputs.check_output`).
+
+    Returns
+    -------
+    tuple
+        ``(components, [])`` when the config would train, else ``(None, problems)``.
+    """
+    parts, problems = assemble(config, verbose=False, check=True)
+    try:
+        check_output(config)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return (parts, []) if parts is not None and not problems else (None, problems)
+
+
 def check_config(config: RunConfig) -> list[str]:
-    """Build and check every component of ``config`` without training; return all problems."""
-    return assemble(config, verbose=False, check=True)[1]
+    """Build and check every component of ``config`` without training; return all problems.
+
+    The problems :func:`validate` finds, the output directory's included.
+    """
+    return validate(config)[1]
 
 
 def check_run(config: RunConfig, processes: int = 1) -> None:
@@ -317,29 +324,45 @@ def run_config(config: RunConfig, *, verbose: bool = True) -> RunResult:
 
     The model's ``auto`` sizes are resolved from the dataset (:mod:`rpnkit.rpn.sizes`); with
     ``verbose``, one line on stderr says what they became, and ``config.yaml`` records the
-    numbers.
+    numbers. A config's ``threads`` holds while the components are built and trained; torch's
+    thread count is set back when this returns (the ``rpnkit`` command keeps it for its process).
 
     Raises
     ------
     ConfigError
         Listing every problem :func:`check_config` found, before anything is written.
     """
+    with _threads(config.threads):
+        return _run_config(config, verbose=verbose)
+
+
+@contextlib.contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``threads`` in the block (``None``: left as they are)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)  # before anything is built
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
     from rpnkit.learner.launch import launch_rank, wait_for_all
 
     out_dir = prepare_output(config)
     if config.seed is not None:
         seed_everything(config.seed)
-    parts = assemble_or_raise(config, verbose=verbose)
+    keeper = LastEpoch()
+    parts = assemble_or_raise(config, verbose=verbose, callbacks=[keeper])
     config = parts.config or config  # with the model's auto sizes as numbers, for config.yaml
     if parts.sizes and verbose and launch_rank() == 0:
         print(f"auto sizes: {sizes_line(parts.sizes, parts.data)}", file=sys.stderr, flush=True)
-    checkpoints = config.output.get("checkpoints")
-    if out_dir is not None and checkpoints:
-        parts.learner.checkpoint_dir = out_dir / "checkpoints"
-        if isinstance(checkpoints, Mapping):
-            parts.learner.checkpoint_every_n_steps = checkpoints["every_n_steps"]
-    keeper = LastEpoch()
-    parts.learner.callbacks.append(keeper)
     try:
         record = parts.learner.train(
             parts.model,
