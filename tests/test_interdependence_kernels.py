@@ -139,7 +139,9 @@ def test_the_other_numerical_kernels_match_their_definitions() -> None:
         ("laplacian_kernel", (("sigma", 2.0),)): torch.exp(-l1 / 2),
     }
     for (name, params), expected in cases.items():
-        torch.testing.assert_close(_build(name, "attribute", **dict(params)).calculate_A(x), expected)
+        torch.testing.assert_close(
+            _build(name, "attribute", **dict(params)).calculate_A(x), expected
+        )
     unit = x / x.norm(dim=0, keepdim=True)
     torch.testing.assert_close(_build("cosine_similarity").calculate_A(x), unit.T @ unit)
     zero_column = torch.cat([x[:, :2], torch.zeros(B, 1)], 1)
