@@ -179,9 +179,7 @@ def test_a_compression_is_a_layer_expansion() -> None:
         ("cylinder_max", {"p_r": 1, "h": 4, "w": 4, "cd_h": 2}, r"given only in part"),
     ],
 )  # fmt: skip
-def test_bad_parameters_are_one_line_errors(
-    name: str, params: dict[str, Any], match: str
-) -> None:
+def test_bad_parameters_are_one_line_errors(name: str, params: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match) as info:
         build("compression", name, **params)
     assert "\n" not in str(info.value)
