@@ -68,7 +68,7 @@ class HybridInterdependence(Interdependence):
         )
         parts = self._parts(interdependence_functions, interdependence_function_configs)
         self.parts = nn.ModuleList(parts)
-        self._part_list: list[Interdependence] = parts
+        self.functions: list[Interdependence] = parts
         self.require_data = any(p.require_data for p in parts)
         dims = [self._prime(p) for p in parts]
         spec = fusion_function if fusion_function is not None else fusion_function_config
@@ -134,7 +134,7 @@ class HybridInterdependence(Interdependence):
 
     def segments(self) -> list[int]:
         """The parameter count of every part, then of the fusion."""
-        return [part.calculate_l() for part in self._part_list] + [self.fusion.l]
+        return [part.calculate_l() for part in self.functions] + [self.fusion.l]
 
     def calculate_l(self) -> int:
         """Sum of the parts' and the fusion's parameter counts."""
@@ -159,7 +159,7 @@ class HybridInterdependence(Interdependence):
         if sum(sizes):
             pieces = list(self.check_w(w).split(sizes))
         matrices = []
-        for part, piece in zip(self._part_list, pieces, strict=False):
+        for part, piece in zip(self.functions, pieces, strict=False):
             A = part.calculate_A(x, piece if piece is not None and piece.numel() else None)
             matrices.append(A.to_dense() if A.is_sparse else A)
         fusion_w = pieces[-1]
