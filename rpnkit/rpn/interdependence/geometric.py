@@ -24,157 +24,31 @@ gather of ``x`` (``F.unfold`` for a flat cuboid patch), scaled by the normalisat
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rpnkit.checks import choice, non_negative_int, positive_int, short_repr
+from rpnkit.checks import choice, positive_int
 from rpnkit.errors import ConfigError
 from rpnkit.rpn.expansion.geometric import GeometricExpansion
-from rpnkit.rpn.expansion.patch import Patch, cuboid_patch, cylinder_patch, sphere_patch
+from rpnkit.rpn.expansion.patch import Patch
 from rpnkit.rpn.interdependence.base import ATTRIBUTE, Interdependence
+from rpnkit.rpn.interdependence.grid_spec import grid_from, patch_from
 
-__all__ = [
-    "MATRIX_MODES",
-    "CuboidPatchAggregationBasedGeometricInterdependence",
-    "CuboidPatchBasedGeometricInterdependence",
-    "CuboidPatchPaddingBasedGeometricInterdependence",
-    "CylinderPatchAggregationBasedGeometricInterdependence",
-    "CylinderPatchBasedGeometricInterdependence",
-    "CylinderPatchPaddingBasedGeometricInterdependence",
-    "GeometricInterdependence",
-    "SpherePatchAggregationBasedGeometricInterdependence",
-    "SpherePatchBasedGeometricInterdependence",
-    "SpherePatchPaddingBasedGeometricInterdependence",
-    "make_patch",
-]
+__all__ = ["AGGREGATION_DIVERGENCE", "MATRIX_MODES", "GeometricInterdependence"]
 
-#: The two ways to turn the packed patches into a matrix.
 MATRIX_MODES: tuple[str, ...] = ("padding", "aggregation")
 _NORMALIZATION_MODES = ("row", "column", "row_column")
 _CYLINDER_DIVERGENCE = (
     "cylinder patches span depths −p_d..p_d' (tinybig's code: −p_d'..p_d'; equal when "
     "p_d' = p_d); aggregation with centre distances > 1 keeps m columns where tinybig fails"
 )
-_AGGREGATION_DIVERGENCE = (
+AGGREGATION_DIVERGENCE = (
     "aggregation mode with centre distances > 1 keeps all m columns (zero off the centres) "
     "where tinybig's forward fails on a reshape"
 )
-
-
-def make_patch(shape: str, params: Mapping[str, Any], label: str) -> Patch:
-    """Build a patch from tinybig's constructor keywords.
-
-    Parameters
-    ----------
-    shape
-        ``"cuboid"`` (``p_h``, ``p_w``, ``p_d``, ``p_h_prime``, ``p_w_prime``,
-        ``p_d_prime``), ``"cylinder"`` (``p_r`` or ``r``, ``p_d``, ``p_d_prime``) or
-        ``"sphere"`` (``p_r`` or ``r``).
-    params
-        The keywords; a missing ``p_d`` is 0 and a missing primed extent equals its unprimed one.
-    label
-        Name of the function, for error messages.
-
-    Raises
-    ------
-    ConfigError
-        For an unknown shape or a missing or negative extent.
-    """
-
-    def extent(key: str, default: int | None = None) -> int:
-        value = params.get(key, default)
-        if value is None:
-            raise ConfigError(
-                f"{label} {key}=None is not valid; expected an integer >= 0 (the patch extent)"
-            )
-        return non_negative_int(value, f"{label} {key}")
-
-    def primed(key: str, unprimed: int) -> int:
-        value = params.get(f"{key}_prime")
-        return unprimed if value is None else non_negative_int(value, f"{label} {key}_prime")
-
-    def radius() -> int:
-        value = params.get("p_r", params.get("r"))
-        if value is None:
-            raise ConfigError(f"{label} r=None is not valid; expected an integer >= 0 (the radius)")
-        return non_negative_int(value, f"{label} r")
-
-    if shape == "cuboid":
-        before = (extent("p_h"), extent("p_w"), extent("p_d", 0))
-        after = (primed("p_h", before[0]), primed("p_w", before[1]), primed("p_d", before[2]))
-        return cuboid_patch(before, after)
-    if shape == "cylinder":
-        depth = extent("p_d", 0)
-        return cylinder_patch(radius(), depth, primed("p_d", depth))
-    if shape == "sphere":
-        return sphere_patch(radius())
-    raise ConfigError(
-        f"{label} patch shape {shape!r} is not valid; expected 'cuboid', 'cylinder' or 'sphere'"
-    )
-
-
-def _patch_from(patch: object, patch_configs: object, label: str) -> Patch:
-    """The patch from a :class:`Patch`, a tinybig patch object or ``patch_configs``."""
-    if isinstance(patch, Patch):
-        return patch
-    if patch is not None:
-        shape = type(patch).__name__
-        keys = ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime", "p_r")
-        params = {key: getattr(patch, key) for key in keys if hasattr(patch, key)}
-        if shape not in ("cuboid", "cylinder", "sphere"):
-            raise ConfigError(
-                f"{label} patch={short_repr(patch)} is not valid; expected a cuboid, cylinder "
-                "or sphere patch (tinybig.koala.geometry) or patch_configs"
-            )
-        return make_patch(shape, params, label)
-    if isinstance(patch_configs, Mapping):
-        target = patch_configs.get("patch_class")
-        params = patch_configs.get("patch_parameters") or {}
-        if isinstance(target, str) and isinstance(params, Mapping):
-            return make_patch(target.rsplit(".", 1)[-1], params, label)
-    raise ConfigError(
-        f"{label}: patch={short_repr(patch)}, patch_configs={short_repr(patch_configs)}; "
-        "expected a patch object or patch_configs {'patch_class': 'tinybig.koala.geometry."
-        "cylinder', 'patch_parameters': {...}}"
-    )
-
-
-def _grid_from(
-    grid: object, grid_configs: object, h: object, w: object, d: object, channel_num: object,
-    label: str,
-) -> tuple[int, int, int, int]:  # fmt: skip
-    """``(h, w, d, channel_num)`` from a grid object, ``grid_configs`` or the sizes."""
-    if grid is not None:
-        if isinstance(grid, Mapping):
-            h, w = grid.get("h"), grid.get("w")
-            d, channel_num = grid.get("d", 1), grid.get("universe_num", channel_num)
-        elif all(hasattr(grid, key) for key in ("h", "w", "d")):
-            h, w, d = grid.h, grid.w, grid.d  # type: ignore[attr-defined]
-            channel_num = getattr(grid, "universe_num", channel_num)
-        else:
-            raise ConfigError(
-                f"{label} grid={short_repr(grid)} is not valid; expected a grid structure "
-                "(tinybig.koala.geometry.grid) or a mapping with h, w, d, universe_num"
-            )
-    elif isinstance(grid_configs, Mapping):
-        params = grid_configs.get("grid_parameters") or {}
-        h, w = params.get("h"), params.get("w")
-        d, channel_num = params.get("d", 1), params.get("universe_num", channel_num)
-    if h is None or w is None:
-        raise ConfigError(
-            f"{label}: the grid is not given (h={h!r}, w={w!r}); expected grid, grid_configs "
-            "or h and w (integers >= 1)"
-        )
-    return (
-        positive_int(h, f"{label} h"),
-        positive_int(w, f"{label} w"),
-        positive_int(d, f"{label} d"),
-        positive_int(channel_num, f"{label} channel_num"),
-    )
 
 
 class GeometricInterdependence(Interdependence):
@@ -258,9 +132,9 @@ class GeometricInterdependence(Interdependence):
             require_parameters=require_parameters, name=name, device=device,
         )  # fmt: skip
         label = self.label
-        *sizes_, self.channel_num = _grid_from(grid, grid_configs, h, w, d, channel_num, label)
+        *sizes_, self.channel_num = grid_from(grid, grid_configs, h, w, d, channel_num, label)
         self.grid = (sizes_[0], sizes_[1], sizes_[2])
-        shape = _patch_from(patch, patch_configs, label)
+        shape = patch_from(patch, patch_configs, label)
         self.interdependence_matrix_mode = str(
             choice(
                 interdependence_matrix_mode, MATRIX_MODES, f"{label} interdependence_matrix_mode"
@@ -461,199 +335,3 @@ class GeometricInterdependence(Interdependence):
             f"patch_size={self.patch_size}, centre_distances={self.centre_distances}, "
             f"mode={self.interdependence_matrix_mode}"
         )
-
-
-class _FixedMode:
-    """Mixin for the ``_padding_`` / ``_aggregation_`` variants: the matrix mode is fixed."""
-
-    fixed_mode: ClassVar[str]
-
-    @classmethod
-    def _mode(cls, kwargs: dict[str, Any], label: str) -> dict[str, Any]:
-        given = kwargs.pop("interdependence_matrix_mode", cls.fixed_mode)
-        if given != cls.fixed_mode:
-            raise ConfigError(
-                f"{label} interdependence_matrix_mode={given!r} is not valid for this variant; "
-                f"expected {cls.fixed_mode!r} (or the variant without a fixed mode)"
-            )
-        return {**kwargs, "interdependence_matrix_mode": cls.fixed_mode}
-
-
-class CuboidPatchBasedGeometricInterdependence(GeometricInterdependence):
-    r"""Geometric interdependence with cuboid patches ``[−p_h, p_h'] × [−p_w, p_w'] × [−p_d, p_d']``.
-
-    Packing strategies ``sparse_square`` (centre distances ``3p``), ``complete_square``
-    (``2p``), ``dense_square`` (``p``), ``densest_packing`` (1). With ``d = 1`` and no depth
-    extent, the gather is ``F.unfold`` with stride ``(cd_h, cd_w)``.
-
-    Parameters
-    ----------
-    p_h, p_w, p_d
-        Extents before the centre, >= 0 (``p_d`` default 0).
-    p_h_prime, p_w_prime, p_d_prime
-        Extents after it; ``None`` is the unprimed one.
-    **kwargs
-        As for :class:`GeometricInterdependence` (grid, packing, mode, normalisation, ...).
-    """
-
-    label: ClassVar[str] = "cuboid_patch_based_geometric"
-    tinybig_divergence: ClassVar[str | None] = _AGGREGATION_DIVERGENCE
-
-    def __init__(
-        self,
-        p_h: int | None = None,
-        p_w: int | None = None,
-        p_d: int = 0,
-        p_h_prime: int | None = None,
-        p_w_prime: int | None = None,
-        p_d_prime: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        params = {"p_h": p_h, "p_w": p_w, "p_d": p_d, "p_h_prime": p_h_prime,
-                  "p_w_prime": p_w_prime, "p_d_prime": p_d_prime}  # fmt: skip
-        kwargs.pop("patch", None)
-        kwargs.pop("patch_configs", None)
-        super().__init__(patch=make_patch("cuboid", params, self.label), **kwargs)
-
-
-class CylinderPatchBasedGeometricInterdependence(GeometricInterdependence):
-    r"""Geometric interdependence with cylinder patches: the disc ``i² + j² <= r²`` times the
-    depths ``−p_d .. p_d'``.
-
-    Packing strategies: see :func:`~rpnkit.rpn.expansion.patch.cylinder_patch`.
-
-    Differences from tinybig
-    ------------------------
-    tinybig 0.2.1's cylinder classes pass ``r=`` to a patch constructor that takes ``p_r`` and
-    fail on every call; the numbers are those of tinybig's ``geometric_interdependence`` with
-    a cylinder patch, except the depths: ``−p_d .. p_d'`` (the documented formula) where
-    tinybig's patch uses ``−p_d' .. p_d'`` (equal when ``p_d' = p_d``, the default).
-
-    Parameters
-    ----------
-    r
-        Disc radius, >= 0 (``p_r`` is accepted too).
-    p_d, p_d_prime
-        Depth extents before and after the centre, >= 0 (``p_d`` default 0, ``p_d_prime``
-        default ``p_d``).
-    **kwargs
-        As for :class:`GeometricInterdependence`.
-    """
-
-    label: ClassVar[str] = "cylinder_patch_based_geometric"
-    tinybig_divergence: ClassVar[str | None] = (
-        "tinybig 0.2.1's cylinder patch classes fail (r= passed as p_r); numbers as its "
-        "geometric_interdependence's with a cylinder, depths −p_d..p_d' (tinybig: −p_d'..p_d')"
-    )
-
-    def __init__(
-        self,
-        r: int | None = None,
-        p_d: int = 0,
-        p_d_prime: int | None = None,
-        *,
-        p_r: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.pop("patch", None)
-        kwargs.pop("patch_configs", None)
-        params = {"r": r if p_r is None else p_r, "p_d": p_d, "p_d_prime": p_d_prime}
-        super().__init__(patch=make_patch("cylinder", params, self.label), **kwargs)
-
-
-class SpherePatchBasedGeometricInterdependence(GeometricInterdependence):
-    r"""Geometric interdependence with sphere patches ``i² + j² + k² <= r²``.
-
-    Packing strategies: see :func:`~rpnkit.rpn.expansion.patch.sphere_patch`.
-
-    Differences from tinybig
-    ------------------------
-    tinybig 0.2.1's sphere classes pass ``r=`` to a patch constructor that takes ``p_r`` and
-    fail on every call; the numbers are those of tinybig's ``geometric_interdependence`` with
-    a sphere patch.
-
-    Parameters
-    ----------
-    r
-        Radius, >= 0 (``p_r`` is accepted too).
-    **kwargs
-        As for :class:`GeometricInterdependence`.
-    """
-
-    label: ClassVar[str] = "sphere_patch_based_geometric"
-    tinybig_divergence: ClassVar[str | None] = (
-        "tinybig 0.2.1's sphere patch classes fail (r= passed as p_r); numbers are its "
-        "geometric_interdependence's with a sphere patch"
-    )
-
-    def __init__(self, r: int | None = None, *, p_r: int | None = None, **kwargs: Any) -> None:
-        kwargs.pop("patch", None)
-        kwargs.pop("patch_configs", None)
-        shape = make_patch("sphere", {"r": r if p_r is None else p_r}, self.label)
-        super().__init__(patch=shape, **kwargs)
-
-
-class CuboidPatchPaddingBasedGeometricInterdependence(
-    _FixedMode, CuboidPatchBasedGeometricInterdependence
-):
-    """:class:`CuboidPatchBasedGeometricInterdependence` in padding mode (a gather)."""
-
-    fixed_mode: ClassVar[str] = "padding"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **self._mode(kwargs, self.label))
-
-
-class CuboidPatchAggregationBasedGeometricInterdependence(
-    _FixedMode, CuboidPatchBasedGeometricInterdependence
-):
-    """:class:`CuboidPatchBasedGeometricInterdependence` in aggregation mode (patch sums)."""
-
-    fixed_mode: ClassVar[str] = "aggregation"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **self._mode(kwargs, self.label))
-
-
-class CylinderPatchPaddingBasedGeometricInterdependence(
-    _FixedMode, CylinderPatchBasedGeometricInterdependence
-):
-    """:class:`CylinderPatchBasedGeometricInterdependence` in padding mode (a gather)."""
-
-    fixed_mode: ClassVar[str] = "padding"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **self._mode(kwargs, self.label))
-
-
-class CylinderPatchAggregationBasedGeometricInterdependence(
-    _FixedMode, CylinderPatchBasedGeometricInterdependence
-):
-    """:class:`CylinderPatchBasedGeometricInterdependence` in aggregation mode (patch sums)."""
-
-    fixed_mode: ClassVar[str] = "aggregation"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **self._mode(kwargs, self.label))
-
-
-class SpherePatchPaddingBasedGeometricInterdependence(
-    _FixedMode, SpherePatchBasedGeometricInterdependence
-):
-    """:class:`SpherePatchBasedGeometricInterdependence` in padding mode (a gather)."""
-
-    fixed_mode: ClassVar[str] = "padding"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **self._mode(kwargs, self.label))
-
-
-class SpherePatchAggregationBasedGeometricInterdependence(
-    _FixedMode, SpherePatchBasedGeometricInterdependence
-):
-    """:class:`SpherePatchBasedGeometricInterdependence` in aggregation mode (patch sums)."""
-
-    fixed_mode: ClassVar[str] = "aggregation"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **self._mode(kwargs, self.label))

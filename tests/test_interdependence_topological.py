@@ -1,0 +1,253 @@
+"""Chain and graph interdependence functions: sparse propagation against the dense definitions
+and tinybig 0.2.1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+import rpnkit
+from rpnkit.errors import ConfigError
+from rpnkit.rpn.interdependence.topological import TopologicalInterdependence
+
+LINKS = [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 6), (6, 3), (0, 3), (2, 2), (1, 2)]
+CHAINS = ["chain", "multihop_chain", "inverse_approx_multihop_chain",
+          "exponential_approx_multihop_chain"]  # fmt: skip
+GRAPHS = ["graph", "multihop_graph", "pagerank_multihop_graph"]
+
+
+def build(name: str, **params: Any) -> Any:
+    return rpnkit.build("interdependence", name, **params)
+
+
+def apply_dense(obj: TopologicalInterdependence, x: torch.Tensor) -> torch.Tensor:
+    A = obj.calculate_A().to(x.dtype)
+    return A.T @ x if obj.is_instance else x @ A
+
+
+def forbid_dense(obj: TopologicalInterdependence, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom() -> torch.Tensor:
+        raise AssertionError("forward formed the dense adjacency")
+
+    monkeypatch.setattr(obj.adjacency, "dense", boom)
+
+
+def test_directed_chain_by_hand() -> None:
+    obj = build("chain", chain_length=4, b=4, m=2)
+    x = torch.arange(8.0).view(4, 2)
+    expected = x.clone()
+    expected[1:] += x[:-1]  # self loop + the link t-1 -> t
+    assert torch.equal(obj(x), expected)
+    assert obj.calculate_A().tolist() == [[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]]
+
+
+def test_directed_inverse_is_a_cumulative_sum_and_exp_a_series_of_shifts() -> None:
+    x = torch.randn(6, 3)
+    inverse = build("inverse_approx_multihop_chain", chain_length=6, normalization=True)
+    assert torch.allclose(inverse(x), torch.cumsum(x, 0))
+    assert torch.equal(inverse.calculate_A(), torch.ones(6, 6).triu())
+    exponential = build("exponential_approx_multihop_chain", chain_length=6)
+    shifted = sum(
+        torch.cat([torch.zeros(k, 3), x[: 6 - k]]) / torch.tensor(float(k)).lgamma().exp() / k
+        if k else x
+        for k in range(6)
+    )  # fmt: skip
+    assert torch.allclose(exponential(x), shifted, atol=1e-6)
+    assert exponential.terms == 5
+
+
+@pytest.mark.parametrize("name", CHAINS)
+@pytest.mark.parametrize("bi_directional", [False, True])
+@pytest.mark.parametrize("normalization_mode", [None, "row", "column", "row_column"])
+@pytest.mark.parametrize("kind", ["instance", "attribute"])
+def test_chain_propagation_equals_the_dense_matrix(
+    name: str, bi_directional: bool, normalization_mode: str | None, kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    extra = {"h": 3, "accumulative": bi_directional} if name == "multihop_chain" else {}
+    obj = build(
+        name, chain_length=7, bi_directional=bi_directional, interdependence_type=kind,
+        normalization=normalization_mode is not None,
+        normalization_mode=normalization_mode or "row", self_scaling=2.0, **extra,
+    )  # fmt: skip
+    x = torch.randn(7, 3, dtype=torch.float64)
+    x = x if kind == "instance" else x.T.contiguous()
+    expected = apply_dense(obj, x)
+    forbid_dense(obj, monkeypatch)
+    assert torch.allclose(obj(x), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("directed", [True, False])
+@pytest.mark.parametrize("normalization_mode", ["row", "column"])
+@pytest.mark.parametrize("kind", ["instance", "attribute"])
+def test_graph_propagation_equals_the_dense_matrix(
+    name: str, directed: bool, normalization_mode: str, kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    extra = {"h": 3, "accumulative": True} if name == "multihop_graph" else {}
+    obj = build(
+        name, nodes=list(range(7)), links=LINKS, directed=directed, interdependence_type=kind,
+        normalization=True, normalization_mode=normalization_mode, self_dependence=True,
+        **extra,
+    )  # fmt: skip
+    x = torch.randn(7, 4, dtype=torch.float64)
+    x = x if kind == "instance" else x.T.contiguous()
+    expected = apply_dense(obj, x)
+    forbid_dense(obj, monkeypatch)
+    assert torch.allclose(obj(x), expected, atol=1e-6)
+
+
+def test_pagerank_relative_error_against_the_dense_inverse() -> None:
+    generator = torch.Generator().manual_seed(0)
+    n = 60
+    links = torch.randint(0, n, (2, 240), generator=generator)
+    obj = build(
+        "pagerank_multihop_graph", b=n, m=5, links=links, directed=False,
+        normalization=True, normalization_mode="column",
+    )  # fmt: skip
+    adjacency = obj.adjacency.dense().double()
+    exact = 0.15 * torch.linalg.inv(torch.eye(n, dtype=torch.float64) - 0.85 * adjacency)
+    x = torch.randn(n, 5, generator=generator)
+    error = (obj(x).double() - exact.T @ x.double()).norm() / (exact.T @ x.double()).norm()
+    assert error <= 1e-5
+    assert 0 < obj.steps < 1000
+
+
+def test_pagerank_whose_series_diverges_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build("pagerank_multihop_graph", nodes=4, links=[(0, 1), (1, 2), (2, 3)], directed=False)
+    message = str(caught.value)
+    assert "c=0.15" in message and "normalization=False" in message and "\n" not in message
+
+
+def test_links_as_pairs_tensor_and_ids_agree() -> None:
+    pairs = build("graph", nodes=4, links=[(0, 1), (1, 3), (3, 0)], normalization=True)
+    table = build("graph", b=4, links=torch.tensor([[0, 1, 3], [1, 3, 0]]), normalization=True)
+    named = build(
+        "graph", nodes=["a", "b", "c", "d"], links=[("a", "b"), ("b", "d"), ("d", "a")],
+        normalization=True,
+    )  # fmt: skip
+    x = torch.randn(4, 2)
+    assert torch.equal(pairs(x), table(x)) and torch.equal(pairs(x), named(x))
+    assert named.node_id_index_map == {"a": 0, "b": 1, "c": 2, "d": 3}
+
+
+def test_gradient_flows_through_propagation() -> None:
+    obj = build("multihop_graph", nodes=7, links=LINKS, h=2, normalization=True)
+    x = torch.randn(7, 3, requires_grad=True)
+    obj(x).sum().backward()
+    assert x.grad is not None
+    expected = obj.calculate_A() @ torch.ones(7, 3)
+    assert torch.allclose(x.grad, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("graph", {"nodes": [0, 1, 2], "links": [(0, 1), (1, 5)]}, "node 5"),
+        ("graph", {"nodes": 3, "links": [(0, 1)], "b": 4}, "b=4"),
+        ("graph", {"nodes": [0, 0, 1], "links": [(0, 1)]}, "nodes=[0, 0, 1]"),
+        ("graph", {"nodes": 3, "links": [(0, 1)], "normalization_mode": "col"},
+         "normalization_mode='col'"),
+        ("graph", {"nodes": 3}, "links=None"),
+        ("multihop_graph", {"nodes": 3, "links": [(0, 1)], "h": 0}, "h=0"),
+        ("pagerank_multihop_graph", {"nodes": 3, "links": [(0, 1)], "c": 1.5}, "c=1.5"),
+        ("chain", {"chain_length": 0}, "chain_length=0"),
+        ("chain", {}, "chain_length=None"),
+        ("chain", {"chain_length": 5, "m": 4, "interdependence_type": "attribute"}, "m=4"),
+    ],
+)  # fmt: skip
+def test_bad_parameters_raise_one_line_errors(
+    name: str, params: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build(name, **params)
+    message = str(caught.value)
+    assert field in message and "\n" not in message
+
+
+def test_data_with_the_wrong_node_count_is_a_config_error() -> None:
+    obj = build("chain", chain_length=5)
+    with pytest.raises(ConfigError, match="expected 5 rows"):
+        obj(torch.randn(4, 2))
+
+
+# -- tinybig 0.2.1 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CHAINS)
+@pytest.mark.parametrize("bi_directional", [False, True])
+@pytest.mark.parametrize("normalization_mode", [None, "row", "column", "row_column"])
+@pytest.mark.parametrize("kind", ["instance", "attribute"])
+def test_chains_give_tinybig_numbers(
+    tinybig: Any, name: str, bi_directional: bool, normalization_mode: str | None, kind: str
+) -> None:
+    extra = {"h": 3, "accumulative": bi_directional} if name == "multihop_chain" else {}
+    params = dict(
+        chain_length=6, bi_directional=bi_directional, interdependence_type=kind,
+        normalization=normalization_mode is not None,
+        normalization_mode=normalization_mode or "row", self_scaling=2.0, **extra,
+    )  # fmt: skip
+    b, m = (6, 3) if kind == "instance" else (3, 6)
+    theirs = getattr(tinybig.interdependence, f"{name}_interdependence")(b=b, m=m, **params)
+    ours = build(f"{name}_interdependence", b=b, m=m, **params)
+    x = torch.randn(b, m)
+    assert torch.allclose(ours.calculate_A(), theirs.calculate_A().to_dense(), atol=1e-6)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("directed", [True, False])
+@pytest.mark.parametrize(
+    ("normalization", "normalization_mode", "self_dependence"),
+    [
+        (False, "row", False),
+        (True, "row", True),
+        (True, "column", True),
+        (True, "row_column", False),
+    ],
+)
+@pytest.mark.parametrize("kind", ["instance", "attribute"])
+def test_graphs_give_tinybig_numbers(
+    tinybig: Any, name: str, directed: bool, normalization: bool, normalization_mode: str,
+    self_dependence: bool, kind: str,
+) -> None:  # fmt: skip
+    extra = {"h": 3, "accumulative": True} if name == "multihop_graph" else {}
+    params = dict(
+        nodes=list(range(7)), links=LINKS, directed=directed, interdependence_type=kind,
+        normalization=normalization, normalization_mode=normalization_mode,
+        self_dependence=self_dependence, **extra,
+    )  # fmt: skip
+    b, m = (7, 3) if kind == "instance" else (3, 7)
+    theirs = getattr(tinybig.interdependence, f"{name}_interdependence")(b=b, m=m, **params)
+    if name == "pagerank_multihop_graph" and 0.85 * spectral_radius(params) >= 1:
+        # tinybig inverts I − (1−c)Â anyway; rpnkit says the PageRank series diverges
+        with pytest.raises(ConfigError, match="does not converge"):
+            build(name, b=b, m=m, **params)
+        return
+    ours = build(name, b=b, m=m, **params)
+    x = torch.randn(b, m)
+    assert torch.allclose(ours.calculate_A(), theirs.calculate_A().to_dense(), atol=1e-5)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+
+
+def spectral_radius(params: dict[str, Any]) -> float:
+    """ρ(Â) of the adjacency PageRank uses (no self-loops added)."""
+    plain = {**params, "self_dependence": False, "interdependence_type": "instance"}
+    adjacency = build("graph", **plain).calculate_A().double()
+    return float(torch.linalg.eigvals(adjacency).abs().max())
+
+
+def test_tinybig_graph_object_is_accepted(tinybig: Any) -> None:
+    structure = tinybig.koala.topology.graph(nodes=list(range(7)), links=LINKS, directed=False)
+    theirs = tinybig.interdependence.graph_interdependence(
+        b=7, m=2, graph=structure, normalization=True, normalization_mode="column"
+    )
+    ours = build(
+        "graph", b=7, m=2, graph=structure, normalization=True, normalization_mode="column"
+    )
+    x = torch.randn(7, 2)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-6)
