@@ -28,6 +28,18 @@ from rpnkit.rpn.interdependence.bilinear import (
     ParameterizedBilinearInterdependence,
     RandomMatrixAdaptionParameterizedBilinearInterdependence,
 )
+from rpnkit.rpn.interdependence.chain import (
+    ChainInterdependence,
+    ExponentialApproxMultihopChainInterdependence,
+    InverseApproxMultihopChainInterdependence,
+    MultihopChainInterdependence,
+)
+from rpnkit.rpn.interdependence.geometric import GeometricInterdependence
+from rpnkit.rpn.interdependence.graph import (
+    GraphInterdependence,
+    MultihopGraphInterdependence,
+    PagerankMultihopGraphInterdependence,
+)
 from rpnkit.rpn.interdependence.hybrid import HybridInterdependence
 from rpnkit.rpn.interdependence.kernel_based import KernelBasedInterdependence
 from rpnkit.rpn.interdependence.numerical_kernels import (
@@ -55,6 +67,17 @@ from rpnkit.rpn.interdependence.parameterized import (
     ParameterizedInterdependence,
     RandomMatrixAdaptionParameterizedInterdependence,
 )
+from rpnkit.rpn.interdependence.patch_geometric import (
+    CuboidPatchAggregationBasedGeometricInterdependence,
+    CuboidPatchBasedGeometricInterdependence,
+    CuboidPatchPaddingBasedGeometricInterdependence,
+    CylinderPatchAggregationBasedGeometricInterdependence,
+    CylinderPatchBasedGeometricInterdependence,
+    CylinderPatchPaddingBasedGeometricInterdependence,
+    SpherePatchAggregationBasedGeometricInterdependence,
+    SpherePatchBasedGeometricInterdependence,
+    SpherePatchPaddingBasedGeometricInterdependence,
+)
 from rpnkit.rpn.interdependence.rpn_parameterized import ParameterizedRPNInterdependence
 from rpnkit.rpn.interdependence.statistical_kernels import (
     KLDivergenceInterdependence,
@@ -70,22 +93,33 @@ __all__ = [
     "INTERDEPENDENCE_TYPES",
     "AnisotropicRBFKernelInterdependence",
     "CanberraDistanceInterdependence",
+    "ChainInterdependence",
     "ChebyshevDistanceInterdependence",
     "ConstantCInterdependence",
     "ConstantInterdependence",
     "CosineSimilarityInterdependence",
+    "CuboidPatchAggregationBasedGeometricInterdependence",
+    "CuboidPatchBasedGeometricInterdependence",
+    "CuboidPatchPaddingBasedGeometricInterdependence",
     "CustomHybridKernelInterdependence",
+    "CylinderPatchAggregationBasedGeometricInterdependence",
+    "CylinderPatchBasedGeometricInterdependence",
+    "CylinderPatchPaddingBasedGeometricInterdependence",
     "DualLPHMParameterizedBilinearInterdependence",
     "DualLPHMParameterizedInterdependence",
     "EuclideanDistanceInterdependence",
+    "ExponentialApproxMultihopChainInterdependence",
     "ExponentialKernelInterdependence",
     "GaussianRBFKernelInterdependence",
+    "GeometricInterdependence",
+    "GraphInterdependence",
     "HMParameterizedBilinearInterdependence",
     "HMParameterizedInterdependence",
     "HybridInterdependence",
     "HyperbolicTangentKernelInterdependence",
     "IdentityInterdependence",
     "Interdependence",
+    "InverseApproxMultihopChainInterdependence",
     "KLDivergenceInterdependence",
     "KernelBasedInterdependence",
     "LPHMParameterizedBilinearInterdependence",
@@ -96,9 +130,12 @@ __all__ = [
     "LowRankParameterizedInterdependence",
     "ManhattanDistanceInterdependence",
     "MinkowskiDistanceInterdependence",
+    "MultihopChainInterdependence",
+    "MultihopGraphInterdependence",
     "MutualInformationInterdependence",
     "NumericalKernelBasedInterdependence",
     "OneInterdependence",
+    "PagerankMultihopGraphInterdependence",
     "ParameterizedBilinearInterdependence",
     "ParameterizedInterdependence",
     "ParameterizedRPNInterdependence",
@@ -107,6 +144,9 @@ __all__ = [
     "RVCoefficientInterdependence",
     "RandomMatrixAdaptionParameterizedBilinearInterdependence",
     "RandomMatrixAdaptionParameterizedInterdependence",
+    "SpherePatchAggregationBasedGeometricInterdependence",
+    "SpherePatchBasedGeometricInterdependence",
+    "SpherePatchPaddingBasedGeometricInterdependence",
     "StatisticalKernelBasedInterdependence",
     "ZeroInterdependence",
     "canonical_type",
