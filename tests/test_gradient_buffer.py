@@ -21,6 +21,7 @@ def reuse_every_size(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Reuse the storage of gradients of any size (the default starts at 32 MiB)."""
     release_gradient_buffers()
     monkeypatch.setattr(gradient_buffer, "REUSE_BYTES", 0)
+    monkeypatch.delenv(gradient_buffer.HUGE_PAGES, raising=False)  # reuse is for 4 KiB pages
     yield
     release_gradient_buffers()
 
@@ -49,6 +50,7 @@ def test_a_free_gradient_storage_is_reused_with_the_same_numbers(
     expected = [torch.autograd.grad(reference(x).square().mean(), reference.w)[0] for x in xs]
     release_gradient_buffers()
     monkeypatch.setattr(gradient_buffer, "REUSE_BYTES", 0)
+    monkeypatch.delenv(gradient_buffer.HUGE_PAGES, raising=False)
     head = _head(layer_norm)
     storages = set()
     for x, grad in zip(xs, expected, strict=True):
@@ -128,10 +130,36 @@ def test_training_with_reused_storage_ends_with_the_same_weights(
         return {k: v.clone() for k, v in model.state_dict().items()}
 
     kept: list[int] = []
+    monkeypatch.delenv(gradient_buffer.HUGE_PAGES, raising=False)
     plain = train()
     monkeypatch.setattr(gradient_buffer, "REUSE_BYTES", 0)
     reused = train()
+    monkeypatch.setenv(gradient_buffer.HUGE_PAGES, "1")  # what the rpnkit command sets
+    huge_pages = train()
     release_gradient_buffers()
-    assert kept[0] == 0 and kept[1] > 0
-    assert plain.keys() == reused.keys()
-    assert all(torch.equal(plain[k], reused[k]) for k in plain)
+    assert kept == [0, kept[1], 0] and kept[1] > 0
+    for weights in (reused, huge_pages):
+        assert plain.keys() == weights.keys()
+        assert all(torch.equal(plain[k], weights[k]) for k in plain)
+
+
+def test_with_huge_pages_every_gradient_is_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``THP_MEM_ALLOC_ENABLE=1`` (the rpnkit command's default) nothing is kept, and the
+    gradients are the ones the reused storage gives."""
+    release_gradient_buffers()
+    monkeypatch.setattr(gradient_buffer, "REUSE_BYTES", 0)
+    xs = torch.randn(3, 8, M).unbind(0)
+    grads: dict[str, list[torch.Tensor]] = {}
+    for setting in ("0", "1"):
+        monkeypatch.setenv(gradient_buffer.HUGE_PAGES, setting)
+        head = _head(True)
+        grads[setting] = []
+        for x in xs:
+            head.zero_grad(set_to_none=True)
+            _backward(head, x)
+            grads[setting].append(head.w.grad)
+        assert (held_bytes() > 0) is (setting == "0")
+        del head
+        gc.collect()
+    release_gradient_buffers()
+    assert all(torch.equal(a, b) for a, b in zip(grads["0"], grads["1"], strict=True))

@@ -217,21 +217,22 @@ def test_a_failed_run_finishes_its_loggers_as_not_completed() -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="mlflow not installed")
-def test_mlflow_run_in_a_local_file_store(tmp_path: Path) -> None:
+def test_mlflow_run_in_a_local_file_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python program allows MLflow's file store itself; the logger leaves the environment."""
+    import os
+
+    import torch._dynamo  # noqa: F401  (torch sets TORCHINDUCTOR_CACHE_DIR on this import)
     from mlflow.tracking import MlflowClient
 
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    environ = dict(os.environ)
     spec = {"name": "mlflow", "parameters": {"directory": str(tmp_path), "run_name": "iris"}}
     logger = BackwardLearner(loggers=[spec]).loggers[0]
     history = _train([logger])
-    import os
-
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    try:
-        client = MlflowClient(tracking_uri=logger.tracking_uri)
-        run = client.get_run(logger.run_id)
-        losses = client.get_metric_history(logger.run_id, "test/loss")
-    finally:
-        del os.environ["MLFLOW_ALLOW_FILE_STORE"]
+    assert dict(os.environ) == environ
+    client = MlflowClient(tracking_uri=logger.tracking_uri)
+    run = client.get_run(logger.run_id)
+    losses = client.get_metric_history(logger.run_id, "test/loss")
     assert logger.tracking_uri.startswith((tmp_path / "mlruns").as_uri())
     assert run.info.status == "FINISHED" and run.info.run_name == "iris"
     assert run.data.params["n_epochs"] == "2"

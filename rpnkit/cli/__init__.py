@@ -50,13 +50,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
+    """Run the command line; return the process exit code.
+
+    The command tunes its own process (a library call never does): huge pages for torch's
+    large CPU tensors (:mod:`rpnkit.cli.huge_pages`), MLflow's file store allowed
+    (:func:`~rpnkit.tracking.mlflow_logger.allow_file_store`), and, for a command that builds
+    optimizers, ``torch._dynamo`` left unimported (:func:`~rpnkit.learner.dynamo_import.install`,
+    on the torch versions it was verified on). Warnings print as one ``warning:`` line while the
+    command runs; the previous warning display is back when it returns.
+    """
     from rpnkit.cli.huge_pages import prefer_huge_pages
+    from rpnkit.tracking.mlflow_logger import allow_file_store
 
     prefer_huge_pages()  # before anything imports torch
+    allow_file_store()
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.showwarning = _show_warning
+    with warnings.catch_warnings():  # restores warnings.showwarning when the command ends
+        warnings.showwarning = _show_warning
+        if getattr(args, "builds_optimizers", False):
+            from rpnkit.learner.dynamo_import import install
+
+            install()
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command, turning a user mistake into an ``error:`` line and exit code 2."""
     try:
         result: int = args.func(args)
     except RpnkitError as exc:

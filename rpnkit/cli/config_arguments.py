@@ -8,8 +8,12 @@ assignment (:func:`config_overrides`), so the config saved with a run records it
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-__all__ = ["add_config_arguments", "config_overrides"]
+if TYPE_CHECKING:
+    from rpnkit.run.config import RunConfig
+
+__all__ = ["add_config_arguments", "apply_threads", "config_overrides"]
 
 
 def add_config_arguments(p: argparse.ArgumentParser, *, output_dir: bool = True) -> None:
@@ -60,3 +64,15 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
     if args.threads is not None:
         overrides.append(f"threads={args.threads}")
     return overrides
+
+
+def apply_threads(config: RunConfig) -> None:
+    """Set torch's CPU threads to the config's ``threads`` for this command's process.
+
+    Only a command that computes calls it (``train``, ``lr-find``); ``validate`` leaves the
+    process as it is.
+    """
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)

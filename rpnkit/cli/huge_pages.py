@@ -3,8 +3,11 @@
 Large CPU tensors are mapped fresh from the operating system, and on Linux the first write
 to every 4 KiB page of one takes a page fault. For a training step that allocates large
 tensors (a wide model's activations and gradients, the expansions of a materialising RPN
-head) these faults can cost as much as the arithmetic: tinybig's own MNIST head steps in
-about 0.75 s with 4 KiB pages and 0.45 s with huge pages (``benchmarks/rpn_head.py``).
+head) these faults can cost as much as the arithmetic: rpnkit's step of tinybig's MNIST head
+takes 169-173 ms with 4 KiB pages and fresh gradients, 115-136 ms with huge pages
+(``benchmarks/rpn_head.py``). With huge pages on, the fused RPN kernels do not keep their
+gradients' storage between steps, their own fix for the same cost when huge pages are off
+(:mod:`rpnkit.rpn.gradient_buffer`).
 PyTorch backs CPU allocations of 2 MiB and more with transparent huge pages, 512 times fewer
 faults, when the environment variable ``THP_MEM_ALLOC_ENABLE`` is ``1``; it reads the
 variable once, at its first large allocation.

@@ -13,7 +13,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from rpnkit.cli.config_arguments import add_config_arguments, config_overrides
+from rpnkit.cli.config_arguments import add_config_arguments, apply_threads, config_overrides
 from rpnkit.errors import ConfigError
 
 
@@ -32,7 +32,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--min-lr", type=float, default=1e-7, help="first rate (default 1e-7)")
     p.add_argument("--max-lr", type=float, default=10.0, help="last rate (default 10)")
     p.add_argument("--steps", type=int, default=100, help="batches of the ramp (default 100)")
-    p.set_defaults(func=cmd_lr_find)
+    p.set_defaults(func=cmd_lr_find, builds_optimizers=True)
 
 
 def yaml_float(value: float) -> str:
@@ -78,6 +78,7 @@ def _lr_find(args: argparse.Namespace) -> int:
 
     overrides = config_overrides(args)
     config = load_config(args.config, overrides)
+    apply_threads(config)
     if config.seed is not None:
         seed_everything(config.seed)
     parts = assemble_or_raise(config, verbose=False)

@@ -2,8 +2,8 @@
 
 By default a dotted path in a config must name a registered component or a class of its
 group's kind (:mod:`rpnkit.components.registry`). Trust is granted by the caller — ``rpnkit train
---trust-code`` on the command line, :func:`trusted_code` or ``trust_code=True`` in Python —
-never by the config itself.
+--trust-code`` on the command line, the :func:`trusted_code` context manager
+(``rpnkit.trusted_code()``) in Python — never by the config itself.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def trusted_code(enabled: bool = True) -> Iterator[None]:
 
     Without it a dotted path must name a registered component or a class of its group's
     kind (see the module docstring). Use it only for configs you trust as you trust code;
-    ``rpnkit train --trust-code`` and ``run_config(..., trust_code=True)`` set it.
+    ``--trust-code`` of ``rpnkit train``, ``validate`` and ``lr-find`` sets it for the command;
+    in Python, run :func:`~rpnkit.run.runner.run_config` or ``build`` inside this block.
 
     Parameters
     ----------

@@ -21,6 +21,13 @@ two graph breaks, which do nothing outside a compiler; and nothing can be compil
 again, so from then on torch builds and uses its real wrappers, as if this module had never
 run. When torch's methods do not have the expected shape (another torch version, a
 third-party optimizer with its own ``step``), nothing is changed.
+
+This changes torch's classes for the whole process, so a library never does it: only the
+``rpnkit`` command does, for its own process, by calling :func:`install` before it builds
+anything, and only on the torch versions it was verified on (:data:`VERIFIED_TORCH`). After
+that, :func:`prepare_step`, which the learner calls for every optimizer it builds, defers its
+``step`` too; without :func:`install` (rpnkit used as a library), :func:`prepare_step` does
+nothing and torch stays exactly as its host left it.
 """
 
 from __future__ import annotations
@@ -34,7 +41,20 @@ from collections.abc import Callable, Sequence
 from types import CellType, ModuleType
 from typing import Any
 
-__all__ = ["defer_dynamo_import", "defer_step_import", "dynamo_deferred"]
+__all__ = [
+    "VERIFIED_TORCH",
+    "defer_dynamo_import",
+    "defer_step_import",
+    "dynamo_deferred",
+    "install",
+    "installed",
+    "prepare_step",
+    "verified",
+]
+
+#: The ``major.minor`` torch releases whose internals this module was checked against
+#: (``tests/test_speed_options.py`` runs its bit-for-bit tests on them).
+VERIFIED_TORCH: tuple[tuple[int, int], ...] = ((2, 13),)
 
 _MODULE = "torch._dynamo"
 _ATTRIBUTE = "__dynamo_disable"  # where torch._compile._disable_dynamo caches its wrapper
@@ -43,6 +63,7 @@ _lock = threading.RLock()
 _deferred: list[Callable[..., Any]] = []
 #: ``(cell, torch's step wrapper, stand-in)`` for every ``step`` given a stand-in.
 _steps: list[tuple[CellType, Callable[..., Any], Callable[..., Any]]] = []
+_installed = False
 
 
 class _Watcher(importlib.abc.MetaPathFinder):
@@ -79,6 +100,49 @@ def _wrapped(cells: dict[str, CellType] | None) -> Callable[..., Any] | None:
 def _disabled_function(method: Any) -> Callable[..., Any] | None:
     """The function a ``torch._disable_dynamo`` wrapper wraps, or ``None`` for another shape."""
     return _wrapped(_torch_closure(method, "_disable_dynamo.<locals>.inner", "torch/_compile.py"))
+
+
+def verified(version: str) -> bool:
+    """Whether the torch release ``version`` (``torch.__version__``) is one of
+    :data:`VERIFIED_TORCH`: its ``major.minor`` matches, whatever the patch and local parts."""
+    parts = version.split("+")[0].split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) in VERIFIED_TORCH
+    except (IndexError, ValueError):
+        return False
+
+
+def install() -> bool:
+    """Defer ``torch._dynamo`` for the ``rpnkit`` command's own process (never a library's).
+
+    On a verified torch (:func:`verified`) with ``torch._dynamo`` not yet imported, applies
+    :func:`defer_dynamo_import` and lets :func:`prepare_step` defer each optimizer's ``step``
+    from then on; on any other torch it changes nothing.
+
+    Returns
+    -------
+    bool
+        Whether the deferral is in place.
+    """
+    global _installed
+    import torch
+
+    with _lock:
+        if not _installed and verified(str(torch.__version__)) and _MODULE not in sys.modules:
+            defer_dynamo_import()
+            _installed = True
+        return _installed
+
+
+def installed() -> bool:
+    """Whether :func:`install` put the deferral in place in this process."""
+    return _installed
+
+
+def prepare_step(optimizer: Any) -> None:
+    """:func:`defer_step_import` for ``optimizer`` after :func:`install`; otherwise nothing."""
+    if _installed:
+        defer_step_import(optimizer)
 
 
 def defer_dynamo_import() -> None:

@@ -3,8 +3,11 @@
 Needs MLflow (``pip install 'rpnkit[mlflow]'``, which installs ``mlflow-skinny``). By default
 the tracking store is ``directory/mlruns``, a plain folder that ``mlflow ui --backend-store-uri
 RUN_DIR/mlruns`` reads, so nothing reaches a server; give ``tracking_uri`` to log elsewhere.
-MLflow keeps its file store in maintenance mode behind the ``MLFLOW_ALLOW_FILE_STORE``
-variable: the logger sets it while it talks to the file store it chose.
+MLflow (3.13 and later) keeps its file store in maintenance mode behind the environment
+variable ``MLFLOW_ALLOW_FILE_STORE``, and has no other way to allow it. The logger never
+changes the environment: the ``rpnkit`` command sets the variable for its own process
+(:func:`allow_file_store`, unless it is set already), and a Python program sets it itself
+before training, or gives a ``tracking_uri`` of another store.
 
 The run records a few parameters of the training (epochs, optimizer, learning rate, model
 class and size, loss, metrics) and, after every epoch, the history numbers at step
@@ -14,10 +17,9 @@ when training raised or was interrupted.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from rpnkit.errors import ConfigError
@@ -26,9 +28,30 @@ from rpnkit.tracking.base import Logger, require_extra
 if TYPE_CHECKING:
     from rpnkit.learner.context import TrainContext
 
-__all__ = ["MLflowLogger"]
+__all__ = ["FILE_STORE_VARIABLE", "MLflowLogger", "allow_file_store"]
 
-_ALLOW = "MLFLOW_ALLOW_FILE_STORE"
+#: MLflow's switch for its file store (``true`` allows it).
+FILE_STORE_VARIABLE = "MLFLOW_ALLOW_FILE_STORE"
+
+
+def allow_file_store(environ: MutableMapping[str, str] | None = None) -> bool:
+    """Set ``MLFLOW_ALLOW_FILE_STORE=true`` unless it is set: for the ``rpnkit`` command only.
+
+    Parameters
+    ----------
+    environ
+        The environment to change (default: :data:`os.environ`).
+
+    Returns
+    -------
+    bool
+        Whether the variable was set (a value the user chose is left alone).
+    """
+    environ = os.environ if environ is None else environ
+    if FILE_STORE_VARIABLE in environ:
+        return False
+    environ[FILE_STORE_VARIABLE] = "true"
+    return True
 
 
 class MLflowLogger(Logger):
@@ -79,37 +102,42 @@ class MLflowLogger(Logger):
         self.run_id: str | None = None
         self._client: Any = None
 
-    @contextlib.contextmanager
-    def _store(self) -> Iterator[Any]:
-        """The client, with the file store allowed while it is used (a ``file:`` URI)."""
-        allow = self.tracking_uri.startswith("file:") and os.environ.get(_ALLOW) is None
-        if allow:
-            os.environ[_ALLOW] = "true"
-        try:
-            if self._client is None:
-                from mlflow.tracking import MlflowClient
+    def _store(self) -> Any:
+        """The MLflow client of the tracking store, created once.
 
+        Raises
+        ------
+        ConfigError
+            When MLflow refuses its file store because ``MLFLOW_ALLOW_FILE_STORE`` is not set.
+        """
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            try:
                 self._client = MlflowClient(tracking_uri=self.tracking_uri)
-            yield self._client
-        finally:
-            if allow:
-                os.environ.pop(_ALLOW, None)
+            except Exception as exc:
+                if FILE_STORE_VARIABLE not in str(exc):
+                    raise
+                raise ConfigError(
+                    f"logger 'mlflow': MLflow refuses the file store {self.tracking_uri} "
+                    f"unless {FILE_STORE_VARIABLE}=true is set; set it before training (the "
+                    "rpnkit command does) or give tracking_uri (e.g. sqlite:///mlflow.db)"
+                ) from exc
+        return self._client
 
     def open(self, context: TrainContext) -> None:
         """Create the experiment if needed, start the run and record its parameters."""
         from mlflow.entities import Param
 
-        with self._store() as client:
-            found = client.get_experiment_by_name(self.experiment)
-            experiment_id = (
-                found.experiment_id
-                if found is not None
-                else client.create_experiment(self.experiment)
-            )
-            run = client.create_run(experiment_id, run_name=self.run_name)
-            self.run_id = run.info.run_id
-            params = _parameters(context)
-            client.log_batch(self.run_id, params=[Param(k, v) for k, v in params.items()])
+        client = self._store()
+        found = client.get_experiment_by_name(self.experiment)
+        experiment_id = (
+            found.experiment_id if found is not None else client.create_experiment(self.experiment)
+        )
+        run = client.create_run(experiment_id, run_name=self.run_name)
+        self.run_id = run.info.run_id
+        params = _parameters(context)
+        client.log_batch(self.run_id, params=[Param(k, v) for k, v in params.items()])
 
     def log(self, scalars: Mapping[str, float], epoch: int, context: TrainContext) -> None:
         """Log the epoch's numbers at step ``epoch``."""
@@ -117,13 +145,11 @@ class MLflowLogger(Logger):
 
         now = int(time.time() * 1000)
         metrics = [Metric(key, value, now, epoch) for key, value in scalars.items()]
-        with self._store() as client:
-            client.log_batch(self.run_id, metrics=metrics)
+        self._store().log_batch(self.run_id, metrics=metrics)
 
     def finish(self, completed: bool) -> None:
         """End the MLflow run, ``FINISHED`` or ``FAILED``."""
-        with self._store() as client:
-            client.set_terminated(self.run_id, status="FINISHED" if completed else "FAILED")
+        self._store().set_terminated(self.run_id, status="FINISHED" if completed else "FAILED")
 
 
 def _parameters(context: TrainContext) -> dict[str, str]:
