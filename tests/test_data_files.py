@@ -86,8 +86,11 @@ def test_csv_integer_labels_sort_numerically_and_floats_regress(tmp_path: Path) 
     fit = data.csv_dataset(path=str(floats), target="species", standardize=False)
     assert (fit.task, fit.out_features) == ("regression", 1)
     features, targets = all_rows(fit)
+    assert fit.target_mean is not None  # a file's regression target is standardised
+    assert targets.mean().abs() < 0.5 and fit.target_std is not None
     by_row = {tuple(np.float32(row).tolist()): v for row, v in zip(x, values, strict=True)}
-    assert [by_row[tuple(r)] for r in features.tolist()] == pytest.approx(targets[:, 0].tolist())
+    raw = fit.unscale(targets)[:, 0].tolist()
+    assert [by_row[tuple(r)] for r in features.tolist()] == pytest.approx(raw, abs=1e-5)
 
 
 def test_csv_features_pick_and_order_the_columns(tmp_path: Path) -> None:
@@ -324,12 +327,14 @@ def test_npz_regression_labels_and_fortran_order(tmp_path: Path) -> None:
     for stream in (True, False):
         bundle = data.npz_dataset(path=str(tmp_path), stream=stream, standardize=False)
         assert (bundle.task, bundle.in_features, bundle.out_features) == ("regression", 3, 2)
-        features, values = all_rows(bundle)
+        features, scaled = all_rows(bundle)
+        assert bundle.target_std is not None and bundle.target_std.shape == (2,)
+        values = bundle.unscale(scaled)
         lookup = {
             tuple(np.float32(r).tolist()): t for r, t in zip(x[:, 0, :], targets, strict=True)
         }
         for row, value in zip(features.tolist(), values.tolist(), strict=True):
-            assert lookup[tuple(row)] == pytest.approx(value)
+            assert lookup[tuple(row)] == pytest.approx(value, abs=1e-6)
 
 
 def test_npz_mistakes_are_one_line_errors(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from rpnkit.data.mapped import ArrayRef, open_array
 from rpnkit.data.memory import check_fits, physical_memory
 from rpnkit.data.options import SplitOptions
 from rpnkit.data.rows import MappedRows, train_statistics
-from rpnkit.data.split import split_indices
+from rpnkit.data.tensors import statistics
 from rpnkit.errors import ConfigError
 
 __all__ = ["npz_dataset"]
@@ -38,12 +38,14 @@ def npz_dataset(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
     num_workers: int = 0,
     drop_last: bool = False,
     pin_memory: bool = False,
+    standardize_target: bool = True,
 ) -> DataBundle:
     """Read a feature array and a label array into a seeded train/test split.
 
@@ -65,8 +67,12 @@ def npz_dataset(
         a ``.npy`` file or an uncompressed archive member); ``False``: load them into
         memory; ``None`` (default): stream only when they would take more than a quarter of
         the machine's memory in memory. Both give the same batches.
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
-        Loader and split options, as in :meth:`DataBundle.from_tensors`. Streamed, the
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+        Loader and split options, as in :meth:`DataBundle.from_tensors`.
+    standardize_target
+        Standardise a regression target with the training split's statistics (on by
+        default; ``predict``, ``evaluate`` and ``export`` give values in the target's own
+        units, and metrics are reported in them). Ignored for classification. Streamed, the
         statistics for ``standardize`` come from one pass over the training rows.
 
     Returns
@@ -148,20 +154,24 @@ def _streamed(
 ) -> DataBundle:
     """A bundle whose loaders read their batches from the mapped feature array."""
     n = x_ref.shape[0]
-    stratify = targets if kind == "classification" else None
-    train_idx, test_idx = split_indices(
-        name, n, options.test_size, stratify, torch.Generator().manual_seed(options.seed)
-    )
-    options.check_train_size(len(train_idx))
-    train_rows, test_rows = train_idx.numpy(), test_idx.numpy()
+    split = options.split(n, targets if kind == "classification" else None)
     mean = std = None
     if options.standardize:
-        mean, std = train_statistics(name, f"features array {field!r}", x_ref, train_rows)
-    if kind == "regression" and targets.ndim == 1:
-        targets = targets.unsqueeze(1)
-    train = MappedRows(x_ref, targets[train_idx], train_rows, mean, std)
-    test = MappedRows(x_ref, targets[test_idx], test_rows, mean, std)
-    train_loader, test_loader = options.loaders(train, test)
+        mean, std = train_statistics(name, f"features array {field!r}", x_ref, split.train.numpy())
+    y_mean = y_std = None
+    if kind == "regression":
+        targets = targets.float()
+        if targets.ndim == 1:
+            targets = targets.unsqueeze(1)
+        if options.standardize_target:
+            y_mean, y_std = statistics(targets[split.train].double())
+            targets = ((targets.double() - y_mean) / y_std).float()
+
+    def rows(index: torch.Tensor) -> MappedRows:
+        return MappedRows(x_ref, targets[index], index.numpy(), mean, std)
+
+    train = rows(split.train)
+    train_loader, test_loader = options.loaders(train, rows(split.test))
     return DataBundle(
         name=name,
         task="classification" if kind == "classification" else "regression",
@@ -172,4 +182,7 @@ def _streamed(
         feature_mean=None if mean is None else torch.from_numpy(mean).float(),
         feature_std=None if std is None else torch.from_numpy(std).float(),
         classes=classes,
+        val_loader=None if split.val is None else options.val_loader(rows(split.val)),
+        target_mean=None if y_mean is None else y_mean.float(),
+        target_std=None if y_std is None else y_std.float(),
     )

@@ -1,10 +1,12 @@
 """The :class:`DataBundle` every dataset factory returns, and how one is built from tensors.
 
 A bundle holds a seeded train/test split as two loaders (a
-:class:`~rpnkit.data.loader.BatchLoader` each, unless worker processes are asked for) plus what
-a model needs to know about the data (``in_features``, ``out_features``, ``task``, the class
-names). It is a read-only mapping with the keys ``"train_loader"`` and ``"test_loader"``, so it
-can be handed directly to a learner that expects a ``data_loader`` dict.
+:class:`~rpnkit.data.loader.BatchLoader` each, unless worker processes are asked for), with an
+optional validation split taken from the training part (``val_size``), plus what a model needs
+to know about the data (``in_features``, ``out_features``, ``task``, the class names). It is a
+read-only mapping with the keys ``"train_loader"`` and ``"test_loader"`` (and
+``"val_loader"`` when it has a validation split), so it can be handed directly to a learner
+that expects a ``data_loader`` dict.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
 from rpnkit.data.loader import Loader
 from rpnkit.data.options import SplitOptions
-from rpnkit.data.split import split_indices
+from rpnkit.data.tensors import check_tensors, statistics
 from rpnkit.errors import ConfigError
 
 __all__ = ["DataBundle", "Loader", "Task"]
@@ -29,14 +30,16 @@ Task = Literal["classification", "regression"]
 
 _TASKS: tuple[str, ...] = get_args(Task)
 _KEYS: tuple[str, str] = ("train_loader", "test_loader")
+_VAL_KEYS: tuple[str, str, str] = ("train_loader", "val_loader", "test_loader")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class DataBundle(Mapping[str, Loader]):
     """A seeded train/test split of one dataset, ready for training.
 
-    As a :class:`~collections.abc.Mapping` it has exactly two keys, ``"train_loader"`` and
-    ``"test_loader"``, so ``learner.train(model, data_loader=bundle)`` works unchanged.
+    As a :class:`~collections.abc.Mapping` it has the keys ``"train_loader"`` and
+    ``"test_loader"``, plus ``"val_loader"`` when the bundle has a validation split, so
+    ``learner.train(model, data_loader=bundle)`` works unchanged.
 
     Attributes
     ----------
@@ -53,6 +56,11 @@ class DataBundle(Mapping[str, Loader]):
         Loader over the training split.
     test_loader
         Loader over the test split, never shuffled.
+    val_loader
+        Loader over the validation split (``val_size`` samples taken from the training part,
+        never shuffled), or ``None`` when the bundle has none. Whatever selects during
+        training (early stopping, the best epoch, a plateau scheduler) is meant to look at it,
+        keeping the test split for the report.
     feature_mean, feature_std
         The per-feature statistics of the training split used to standardise both splits,
         shape ``(in_features,)``; ``None`` when the features were not standardised. Apply
@@ -64,6 +72,11 @@ class DataBundle(Mapping[str, Loader]):
     feature_names
         The name of every feature, in the order the model sees them (a table's column
         names); ``None`` when the features have no names.
+    target_mean, target_std
+        For a regression bundle whose targets were standardised (``standardize_target``),
+        the training split's per-output statistics, shape ``(out_features,)``: the loaders
+        serve ``(y - target_mean) / target_std``, and ``prediction * target_std +
+        target_mean`` is in the target's own units (:meth:`unscale`). ``None`` otherwise.
     """
 
     name: str
@@ -76,6 +89,9 @@ class DataBundle(Mapping[str, Loader]):
     feature_std: Tensor | None = None
     classes: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
+    val_loader: Loader | None = None
+    target_mean: Tensor | None = None
+    target_std: Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.task not in _TASKS:
@@ -113,13 +129,15 @@ class DataBundle(Mapping[str, Loader]):
             return self.train_loader
         if key == "test_loader":
             return self.test_loader
+        if key == "val_loader" and self.val_loader is not None:
+            return self.val_loader
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_KEYS)
+        return iter(_KEYS if self.val_loader is None else _VAL_KEYS)
 
     def __len__(self) -> int:
-        return len(_KEYS)
+        return len(_KEYS if self.val_loader is None else _VAL_KEYS)
 
     @property
     def n_train(self) -> int:
@@ -130,6 +148,24 @@ class DataBundle(Mapping[str, Loader]):
     def n_test(self) -> int:
         """Number of samples in the test split."""
         return len(cast(Sized, self.test_loader.dataset))
+
+    @property
+    def n_val(self) -> int:
+        """Number of samples in the validation split (0 without one)."""
+        if self.val_loader is None:
+            return 0
+        return len(cast(Sized, self.val_loader.dataset))
+
+    def unscale(self, values: Tensor) -> Tensor:
+        """Regression outputs or targets in the target's own units.
+
+        Undoes ``standardize_target`` (``values * target_std + target_mean``); returns
+        ``values`` unchanged when the targets were not standardised.
+        """
+        if self.target_mean is None or self.target_std is None:
+            return values
+        std = self.target_std.to(values.device, values.dtype)
+        return values * std + self.target_mean.to(values.device, values.dtype)
 
     def decode(self, predictions: Tensor) -> list[str]:
         """The class names of ``predictions``, in the dataset's own labels.
@@ -174,7 +210,9 @@ class DataBundle(Mapping[str, Loader]):
         return (
             f"DataBundle(name={self.name!r}, task={self.task!r}, "
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"n_train={self.n_train}, n_test={self.n_test})"
+            f"n_train={self.n_train}, "
+            + (f"n_val={self.n_val}, " if self.val_loader is not None else "")
+            + f"n_test={self.n_test})"
         )
 
     @classmethod
@@ -189,12 +227,14 @@ class DataBundle(Mapping[str, Loader]):
         batch_size: int = 64,
         test_batch_size: int | None = None,
         test_size: float = 0.2,
+        val_size: float | int = 0,
         seed: int = 0,
         standardize: bool = True,
         shuffle: bool = True,
         num_workers: int = 0,
         drop_last: bool = False,
         pin_memory: bool = False,
+        standardize_target: bool = False,
     ) -> DataBundle:
         """Split ``features``/``targets`` with a seed and wrap both splits in loaders.
 
@@ -224,6 +264,11 @@ class DataBundle(Mapping[str, Loader]):
         test_size
             Fraction of the samples held out for testing, strictly between 0 and 1. Each
             split keeps at least one sample (one per class for classification).
+        val_size
+            Validation samples taken from the training part once the test split is drawn:
+            a fraction of the training part in ``[0, 1)`` or a whole number of samples,
+            stratified by class for classification. ``0`` (the default) makes none and
+            leaves the train/test split exactly as without it.
         seed
             Seeds the split and the training shuffle order, so equal seeds give equal
             splits and equal batch sequences. A non-negative integer.
@@ -244,6 +289,10 @@ class DataBundle(Mapping[str, Loader]):
         pin_memory
             On a machine with CUDA, serve batches in page-locked memory, so copying them to
             the GPU with ``non_blocking=True`` overlaps with computing.
+        standardize_target
+            For regression, serve targets standardised with the training split's mean and
+            standard deviation (kept as ``target_mean`` / ``target_std``; :meth:`unscale`
+            undoes it). Ignored for classification.
 
         Returns
         -------
@@ -262,7 +311,7 @@ class DataBundle(Mapping[str, Loader]):
                 f"dataset {name!r}: task must be one of {', '.join(map(repr, _TASKS))}, "
                 f"got {task!r}"
             )
-        x, y = _check_tensors(name, task, features, targets)
+        x, y = check_tensors(name, task, features, targets)
         names = None if classes is None else tuple(classes)
         if task == "classification":
             out_features = int(y.max().item()) + 1
@@ -276,27 +325,26 @@ class DataBundle(Mapping[str, Loader]):
         else:
             out_features = y.shape[1]
 
-        stratify = y if task == "classification" else None
-        train_idx, test_idx = split_indices(
-            name, len(x), options.test_size, stratify, torch.Generator().manual_seed(seed)
-        )
-        options.check_train_size(len(train_idx))
-
-        x_train, x_test = x[train_idx], x[test_idx]
+        split = options.split(len(x), y if task == "classification" else None)
+        x_train = x[split.train]
         mean: Tensor | None = None
         std: Tensor | None = None
         if standardize:
-            mean = x_train.mean(dim=0)
-            std = x_train.std(dim=0, correction=0)
-            std = torch.where(std > 0, std, torch.ones_like(std))
-            x_train = (x_train - mean) / std
-            x_test = (x_test - mean) / std
-            mean, std = mean.float(), std.float()
+            mean, std = statistics(x_train)
+        y_mean: Tensor | None = None
+        y_std: Tensor | None = None
+        if standardize_target and task == "regression":
+            y_mean, y_std = statistics(y[split.train].double())
 
-        train_loader, test_loader = options.loaders(
-            TensorDataset(x_train.float(), y[train_idx]),
-            TensorDataset(x_test.float(), y[test_idx]),
-        )
+        def part(index: Tensor) -> TensorDataset:
+            features, targets = x[index], y[index]
+            if mean is not None and std is not None:
+                features = (features - mean) / std
+            if y_mean is not None and y_std is not None:
+                targets = ((targets.double() - y_mean) / y_std).float()
+            return TensorDataset(features.float(), targets)
+
+        train_loader, test_loader = options.loaders(part(split.train), part(split.test))
         return cls(
             name=name,
             task=task,
@@ -304,42 +352,10 @@ class DataBundle(Mapping[str, Loader]):
             out_features=out_features,
             train_loader=train_loader,
             test_loader=test_loader,
-            feature_mean=mean,
-            feature_std=std,
+            feature_mean=None if mean is None else mean.float(),
+            feature_std=None if std is None else std.float(),
             classes=names,
+            val_loader=None if split.val is None else options.val_loader(part(split.val)),
+            target_mean=None if y_mean is None else y_mean.float(),
+            target_std=None if y_std is None else y_std.float(),
         )
-
-
-def _check_tensors(
-    name: str, task: str, features: Tensor, targets: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Validate shapes and return ``(features as float64, targets in their final dtype)``."""
-    if features.ndim != 2 or features.shape[0] < 2 or features.shape[1] < 1:
-        raise ConfigError(
-            f"dataset {name!r}: features must have shape (n_samples >= 2, in_features >= 1), "
-            f"got {tuple(features.shape)}"
-        )
-    if targets.ndim == 0 or targets.shape[0] != features.shape[0]:
-        raise ConfigError(
-            f"dataset {name!r}: targets must have one row per sample ({features.shape[0]}), "
-            f"got shape {tuple(targets.shape)}"
-        )
-    if task == "classification":
-        if targets.ndim != 1 or targets.is_floating_point() or targets.is_complex():
-            raise ConfigError(
-                f"dataset {name!r}: classification targets must be integer class indices of "
-                f"shape (n_samples,), got {targets.dtype} of shape {tuple(targets.shape)}"
-            )
-        if int(targets.min().item()) < 0:
-            raise ConfigError(
-                f"dataset {name!r}: class indices must be non-negative, "
-                f"got {int(targets.min().item())}"
-            )
-        return features.double(), targets.long()
-    if targets.ndim not in (1, 2):
-        raise ConfigError(
-            f"dataset {name!r}: regression targets must have shape (n_samples,) or "
-            f"(n_samples, out_features), got {tuple(targets.shape)}"
-        )
-    y = targets.float()
-    return features.double(), y.unsqueeze(1) if y.ndim == 1 else y

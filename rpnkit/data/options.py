@@ -2,12 +2,14 @@
 
 Every factory of :mod:`rpnkit.data` (the bundled sets, the synthetic functions, CSV, Parquet,
 NumPy, torchvision and torch datasets) accepts the same keyword arguments with the same
-meaning; :meth:`SplitOptions.of` picks them out of a factory's arguments, checked, and :meth:`SplitOptions.loaders` turns the
-two splits into loaders.
+meaning; :meth:`SplitOptions.of` picks them out of a factory's arguments, checked,
+:meth:`SplitOptions.split` draws the seeded train/validation/test indices, and
+:meth:`SplitOptions.loaders` / :meth:`SplitOptions.val_loader` turn the splits into loaders.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -17,9 +19,28 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from rpnkit.data.loader import BatchLoader, Loader
+from rpnkit.data.split import split_indices
 from rpnkit.errors import ConfigError
 
-__all__ = ["SplitOptions"]
+__all__ = ["SplitIndices", "SplitOptions"]
+
+
+@dataclass(frozen=True)
+class SplitIndices:
+    """The seeded index sets of one dataset's splits.
+
+    Attributes
+    ----------
+    train, test
+        ``int64`` indices of the training and test samples.
+    val
+        ``int64`` indices of the validation samples, taken from the training part; ``None``
+        when ``val_size`` is 0 (then ``train`` and ``test`` are exactly the two-way split).
+    """
+
+    train: Tensor
+    test: Tensor
+    val: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,11 @@ class SplitOptions:
         Test batch size; ``None`` uses ``batch_size``.
     test_size
         Fraction of the samples held out for testing, strictly between 0 and 1.
+    val_size
+        Validation samples taken from the training part after the test split: a fraction of
+        the training part in ``[0, 1)`` or a whole number of samples; stratified by class
+        for classification. ``0`` (the default) makes no validation split, leaving the
+        train/test split exactly as without the option.
     seed
         Seeds the split and the training shuffle order (a non-negative integer).
     standardize
@@ -51,18 +77,23 @@ class SplitOptions:
     pin_memory
         Return batches in page-locked memory on a machine with CUDA, so that copying them to
         the GPU with ``non_blocking=True`` (as the learner does) overlaps with computing.
+    standardize_target
+        For regression, rescale the targets with the training split's mean and standard
+        deviation (the bundle keeps them to undo it); ignored for classification.
     """
 
     dataset: str
     batch_size: int = 64
     test_batch_size: int | None = None
     test_size: float = 0.2
+    val_size: float | int = 0
     seed: int = 0
     standardize: bool = True
     shuffle: bool = True
     num_workers: int = 0
     drop_last: bool = False
     pin_memory: bool = False
+    standardize_target: bool = False
 
     def __post_init__(self) -> None:
         name = self.dataset
@@ -70,9 +101,10 @@ class SplitOptions:
         if self.test_batch_size is not None:
             _check_positive_int(name, "test_batch_size", self.test_batch_size)
         _check_fraction(name, "test_size", self.test_size)
+        _check_val_size(name, self.val_size)
         _check_non_negative_int(name, "seed", self.seed)
         _check_non_negative_int(name, "num_workers", self.num_workers)
-        for flag in ("standardize", "shuffle", "drop_last", "pin_memory"):
+        for flag in ("standardize", "shuffle", "drop_last", "pin_memory", "standardize_target"):
             value = getattr(self, flag)
             if not isinstance(value, bool):
                 raise ConfigError(f"dataset {name!r}: {flag} must be true or false, got {value!r}")
@@ -100,6 +132,69 @@ class SplitOptions:
         values = asdict(self)
         del values["dataset"]
         return values
+
+    def split(self, n: int, stratify: Tensor | None) -> SplitIndices:
+        """The seeded train/validation/test indices of ``n`` samples.
+
+        The test split is drawn first, exactly as without validation (so ``val_size: 0``
+        changes nothing); the validation samples are then drawn from the training part with
+        the same generator, stratified by ``stratify`` when given.
+
+        Parameters
+        ----------
+        n
+            Number of samples.
+        stratify
+            Class index of every sample (shape ``(n,)``), or ``None`` for a plain split.
+
+        Raises
+        ------
+        ConfigError
+            For a split that leaves a class (or the whole training part) without training
+            samples, in one line naming ``val_size``.
+        """
+        generator = torch.Generator().manual_seed(self.seed)
+        train, test = split_indices(self.dataset, n, self.test_size, stratify, generator)
+        if self.val_size == 0:
+            self.check_train_size(len(train))
+            return SplitIndices(train, test)
+        n_val = self.val_count(len(train))
+        if n_val >= len(train):
+            raise ConfigError(
+                f"dataset {self.dataset!r}: val_size={self.val_size!r} takes {n_val} of the "
+                f"{len(train)} training samples and leaves none to train on; lower val_size"
+            )
+        part = None if stratify is None else stratify[train]
+        if part is not None:
+            classes, counts = torch.unique(part, return_counts=True)
+            if bool((counts < 2).any()):
+                at = int(torch.nonzero(counts < 2)[0, 0])
+                raise ConfigError(
+                    f"dataset {self.dataset!r}: val_size={self.val_size!r} would leave class "
+                    f"{int(classes[at])} ({int(counts[at])} training sample) without training "
+                    "samples; every class needs 2 in the training part, so lower test_size or "
+                    "set val_size: 0"
+                )
+        keep, val = split_indices(self.dataset, len(train), n_val / len(train), part, generator)
+        self.check_train_size(len(keep))
+        return SplitIndices(train[keep], test, train[val])
+
+    def val_count(self, n_train: int) -> int:
+        """Number of validation samples taken from ``n_train`` training samples (at least 1)."""
+        if isinstance(self.val_size, int):
+            return self.val_size
+        return max(1, math.ceil(round(self.val_size * n_train, 9)))
+
+    def val_loader(self, val: Dataset[tuple[Tensor, ...]]) -> Loader:
+        """A loader over the validation split: never shuffled, ``test_batch_size`` batches."""
+        batch = self.batch_size if self.test_batch_size is None else self.test_batch_size
+        if self.num_workers == 0:
+            return BatchLoader(val, batch, pin_memory=self.pin_memory)
+        pin = self.pin_memory and torch.cuda.is_available()
+        loader: Loader = DataLoader(
+            val, batch_size=batch, num_workers=self.num_workers, pin_memory=pin
+        )
+        return loader
 
     def check_train_size(self, n_train: int) -> None:
         """Raise :class:`ConfigError` if ``drop_last`` leaves no training batch."""
@@ -157,6 +252,20 @@ def _check_non_negative_int(dataset: str, field_name: str, value: object) -> Non
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ConfigError(
             f"dataset {dataset!r}: {field_name} must be a non-negative integer, got {value!r}"
+        )
+
+
+def _check_val_size(dataset: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        valid = False
+    elif isinstance(value, int):
+        valid = value >= 0
+    else:
+        valid = 0.0 <= value < 1.0
+    if not valid:
+        raise ConfigError(
+            f"dataset {dataset!r}: val_size must be a fraction of the training part in [0, 1) "
+            f"or a whole number of samples, got {value!r}"
         )
 
 

@@ -47,12 +47,14 @@ def parquet_dataset(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
     num_workers: int = 0,
     drop_last: bool = False,
     pin_memory: bool = False,
+    standardize_target: bool = True,
 ) -> DataBundle:
     """Read a Parquet file into a seeded train/test split.
 
@@ -68,8 +70,12 @@ def parquet_dataset(
     task
         ``"auto"`` (classification for integer, boolean or text targets, regression for
         floating-point ones), ``"classification"`` or ``"regression"``.
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         Loader and split options, as in :meth:`DataBundle.from_tensors`.
+    standardize_target
+        Standardise a regression target with the training split's statistics (on by
+        default; ``predict``, ``evaluate`` and ``export`` give values in the target's own
+        units, and metrics are reported in them). Ignored for classification.
 
     Returns
     -------

@@ -240,6 +240,7 @@ def synthetic_function(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = False,
     shuffle: bool = True,
@@ -271,6 +272,9 @@ def synthetic_function(
         Test batch size; ``None`` uses ``batch_size``.
     test_size
         Fraction of the samples held out for testing, strictly between 0 and 1.
+    val_size
+        Validation samples taken from the training part: a fraction in ``[0, 1)`` or a
+        count; ``0`` (the default) makes no validation split.
     seed
         Seeds the sampling, the noise, the split and the training shuffle order (a
         non-negative integer).
@@ -332,6 +336,7 @@ def synthetic_function(
         batch_size=batch_size,
         test_batch_size=test_batch_size,
         test_size=test_size,
+        val_size=val_size,
         seed=seed,
         standardize=standardize,
         shuffle=shuffle,

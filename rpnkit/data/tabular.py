@@ -102,6 +102,7 @@ class SklearnDataset:
         batch_size: int = 64,
         test_batch_size: int | None = None,
         test_size: float = 0.2,
+        val_size: float | int = 0,
         seed: int = 0,
         standardize: bool = True,
         shuffle: bool = True,
@@ -113,7 +114,7 @@ class SklearnDataset:
 
         Parameters
         ----------
-        batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+        batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
             Loader and split options, as in :meth:`DataBundle.from_tensors`.
 
         Returns
@@ -136,6 +137,7 @@ class SklearnDataset:
             batch_size=batch_size,
             test_batch_size=test_batch_size,
             test_size=test_size,
+            val_size=val_size,
             seed=seed,
             standardize=standardize,
             shuffle=shuffle,

@@ -34,6 +34,7 @@ OPTION_NAMES: tuple[str, ...] = (
     "batch_size",
     "test_batch_size",
     "test_size",
+    "val_size",
     "seed",
     "standardize",
     "shuffle",
@@ -104,6 +105,7 @@ def torch_dataset(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -123,7 +125,7 @@ def torch_dataset(
     task
         ``"auto"`` (integer or text targets: classification; floats: regression),
         ``"classification"`` or ``"regression"``.
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         Loader and split options, as in :meth:`DataBundle.from_tensors`.
 
     Returns

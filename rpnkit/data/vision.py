@@ -63,6 +63,7 @@ def torchvision_dataset(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -85,9 +86,9 @@ def torchvision_dataset(
         network unless asked.
     parameters
         Further keyword arguments of the class (``{train: false}``, ``{split: "digits"}``).
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         Loader and split options, as in :meth:`DataBundle.from_tensors`: the samples the
-        class gives are split with ``test_size``.
+        class gives are split with ``test_size`` (and ``val_size``).
 
     Returns
     -------

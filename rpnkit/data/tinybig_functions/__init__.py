@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from rpnkit.checks import non_negative_int, positive_int, short_repr
 from rpnkit.data.bundle import DataBundle
 from rpnkit.data.memory import check_fits
+from rpnkit.data.options import SplitOptions
 from rpnkit.data.tinybig_functions.equation import FUNCTIONS, Equation
 from rpnkit.data.tinybig_functions.tables import (
     COMPOSITE,
@@ -107,6 +108,7 @@ class EquationTable:
         equation_index: int = 0,
         n_samples: int = 2000,
         test_size: float = 0.5,
+        val_size: float | int = 0,
         batch_size: int = 64,
         test_batch_size: int | None = None,
         seed: int = 0,
@@ -123,6 +125,10 @@ class EquationTable:
         test_size
             Fraction of the samples, taken from the end, held out for testing (tinybig's
             half by default); strictly between 0 and 1, leaving a sample on each side.
+        val_size
+            Validation samples taken from the end of the training part (in order, like
+            tinybig's split): a fraction of it in ``[0, 1)`` or a count; ``0`` (the default)
+            makes none, leaving tinybig's split unchanged.
         batch_size
             Training batch size (tinybig's ``train_batch_size``).
         test_batch_size
@@ -154,6 +160,12 @@ class EquationTable:
         if not isinstance(shuffle, bool):
             raise ConfigError(f"dataset {label!r}: shuffle must be true or false, got {shuffle!r}")
         n_train = _train_count(label, n_samples, test_size)
+        n_val = SplitOptions(label, val_size=val_size).val_count(n_train) if val_size else 0
+        if n_val >= n_train:
+            raise ConfigError(
+                f"dataset {label!r}: val_size={short_repr(val_size)} takes {n_val} of the "
+                f"{n_train} training samples and leaves none to train on; lower val_size"
+            )
         # The variables' columns, the stacked inputs, the result and its split copies: about
         # 16 bytes per value at the peak, refused before a single sample is drawn.
         check_fits(
@@ -164,7 +176,7 @@ class EquationTable:
         )
         x, y = equation.sample(n_samples, torch.Generator().manual_seed(seed))
         train_loader: DataLoader[tuple[Tensor, ...]] = DataLoader(
-            TensorDataset(x[:n_train], y[:n_train]),
+            TensorDataset(x[: n_train - n_val], y[: n_train - n_val]),
             batch_size=batch_size,
             shuffle=shuffle,
             generator=torch.Generator().manual_seed(seed) if shuffle else None,
@@ -172,6 +184,13 @@ class EquationTable:
         test_loader: DataLoader[tuple[Tensor, ...]] = DataLoader(
             TensorDataset(x[n_train:], y[n_train:]), batch_size=test_batch, shuffle=False
         )
+        val_loader: DataLoader[tuple[Tensor, ...]] | None = None
+        if n_val:
+            val_loader = DataLoader(
+                TensorDataset(x[n_train - n_val : n_train], y[n_train - n_val : n_train]),
+                batch_size=test_batch,
+                shuffle=False,
+            )
         return DataBundle(
             name=label,
             task="regression",
@@ -179,6 +198,7 @@ class EquationTable:
             out_features=1,
             train_loader=train_loader,
             test_loader=test_loader,
+            val_loader=val_loader,
         )
 
 
