@@ -23,6 +23,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,10 +108,6 @@ def install_titled_files(page_blocks: list[Block], root: Path) -> Path | None:
             path.write_text(block.body, encoding="utf-8")
     if not (root / "pyproject.toml").exists():
         return None
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        tomllib = pytest.importorskip("tomli")
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     src = root / "src"
     dist_info = src / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
