@@ -402,7 +402,7 @@ def _sync_worker(rank: int, store: str, out: str) -> None:
         dist.destroy_process_group()
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is unavailable")
 def test_synced_reduces_states_over_processes(tmp_path: Path) -> None:
     mp.spawn(_sync_worker, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2)

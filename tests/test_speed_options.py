@@ -167,7 +167,7 @@ def test_compile_time_cost_estimate() -> None:
     assert compile_time_cost([]) == 0.0
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_compiled_training_saves_weights_for_the_plain_model() -> None:
     torch.manual_seed(0)
     x, y = torch.randn(24, 4), torch.randint(0, 3, (24,))
