@@ -1,8 +1,9 @@
-"""The RPN head: ``y = out(fusion_c(<κ(x'), ψ(w_c)> + b) + π(x'))`` with ``x' = in(x)``.
+"""The RPN head: ``y = out(fusion_c(A_iᵀ κ(x' A_a) ψ(w_c)ᵀ + b) + π(x'))`` with ``x' = in(x)``.
 
 A head maps ``m`` input features to ``n`` outputs (or to the output size of its channel
-fusion). Its expansion κ, reconciliation ψ, remainder π and channel fusion are given by
-registry name, config dict or instance, so third-party components work by name.
+fusion). Its expansion κ, reconciliation ψ, remainder π, channel fusion and the optional RPN 2
+data interdependence functions (attribute ``A_a``, instance ``A_i``) are given by registry
+name, config dict or instance, so third-party components work by name.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import build_component
 from rpnkit.rpn.expansion import Expansion
 from rpnkit.rpn.fusion import Fusion, MeanFusion
+from rpnkit.rpn.head_interdependence import build_interdependence, interdependence_weight
 from rpnkit.rpn.initialization import (
     DEFAULT_INIT_METHOD,
     check_init_method,
     init_bias_,
     init_weight_,
 )
+from rpnkit.rpn.interdependence.base import ATTRIBUTE, INSTANCE
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
 from rpnkit.rpn.reconciliation import Reconciliation
 from rpnkit.rpn.remainder import LinearRemainder, Remainder, ZeroRemainder
@@ -42,6 +45,9 @@ HEAD_KEYS = (
     "input_process",
     "output_process",
     "parameters_init_method",
+    "attribute_interdependence",
+    "instance_interdependence",
+    "batch_num",
 )
 
 
@@ -64,6 +70,18 @@ class RPNHead(nn.Module):
     is folded into one matrix product, a low-rank weight is never formed, and a Taylor
     expansion of order 2 is never materialised. Other channel fusions get the channel outputs
     one by one (still through the projection).
+
+    With RPN 2's data interdependence functions (tinybig's ``module/base_head.py``) channel
+    ``c`` computes ``A_i(x')ᵀ · κ(x' · A_a(x', w_a,c)) · W_cᵀ + b``: the attribute
+    interdependence ``A_a ∈ R^{m×m'}`` mixes the features before the expansion (so
+    ``D = κ.calculate_D(m')``), the instance interdependence ``A_i ∈ R^{b×b'}`` mixes the rows
+    of the batch after it. Both are computed from the batch ``x'`` as it enters the head, and
+    each has its own learnable values per channel, ``w_attribute_interdependence`` and
+    ``w_instance_interdependence`` of shape ``(C, l)``, when it needs any. ``A_i`` is applied
+    after the product with ``W_c`` (``Aᵀ(κ Wᵀ) = (Aᵀκ) Wᵀ``), on ``n`` columns instead of
+    ``D``. Any interdependence that reads the data, and every instance interdependence,
+    makes a row's output depend on the rest of its batch. Without either function the head
+    computes exactly what it computes in RPN 1, through the same fused paths.
 
     Parameters are initialised by :meth:`reset_parameters` and are deterministic under
     :func:`torch.manual_seed`.
@@ -98,6 +116,16 @@ class RPNHead(nn.Module):
     parameters_init_method
         How :meth:`reset_parameters` draws the parameters: one of
         :data:`~rpnkit.rpn.initialization.INIT_METHODS` (default ``"xavier_uniform"``).
+    attribute_interdependence
+        ``A_a``: name, config dict or :class:`~rpnkit.rpn.interdependence.Interdependence`
+        instance (group ``interdependence``) of attribute type; a name or dict is built with
+        ``m``, ``b = batch_num`` and ``interdependence_type="attribute"``. ``None``: none.
+    instance_interdependence
+        ``A_i``, likewise, of instance type (built with ``interdependence_type="instance"``).
+    batch_num
+        The batch size ``b`` the interdependence functions are built for (tinybig's
+        ``batch_num``); needed by functions of a fixed ``b``, such as a parameterized
+        instance interdependence.
 
     Raises
     ------
@@ -121,9 +149,13 @@ class RPNHead(nn.Module):
         channel_fusion: Any = "mean",
         input_process: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
         parameters_init_method: str = DEFAULT_INIT_METHOD,
+        attribute_interdependence: Any = None,
+        instance_interdependence: Any = None,
+        batch_num: int | None = None,
     ) -> None:
         super().__init__()
         self.m = positive_int(m, "m")
+        self.batch_num = None if batch_num is None else positive_int(batch_num, "batch_num")
         self.n = positive_int(n, "n")
         self.channels = positive_int(channels, "channels")
         self.parameters_init_method = check_init_method(parameters_init_method)
@@ -133,11 +165,21 @@ class RPNHead(nn.Module):
                 f"{type(expansion).__name__}; pass postprocess to its constructor instead"
             )
         extra = {} if postprocess is None else {"postprocess": postprocess}
-        self.input_process = ProcessingChain(input_process, field="input_process")
+        self.input_process = ProcessingChain(input_process, field="input_process", features=self.m)
+        self.attribute_interdependence = build_interdependence(
+            attribute_interdependence, ATTRIBUTE, self.m, self.batch_num
+        )
+        self.instance_interdependence = build_interdependence(
+            instance_interdependence, INSTANCE, self.m, self.batch_num
+        )
+        self.m_prime = self.m
+        if self.attribute_interdependence is not None:
+            m_prime = self.attribute_interdependence.calculate_m_prime(self.m)
+            self.m_prime = positive_int(m_prime, "attribute_interdependence m'")
         self.expansion: Expansion = build_component(
             "expansion", expansion, Expansion, "expansion", **extra
         )
-        self.D = self.expansion.calculate_D(self.m)
+        self.D = self.expansion.calculate_D(self.m_prime)
         self.reconciliation: Reconciliation = build_component(
             "reconciliation", reconciliation, Reconciliation, "reconciliation", n=self.n, D=self.D
         )
@@ -164,11 +206,22 @@ class RPNHead(nn.Module):
                 f"{self.out_features} outputs, but the remainder {type(self.remainder).__name__} "
                 f"adds n={self.n}; use a fusion that keeps the size, or remainder 'zero'"
             )
+        self.w_attribute_interdependence = interdependence_weight(
+            self.attribute_interdependence, self.channels
+        )
+        self.w_instance_interdependence = interdependence_weight(
+            self.instance_interdependence, self.channels
+        )
+        self._interdependent = (
+            self.attribute_interdependence is not None or self.instance_interdependence is not None
+        )
         self.w = nn.Parameter(torch.empty(self.channels, self.reconciliation.l))
         self.bias = nn.Parameter(torch.empty(self.n)) if self.reconciliation.enable_bias else None
         fusion_l = self.channel_fusion.l
         self.w_channel_fusion = nn.Parameter(torch.empty(1, fusion_l)) if fusion_l else None
-        self.output_process = ProcessingChain(output_process, field="output_process")
+        self.output_process = ProcessingChain(
+            output_process, field="output_process", features=self.out_features
+        )
         self.reset_parameters()
 
     @property
@@ -191,7 +244,12 @@ class RPNHead(nn.Module):
         method = self.parameters_init_method
         linear = self.remainder if isinstance(self.remainder, LinearRemainder) else None
         # (tensor, None) is a weight, (tensor, fan_in) a bias
-        head: list[tuple[Tensor, int | None]] = [(self.w, None)]
+        head: list[tuple[Tensor, int | None]] = [
+            (tensor, None)
+            for tensor in (self.w_attribute_interdependence, self.w_instance_interdependence)
+            if tensor is not None
+        ]
+        head.append((self.w, None))
         bias: list[tuple[Tensor, int | None]] = []
         if self.bias is not None:
             bias.append((self.bias, self.reconciliation.l))
@@ -224,6 +282,8 @@ class RPNHead(nn.Module):
                 f"expected m={self.m}"
             )
         flat = self.input_process(x.reshape(-1, self.m))
+        if self._interdependent:
+            return self._forward_interdependent(x, flat)
         if self._mean:
             out = self._combined_channels(flat, None)
         else:
@@ -264,6 +324,47 @@ class RPNHead(nn.Module):
         if self.bias is not None:
             outputs = outputs + self.bias
         return self.channel_fusion(list(outputs.unbind(0)), self.w_channel_fusion)
+
+    def _forward_interdependent(self, x: Tensor, flat: Tensor) -> Tensor:
+        """The RPN 2 head: every channel through its own interdependence values."""
+        attribute, instance = self.attribute_interdependence, self.instance_interdependence
+        w_a, w_i = self.w_attribute_interdependence, self.w_instance_interdependence
+        left, right = self.reconciliation.factorize(self.w)
+        shared = None
+        if attribute is not None and w_a is None:
+            shared = attribute(flat)  # the same x' A_a for every channel
+        outputs = []
+        for c in range(self.channels):
+            if attribute is None:
+                mixed = flat
+            elif shared is not None:
+                mixed = shared
+            else:
+                mixed = attribute(flat, None if w_a is None else w_a[c : c + 1])
+            out = self.expansion.project(mixed, right[c])
+            if left is not None:
+                out = out @ left[c].transpose(0, 1)
+            if instance is not None:
+                out = instance(flat, None if w_i is None else w_i[c : c + 1], kappa_x=out)
+            if self.bias is not None:
+                out = out + self.bias
+            outputs.append(out)
+        if self.channels == 1 and self._mean:
+            fused = outputs[0]
+        else:
+            fused = self.channel_fusion(outputs, self.w_channel_fusion)
+        if self._add_remainder:
+            if fused.shape[0] != flat.shape[0]:
+                raise ConfigError(
+                    f"instance_interdependence {type(instance).__name__} gives "
+                    f"{fused.shape[0]} rows for a batch of {flat.shape[0]}, but the remainder "
+                    f"{type(self.remainder).__name__} adds one per input row; use remainder "
+                    "'zero' or an instance interdependence that keeps b"
+                )
+            fused = fused + self.remainder(flat)
+        if fused.shape[0] == flat.shape[0]:
+            fused = fused.reshape(*x.shape[:-1], self.out_features)
+        return self.output_process(fused)
 
     def extra_repr(self) -> str:
         """Sizes, channel count and initialisation method."""

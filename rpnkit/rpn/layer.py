@@ -58,6 +58,9 @@ class RPNLayer(nn.Module):
         one each, or ``width`` copies of a single config.
     input_process, channel_fusion, parameters_init_method
         Head options, see :class:`RPNHead`.
+    attribute_interdependence, instance_interdependence, batch_num
+        RPN 2 head options (data interdependence functions), see :class:`RPNHead`; every
+        head builds its own functions and learnable values.
 
     Raises
     ------
@@ -84,6 +87,9 @@ class RPNLayer(nn.Module):
         input_process: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
         channel_fusion: Any = "mean",
         parameters_init_method: str = DEFAULT_INIT_METHOD,
+        attribute_interdependence: Any = None,
+        instance_interdependence: Any = None,
+        batch_num: int | None = None,
     ) -> None:
         super().__init__()
         self.m = positive_int(m, "m")
@@ -98,6 +104,9 @@ class RPNLayer(nn.Module):
             "input_process": input_process,
             "output_process": output_process,
             "parameters_init_method": parameters_init_method,
+            "attribute_interdependence": attribute_interdependence,
+            "instance_interdependence": instance_interdependence,
+            "batch_num": batch_num,
         }
         self.heads = nn.ModuleList(self._build_heads(options, width, heads, width_alloc))
         dims = tuple(cast(RPNHead, head).out_features for head in self.heads)

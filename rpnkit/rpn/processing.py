@@ -12,6 +12,11 @@ Functions that need a shape or a dimension are applied over the last (feature) d
 ``log_softmax`` and ``softmin`` reduce over it. Functions with a ``training`` argument
 (``dropout``, ``alpha_dropout``, ``rrelu``, ...) follow the module's mode: they are active after
 ``.train()`` and inactive after ``.eval()``, like their :mod:`torch.nn` modules.
+
+The name ``"batch_norm"`` is a :class:`torch.nn.BatchNorm1d` over the features (with running
+statistics and a learnable scale and shift, normalising with the batch's statistics after
+``.train()`` and with the running ones after ``.eval()``); it needs the number of features,
+which heads give their chains.
 """
 
 from __future__ import annotations
@@ -82,10 +87,22 @@ def _takes_training(function: Callable[..., Tensor]) -> bool:
         return False
 
 
-def _to_module(spec: ProcessingSpec, field: str) -> nn.Module:
+#: Step names that are :mod:`torch.nn` modules with state, built for the chain's features.
+BATCH_NORM = "batch_norm"
+
+
+def _to_module(spec: ProcessingSpec, field: str, features: int | None = None) -> nn.Module:
     """Turn one processing specification into a module."""
     if isinstance(spec, nn.Module):
         return spec
+    if spec == BATCH_NORM:
+        if features is None:
+            raise ConfigError(
+                f"{field}: {BATCH_NORM!r} needs the number of features it normalises, which "
+                "only a head's input_process and output_process know; pass a "
+                "torch.nn.BatchNorm1d(num_features) instance here"
+            )
+        return nn.BatchNorm1d(features)
     if isinstance(spec, str):
         function = getattr(F, spec, None)
         if (
@@ -124,6 +141,9 @@ class ProcessingChain(nn.Sequential):
         gives the identity. A single specification is accepted in place of a list.
     field
         Name of the configuration field the steps come from, used in error messages.
+    features
+        The number of features the steps see (the last dimension), for steps built with it
+        (``"batch_norm"``); ``None`` when unknown.
 
     Raises
     ------
@@ -135,6 +155,7 @@ class ProcessingChain(nn.Sequential):
         self,
         steps: ProcessingSpec | Sequence[ProcessingSpec] | None = None,
         field: str = "process",
+        features: int | None = None,
     ) -> None:
         if steps is None:
             specs: list[ProcessingSpec] = []
@@ -142,7 +163,9 @@ class ProcessingChain(nn.Sequential):
             specs = [steps]
         else:
             specs = list(steps)
-        super().__init__(*(_to_module(spec, f"{field}[{i}]") for i, spec in enumerate(specs)))
+        super().__init__(
+            *(_to_module(spec, f"{field}[{i}]", features) for i, spec in enumerate(specs))
+        )
 
     def is_layer_norm(self) -> bool:
         """Whether the chain is exactly one ``layer_norm`` over the last dimension."""
