@@ -36,7 +36,17 @@ def _show_warning(
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``rpnkit`` argument parser with every subcommand."""
     from rpnkit import __version__
-    from rpnkit.cli import components, evaluate, export, lr_find, plot, predict, train
+    from rpnkit.cli import (
+        compare,
+        components,
+        evaluate,
+        export,
+        lr_find,
+        plot,
+        predict,
+        sweep,
+        train,
+    )
 
     parser = argparse.ArgumentParser(
         prog="rpnkit",
@@ -44,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rpnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (components, train, plot, predict, evaluate, export, lr_find):
+    for module in (components, train, plot, compare, sweep, predict, evaluate, export, lr_find):
         module.add_parsers(sub)
     return parser
 

@@ -1,8 +1,12 @@
-"""``rpnkit plot``: a run's curves from its ``history.json``, one panel per metric.
+"""``rpnkit plot RUN [RUN ...]``: the curves of runs from their ``history.json``, one panel per metric.
 
-The first panel holds the train and test losses (``--log``: on a log scale); every metric
-gets its own panel, titled with its name (``accuracy``, ``f1``, ``r2``). A metric that merely
-copies the loss (``mse`` beside an MSE loss) is not drawn twice (:mod:`rpnkit.learner.columns`).
+The first panel holds the train and test losses (and validation, when the run has it;
+``--log``: on a log scale); every metric gets its own panel, titled with its name
+(``accuracy``, ``f1``, ``r2``). A metric that merely copies the loss (``mse`` beside an MSE loss)
+is not drawn twice (:mod:`rpnkit.learner.columns`). With several runs the same panels overlay
+them: one colour per run, labelled by the config keys that differ between the runs
+(:func:`rpnkit.cli.compare.run_labels`); the line style tells the split (train dashed,
+validation dotted, test solid).
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ def add_parsers(sub: Any) -> None:
         "plot",
         help="plot the loss and metric curves of a run",
         description="Plot the train/test loss and every metric from history.json, one panel "
-        "per metric (needs matplotlib).",
+        "per metric; several runs are overlaid, one colour per run (needs matplotlib).",
     )
     p.add_argument("--log", action="store_true", help="draw the losses on a log scale")
-    p.add_argument("history", metavar="HISTORY", help="history.json, or the run's output dir")
+    p.add_argument(
+        "history",
+        nargs="+",
+        metavar="RUN",
+        help="history.json or a run's output dir; several runs (or a sweep dir) overlay",
+    )
     p.add_argument("-o", "--output", default="curves.png", help="image file (default curves.png)")
     p.set_defaults(func=cmd_plot)
 
@@ -68,9 +77,10 @@ def _values(rows: list[dict[str, Any]], key: str) -> list[float]:
     return [math.nan if row.get(key) is None else float(row[key]) for row in rows]
 
 
-def cmd_plot(args: argparse.Namespace) -> int:
-    """Draw the curves into ``args.output``."""
-    rows = read_history(args.history)
+_STYLES = {"train": "--", "val": ":", "test": "-"}
+
+
+def _pyplot() -> Any:
     try:
         import matplotlib
 
@@ -80,13 +90,88 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise ConfigError(
             "rpnkit plot needs matplotlib; install it with: pip install 'rpnkit[plot]'"
         ) from None
+    return plt
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Draw the curves of one run, or of several overlaid, into ``args.output``."""
+    if len(args.history) == 1 and not _is_sweep(Path(args.history[0])):
+        return _plot_one(args, args.history[0])
+    from rpnkit.cli.compare import find_runs, read_run, run_labels
+
+    runs = [read_run(p) for p in find_runs(args.history)]
+    runs = [r for r in runs if r.history]
+    if not runs:
+        raise ConfigError(f"RUN {' '.join(args.history)!r}: no run has per-epoch history rows")
+    labels = run_labels(runs)
+    panels: dict[str, list[tuple[str, str]]] = {"loss": []}
+    for run in runs:
+        names = metric_names(run.history[0], run.headline)
+        for m in metric_columns(names):
+            if not copies_loss(run.history, m):
+                panels.setdefault(m.name, [])
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 4.2), squeeze=False)
+    colours = plt.get_cmap("tab10" if len(runs) <= 10 else "tab20")
+    for ax, title in zip(axes[0], panels, strict=True):
+        for i, (run, label) in enumerate(zip(runs, labels, strict=True)):
+            columns = {
+                m.name: m for m in metric_columns(metric_names(run.history[0], run.headline))
+            }
+            if title == "loss":
+                keys = {"train": "train_loss", "val": "val_loss", "test": "test_loss"}
+            elif title in columns:
+                test_key = columns[title].test
+                keys = {
+                    "train": columns[title].train,
+                    "val": test_key.replace("test_", "val_", 1),
+                    "test": test_key,
+                }
+            else:
+                continue
+            epochs = [row.get("epoch", j) for j, row in enumerate(run.history)]
+            for split, key in keys.items():
+                values = _values(run.history, key)
+                if all(math.isnan(v) for v in values):
+                    continue
+                ax.plot(
+                    epochs,
+                    values,
+                    linestyle=_STYLES[split],
+                    color=colours(i % colours.N),
+                    label=label if split == "test" else None,
+                )
+        ax.set_title(f"{title} (train --, val ··, test —)" if title == "loss" else title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(title)
+        if title == "loss" and args.log:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(runs), 3), fontsize="small")
+    fig.tight_layout(rect=(0, 0.06 * math.ceil(len(runs) / 3), 1, 1))
+    out = Path(args.output)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    print(f"wrote {out} ({len(runs)} runs)")
+    return 0
+
+
+def _is_sweep(path: Path) -> bool:
+    return path.is_dir() and not (path / "history.json").exists() and any(path.glob("trial-*"))
+
+
+def _plot_one(args: argparse.Namespace, history: str) -> int:
+    rows = read_history(history)
+    plt = _pyplot()
     epochs = [row.get("epoch", i) for i, row in enumerate(rows)]
-    names = metric_names(rows[0], headline_name(args.history))
+    names = metric_names(rows[0], headline_name(history))
     metrics = [m for m in metric_columns(names) if not copies_loss(rows, m)]
     panels = [("loss", "train_loss", "test_loss")] + [(m.name, m.train, m.test) for m in metrics]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4), squeeze=False)
     for ax, (title, train, test) in zip(axes[0], panels, strict=True):
-        for key, split in ((train, "train"), (test, "test")):
+        val = test.replace("test_", "val_", 1)
+        for key, split in ((train, "train"), (val, "val"), (test, "test")):
             values = _values(rows, key)
             if not all(math.isnan(v) for v in values):
                 ax.plot(epochs, values, marker="o", markersize=3, label=f"{split} {title}")

@@ -1,0 +1,421 @@
+"""``rpnkit sweep CONFIG``: search a config's keys with Optuna (``pip install 'rpnkit[sweep]'``).
+
+The search space is written against the config's own keys, in a ``sweep:`` section of the file
+or with ``--space KEY=VALUES`` (:mod:`rpnkit.sweep.space`). Everything is checked before the
+first trial (every problem printed, one line each, nothing written); then the trials run as
+ordinary run directories ``DIR/trial-NNNN`` (:mod:`rpnkit.sweep.runner`), and the result is the
+compare table of the trials, Optuna's importance of each key, ``DIR/sweep.png`` and
+``DIR/sweep.csv``. ``--resume DIR`` finishes a stopped sweep; ``--storage URL`` keeps the study
+in an RDB, which ``--join URL --study NAME`` workers on other machines share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from rpnkit.errors import ConfigError, RpnkitError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from rpnkit.sweep.objective import Objective
+    from rpnkit.sweep.space import Dimension
+
+_SECTION_KEYS = ("space", "objective", "direction", "sampler", "trials", "pruner", "dir")
+_SAMPLERS = ("grid", "tpe", "random")
+_PRUNERS = ("median", "none")
+_ATTR = "rpnkit_sweep"
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``sweep`` to the ``rpnkit`` subparsers."""
+    p = sub.add_parser(
+        "sweep",
+        help="search config keys and components with Optuna",
+        description="Run a study over a config's keys (a sweep: section or --space), each trial "
+        "an ordinary run directory under the sweep's directory (needs rpnkit[sweep]).",
+    )
+    p.add_argument("config", nargs="?", metavar="CONFIG", help="YAML config, with a sweep: section")
+    p.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        help="a searched key: KEY=[a,b,c], KEY=int(LOW,HIGH), KEY=uniform(LOW,HIGH) or "
+        "KEY=loguniform(LOW,HIGH) (repeatable; adds to the file's sweep.space)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value in every trial (repeatable)",
+    )
+    p.add_argument("--objective", help="history column to optimise (default: val_loss)")
+    p.add_argument("--direction", choices=("minimize", "maximize"), help="default: from the column")
+    p.add_argument(
+        "--allow-test-objective",
+        action="store_true",
+        help="allow optimising a test_ column (the test split then no longer measures the result)",
+    )
+    p.add_argument("--sampler", choices=_SAMPLERS, help="default: grid when every key is a list")
+    p.add_argument(
+        "--trials", type=int, metavar="N", help="trials of tpe/random (grid: all points)"
+    )
+    p.add_argument(
+        "--pruner", choices=_PRUNERS, help="default: median for tpe/random, none for grid"
+    )
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="trials at once (default 1)")
+    p.add_argument("--seed", type=int, help="the sampler's seed (default: the config's seed)")
+    p.add_argument("--output", dest="output_dir", metavar="DIR", help="the sweep's directory")
+    p.add_argument("--resume", metavar="DIR", help="finish the stopped sweep in DIR")
+    p.add_argument(
+        "--storage", metavar="URL", help="keep the study in an RDB (sqlite:///, postgresql://)"
+    )
+    p.add_argument("--join", metavar="URL", help="work on the study --study NAME kept at URL")
+    p.add_argument("--study", metavar="NAME", help="the study's name in --storage/--join")
+    p.add_argument(
+        "--trust-code", action="store_true", help="passed to every trial (see rpnkit train)"
+    )
+    p.set_defaults(func=cmd_sweep, builds_optimizers=True)
+
+
+def _require_optuna() -> None:
+    if importlib.util.find_spec("optuna") is None:
+        raise ConfigError("rpnkit sweep needs optuna; install it with: pip install 'rpnkit[sweep]'")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Start, resume or join a sweep; print its table."""
+    _require_optuna()
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs={args.jobs} is not valid; expected an integer >= 1")
+    if args.trials is not None and args.trials < 1:
+        raise ConfigError(f"--trials={args.trials} is not valid; expected an integer >= 1")
+    modes = [m for m in ("config", "resume", "join") if getattr(args, m)]
+    if len(modes) != 1:
+        raise ConfigError(
+            "give one of CONFIG (a new sweep), --resume DIR or --join URL --study NAME"
+        )
+    if args.join and not args.study:
+        raise ConfigError("--join URL needs --study NAME (the study to work on)")
+    import optuna
+
+    from rpnkit.components.trust import trusted_code
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the command's own process
+    with trusted_code(args.trust_code):
+        if args.resume:
+            return _resume(args)
+        if args.join:
+            return _join(args)
+        return _start(args)
+
+
+def _read_definition(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config file without its ``sweep:`` section, and the section with the flags applied."""
+    from rpnkit.run.configfile import load_yaml
+
+    raw = dict(load_yaml(Path(args.config)))
+    section = raw.pop("sweep", None) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"section 'sweep' must be a mapping, got {type(section).__name__}")
+    unknown = [k for k in section if k not in _SECTION_KEYS]
+    if unknown:
+        raise ConfigError(f"unknown key sweep.{unknown[0]}; valid keys: {', '.join(_SECTION_KEYS)}")
+    space = dict(section.get("space") or {})
+    for assignment in args.space:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--space {assignment!r} must look like KEY=VALUES")
+        try:
+            space[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            space[key.strip()] = text
+    flags = {
+        "objective": args.objective,
+        "direction": args.direction,
+        "sampler": args.sampler,
+        "trials": args.trials,
+        "pruner": args.pruner,
+        "dir": args.output_dir,
+    }
+    merged = {**section, **{k: v for k, v in flags.items() if v is not None}, "space": space}
+    return raw, merged
+
+
+def _start(args: argparse.Namespace) -> int:
+    from rpnkit.plugins.state import get_registry
+    from rpnkit.run.config import apply_overrides
+    from rpnkit.sweep.objective import choose_objective
+    from rpnkit.sweep.space import check_space, parse_space
+
+    raw, section = _read_definition(args)
+    effective = apply_overrides(raw, args.overrides)
+    registry = get_registry()
+    problems: list[str] = []
+    dimensions, found = parse_space(section["space"])
+    problems += found
+    objective = None
+    try:
+        objective = choose_objective(
+            effective,
+            section.get("objective"),
+            section.get("direction"),
+            args.allow_test_objective,
+            registry,
+        )
+    except ConfigError as exc:
+        problems.append(str(exc))
+    sampler, n_trials, pruner = _plan(section, dimensions, problems)
+    extra = _extra_assignments(effective, objective)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base.yaml"
+        base.write_text(yaml.safe_dump(raw, sort_keys=False))
+        overrides = [*args.overrides, *extra, "output.dir=null"]
+        if not problems:
+            problems += _check_base(base, overrides)
+        if not problems:
+            problems += check_space(
+                dimensions, effective, registry, lambda k, v: _check_value(base, overrides, k, v)
+            )
+    directory = Path(section.get("dir") or Path("sweeps") / Path(args.config).stem)
+    if not problems and directory.exists() and any(directory.iterdir()):
+        problems.append(
+            f"sweep directory {str(directory)!r} is not empty; finish it with --resume "
+            f"{directory}, or choose another with --output"
+        )
+    if problems or objective is None:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{len(problems)} problem(s); no trial ran", file=sys.stderr)
+        return 2
+    import optuna
+
+    from rpnkit.sweep.study import open_storage, write_record
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "base.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    url = args.storage or str(directory / "study.journal")
+    name = args.study or directory.resolve().name
+    storage = open_storage(url)
+    seed = args.seed if args.seed is not None else effective.get("seed", 0)
+    definition = {
+        "space": section["space"],
+        "objective": objective.to_dict(),
+        "sampler": sampler,
+        "trials": n_trials,
+        "pruner": pruner,
+        "seed": seed if isinstance(seed, int) else None,
+        "assignments": [*args.overrides, *extra],
+        "base": yaml.safe_dump(raw, sort_keys=False),
+        "config_threads": effective.get("threads"),
+    }
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            study_name=name,
+            direction="maximize" if objective.direction == "maximize" else "minimize",
+            load_if_exists=False,
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise ConfigError(
+            f"--study {name!r} already exists in {url!r}; join it with --join {url} --study "
+            f"{name}, or choose another name"
+        ) from None
+    study.set_user_attr(_ATTR, definition)
+    write_record(directory, url, name)
+    print(
+        f"sweep {name!r}: {n_trials} trial(s), {sampler} sampler, objective "
+        f"{objective.name} ({objective.direction}), in {directory}",
+        file=sys.stderr,
+    )
+    return _work(args, url, name, directory, everything=False)
+
+
+def _plan(
+    section: dict[str, Any], dimensions: list[Dimension], problems: list[str]
+) -> tuple[str, int, str]:
+    """The sampler, the number of trials and the pruner of a new sweep."""
+    all_lists = bool(dimensions) and all(d.kind == "choice" for d in dimensions)
+    sampler = section.get("sampler") or (
+        "grid" if all_lists and not section.get("trials") else "tpe"
+    )
+    if sampler not in _SAMPLERS:
+        problems.append(f"sweep.sampler={sampler!r} is not valid; valid: {', '.join(_SAMPLERS)}")
+        sampler = "tpe"
+    if sampler == "grid" and not all_lists:
+        ranges = [d.key for d in dimensions if d.kind != "choice"]
+        problems.append(
+            f"the grid sampler needs a list of values for every key; {ranges[0]} is a range "
+            "(use --sampler tpe or random with --trials N)"
+        )
+    points = 1
+    for d in dimensions:
+        points *= len(d.choices) if d.kind == "choice" else 1
+    trials = section.get("trials")
+    if trials is not None and (
+        not isinstance(trials, int) or isinstance(trials, bool) or trials < 1
+    ):
+        problems.append(f"sweep.trials={trials!r} is not valid; expected an integer >= 1")
+        trials = None
+    n_trials = points if sampler == "grid" else (trials or 20)
+    pruner = section.get("pruner") or ("none" if sampler == "grid" else "median")
+    if pruner not in _PRUNERS:
+        problems.append(f"sweep.pruner={pruner!r} is not valid; valid: {', '.join(_PRUNERS)}")
+    return sampler, n_trials, pruner
+
+
+def _extra_assignments(raw: dict[str, Any], objective: Objective | None) -> list[str]:
+    """What the sweep adds to every trial: the csv logger (the watched per-epoch history) and,
+    for a validation objective, ``output.save_best`` on it (the trial keeps its best model)."""
+    found = raw.get("output")
+    output: dict[str, Any] = found if isinstance(found, dict) else {}
+    loggers = list(output.get("loggers") or [])
+    names = [lg.get("name") if isinstance(lg, dict) else lg for lg in loggers]
+    extra = []
+    if "csv" not in names:
+        extra.append(f"output.loggers={json.dumps([*loggers, 'csv'])}")
+    if objective is not None and objective.column.startswith("val_") and "save_best" not in output:
+        mode = "min" if objective.direction == "minimize" else "max"
+        extra.append(f"output.save_best={json.dumps({'monitor': objective.name, 'mode': mode})}")
+    return extra
+
+
+def _check_base(base: Path, overrides: list[str]) -> list[str]:
+    from rpnkit.run.config import load_config
+
+    try:
+        load_config(base, overrides)
+    except RpnkitError as exc:
+        return [str(exc)]
+    return []
+
+
+def _check_value(base: Path, overrides: list[str], key: str, value: Any) -> list[str]:
+    """Problems of the config with ``--set key=value``, built and checked as ``validate`` does."""
+    from rpnkit.run.config import load_config
+    from rpnkit.run.runner import validate
+
+    try:
+        config = load_config(base, [*overrides, f"{key}={json.dumps(value)}"])
+    except RpnkitError as exc:
+        return [str(exc)]
+    return validate(config)[1]
+
+
+def _load(url: str, name: str) -> tuple[optuna.Study, dict[str, Any]]:
+    import optuna
+
+    from rpnkit.sweep.study import open_storage
+
+    storage = open_storage(url)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise ConfigError(f"--study {name!r} is not in the storage {url!r}") from None
+    definition = study.user_attrs.get(_ATTR)
+    if not isinstance(definition, dict):
+        raise ConfigError(f"study {name!r} in {url!r} was not made by rpnkit sweep")
+    return study, definition
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from rpnkit.sweep.study import read_record
+
+    directory = Path(args.resume)
+    record = read_record(directory)
+    return _work(args, record["storage"], record["study"], directory, everything=True)
+
+
+def _join(args: argparse.Namespace) -> int:
+    directory = Path(args.output_dir or Path("sweeps") / args.study)
+    _, definition = _load(args.join, args.study)  # refuses before anything is written
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "base.yaml").write_text(definition["base"])
+    return _work(args, args.join, args.study, directory, everything=False)
+
+
+def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everything: bool) -> int:
+    import optuna
+
+    from rpnkit.sweep.objective import Objective
+    from rpnkit.sweep.runner import SweepRun, thread_budget
+    from rpnkit.sweep.space import parse_space
+    from rpnkit.sweep.study import make_sampler, recover_stale
+
+    study, definition = _load(url, name)
+    dimensions, _ = parse_space(definition["space"])
+    seed = definition.get("seed")
+    if args.join and seed is not None:
+        seed += len(study.trials)  # another worker's sampler must not repeat this one's
+    n_trials = int(definition["trials"])
+    study.sampler = make_sampler(definition["sampler"], dimensions, seed, n_trials)
+    study.pruner = (
+        optuna.pruners.MedianPruner(
+            n_startup_trials=max(2, min(5, n_trials // 4)), n_warmup_steps=1
+        )
+        if definition["pruner"] == "median"
+        else optuna.pruners.NopPruner()
+    )
+    recovered = recover_stale(study, everything)
+    if recovered:
+        print(
+            f"trial(s) {', '.join(map(str, recovered))} were cut off; running them again",
+            file=sys.stderr,
+        )
+    run = SweepRun(
+        study=study,
+        dimensions=dimensions,
+        objective=Objective(**definition["objective"]),
+        n_trials=n_trials,
+        directory=directory,
+        config=directory / "base.yaml",
+        assignments=definition["assignments"],
+        jobs=args.jobs,
+        threads=thread_budget(args.jobs, definition.get("config_threads")),
+        trust_code=args.trust_code,
+    )
+    run.run()
+    _summary(study, run, directory)
+    return 0
+
+
+def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
+    """Write ``sweep.csv`` and ``sweep.png``; print the trials' table, importances and the best."""
+    from rpnkit.cli.compare import compare_table, format_table, read_run
+    from rpnkit.sweep.report import importances, plot_sweep, trials_of, write_csv
+
+    keys = [d.key for d in run.dimensions]
+    write_csv(study, keys, directory / "sweep.csv")
+    importance = importances(study)
+    drawn = plot_sweep(study, run.objective, importance, keys, directory / "sweep.png")
+    dirs = [Path(t.user_attrs["dir"]) for t in trials_of(study) if "dir" in t.user_attrs]
+    runs = [read_run(d) for d in dirs if d.is_dir()]
+    if runs:
+        reverse = run.objective.direction == "maximize"
+        columns, rows = compare_table(runs, "objective", reverse=reverse)
+        sys.stdout.write(format_table(columns, rows, tsv=not sys.stdout.isatty()))
+    for key, share in sorted(importance.items(), key=lambda kv: -kv[1]):
+        print(f"importance {share:.3f}  {key}")
+    try:
+        best = study.best_trial
+    except ValueError:
+        print("no trial completed", file=sys.stderr)
+    else:
+        print(
+            f"best: trial {best.number} {run.objective.name}={best.value:.4g} "
+            f"in {best.user_attrs.get('dir')}",
+            file=sys.stderr,
+        )
+    made = "sweep.csv, sweep.png" if drawn else "sweep.csv"
+    print(f"wrote {made} in {directory}", file=sys.stderr)

@@ -1,0 +1,215 @@
+"""A sweep's Optuna study: its storage, its record, and trials left behind by a killed worker.
+
+Embedded by default: the study lives in ``DIR/study.journal`` (Optuna's journal-file storage,
+safe for several processes of one machine), and ``DIR/sweep.json`` says where the study is.
+With ``--storage URL`` (``sqlite:///...``, ``postgresql://...``, ``mysql://...``) it lives in an
+RDB Optuna supports, which workers on other machines join (``rpnkit sweep --join URL --study
+NAME``). The sweep's definition (the base config's text, the space, the objective, the sampler
+and the number of trials) is stored in the study's user attributes, so a joining worker needs
+nothing but the URL and the name.
+
+A trial of a killed worker stays ``RUNNING`` in the storage. :func:`recover_stale` fails it
+(marked ``rpnkit_discarded``, so it is not counted), removes its half-written directory, and
+queues its parameters again, so the study finishes every point once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from rpnkit.errors import ConfigError
+from rpnkit.sweep.space import Dimension
+
+__all__ = [
+    "RECORD",
+    "counted",
+    "distributions",
+    "make_sampler",
+    "open_storage",
+    "recover_stale",
+    "worker_id",
+]
+
+#: The file in a sweep directory saying where its study lives.
+RECORD = "sweep.json"
+#: The user attribute of a trial that does not count (killed while running, or surplus).
+DISCARDED = "rpnkit_discarded"
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process: which worker runs a trial."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """Optuna's storage at ``url``: an RDB URL (``scheme://...``) or a journal file's path.
+
+    Raises
+    ------
+    ConfigError
+        When the storage cannot be opened (one line with Optuna's reason).
+    """
+    try:
+        if "://" in url:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=90)
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        return JournalStorage(JournalFileBackend(url))
+    except (ImportError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--storage {url!r} cannot be opened: {first}") from None
+    except Exception as exc:  # sqlalchemy's own errors (driver missing, server down)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--storage {url!r} cannot be opened: {first}") from None
+
+
+def distributions(dimensions: Sequence[Dimension]) -> dict[str, Any]:
+    """Optuna's distribution of each dimension; choices are stored as their JSON text."""
+    out: dict[str, Any] = {}
+    for dim in dimensions:
+        if dim.kind == "choice":
+            out[dim.key] = optuna.distributions.CategoricalDistribution(
+                [json.dumps(c, sort_keys=True) for c in dim.choices]
+            )
+        elif dim.kind == "int":
+            out[dim.key] = optuna.distributions.IntDistribution(
+                int(dim.low), int(dim.high), step=dim.step
+            )
+        else:
+            out[dim.key] = optuna.distributions.FloatDistribution(
+                dim.low, dim.high, log=dim.kind == "loguniform"
+            )
+    return out
+
+
+def make_sampler(
+    kind: str, dimensions: Sequence[Dimension], seed: int | None, n_trials: int
+) -> optuna.samplers.BaseSampler:
+    """The sampler ``kind`` (``grid``, ``tpe`` or ``random``) over ``dimensions``.
+
+    TPE starts from random points for a third of the trials (between 2 and 10, Optuna's
+    default), so a short sweep is not all random.
+    """
+    if kind == "grid":
+        grid = {d.key: [json.dumps(c, sort_keys=True) for c in d.choices] for d in dimensions}
+        return _Grid(grid, seed=seed)
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, n_trials // 3)))
+
+
+class _Grid(optuna.samplers.GridSampler):
+    """Optuna's grid sampler, without its ``study.stop()`` when the grid is exhausted.
+
+    That call is only allowed inside ``study.optimize``; the sweep's workers use ask and tell
+    and stop by counting the study's trials.
+    """
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Nothing: the sweep counts its trials itself."""
+
+
+def counted(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial counts toward the study's number of trials."""
+    return not trial.user_attrs.get(DISCARDED)
+
+
+def _alive(worker: str) -> bool:
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's worker: only the RDB heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_stale(study: optuna.Study, everything: bool) -> list[int]:
+    """Fail the trials whose worker died, remove their directories, queue their points again.
+
+    Parameters
+    ----------
+    study
+        The study.
+    everything
+        Treat every running trial as stale (``--resume``: the user says no worker is left);
+        otherwise only those of a dead process of this machine, and those an RDB's heartbeat
+        gave up on.
+
+    Returns
+    -------
+    list of int
+        The numbers of the trials recovered.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    storage = study._storage
+    recovered = []
+    for trial in study.get_trials(deepcopy=False):
+        stale_fail = trial.state == optuna.trial.TrialState.FAIL and (
+            trial.user_attrs.get("state") == "running"
+        )
+        running = trial.state == optuna.trial.TrialState.RUNNING
+        worker = str(trial.user_attrs.get("worker", ""))
+        if not (stale_fail or (running and (everything or not _alive(worker)))):
+            continue
+        if running:
+            try:
+                storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            except Exception:  # finished meanwhile by its worker after all
+                continue
+        storage.set_trial_user_attr(trial._trial_id, DISCARDED, True)
+        storage.set_trial_user_attr(trial._trial_id, "state", "discarded")
+        directory = trial.user_attrs.get("dir")
+        if isinstance(directory, str) and Path(directory).is_dir():
+            shutil.rmtree(directory, ignore_errors=True)
+        study.enqueue_trial(dict(trial.params), skip_if_exists=False)
+        recovered.append(trial.number)
+    return recovered
+
+
+def write_record(directory: Path, storage: str, study_name: str) -> None:
+    """Write ``DIR/sweep.json``: where the sweep's study lives."""
+    from rpnkit.atomic import atomic_open
+
+    text = json.dumps({"storage": storage, "study": study_name}, indent=2).encode()
+    with atomic_open(directory / RECORD) as file:
+        file.write(text)
+
+
+def read_record(directory: Path) -> Mapping[str, str]:
+    """``DIR/sweep.json`` of a sweep directory.
+
+    Raises
+    ------
+    ConfigError
+        When ``directory`` is not a sweep directory.
+    """
+    try:
+        record = json.loads((directory / RECORD).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise ConfigError(
+            f"--resume {str(directory)!r} is not a sweep directory (no readable {RECORD})"
+        ) from None
+    if not isinstance(record, dict) or not {"storage", "study"} <= set(record):
+        raise ConfigError(f"--resume {str(directory)!r}: {RECORD} is not a sweep record")
+    return record
