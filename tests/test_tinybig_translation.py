@@ -541,7 +541,7 @@ def test_binary_setup_trains_with_one_output(tmp_path: Path) -> None:
     ("cls", "reason"),
     [
         (
-            "tinybig.data.mnist",
+            "tinybig.data.imdb",
             "is downloaded by tinybig; rpnkit bundles no copy; to train on a local copy, set "
             "data_class to an rpnkit dataset",
         ),

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rpnkit.data.downloads import download_hint
 from rpnkit.data.images import ImageBundle, image_bundle
 from rpnkit.data.options import SplitOptions
 from rpnkit.errors import ConfigError
@@ -28,11 +29,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 _RECORD = 1 + 3 * 32 * 32
 _TRAIN = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 _TEST = ("test_batch.bin",)
-_DOWNLOAD = (
-    "rpnkit downloads nothing: download the CIFAR-10 *binary version* (cifar-10-binary.tar.gz "
-    "from https://www.cs.toronto.edu/~kriz/cifar.html), unpack it and set the dataset's "
-    "parameters to {root: <the cifar-10-batches-bin folder or its parent>}"
-)
+_DOWNLOAD = download_hint("cifar10")
 
 
 def read_cifar_binary(name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rpnkit.data.downloads import download_hint
 from rpnkit.data.images import ImageBundle, find_file, image_bundle
 from rpnkit.data.options import SplitOptions
 from rpnkit.errors import ConfigError
@@ -33,12 +34,7 @@ MNIST_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 _WHERE = ("", "MNIST/raw", "raw")
-_DOWNLOAD = (
-    "rpnkit downloads nothing: download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,"
-    " t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the MNIST database, e.g. from "
-    "https://ossci-datasets.s3.amazonaws.com/mnist/) into one folder and set the dataset's "
-    "parameters to {root: <that folder>}"
-)
+_DOWNLOAD = download_hint("mnist")
 
 
 def _read_bytes(name: str, path: Path) -> bytes:

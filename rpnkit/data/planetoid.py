@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rpnkit.data.downloads import download_hint
 from rpnkit.data.files import check_path
 from rpnkit.data.graph_files import edge_index_from_ids, encode_labels
 from rpnkit.data.graphs import GraphBundle, GraphData, graph_bundle
@@ -27,8 +28,6 @@ from rpnkit.data.node_splits import choose_splits
 from rpnkit.errors import ConfigError
 
 __all__ = ["PlanetoidDataset", "citeseer", "cora", "cora_files", "pubmed", "read_content"]
-
-_REPO = "https://raw.githubusercontent.com/jwzhanggy/tinybig_dataset_repo/main/data/graph"
 
 
 def read_content(name: str, path: Path) -> tuple[list[str], np.ndarray, list[str]]:
@@ -220,9 +219,7 @@ class PlanetoidDataset:
         if not files or not all(f.is_file() for f in files):
             raise ConfigError(
                 f"dataset {name!r}: no {name}.content/{name}.cites (or node/link) in "
-                f"root={root!r}; rpnkit downloads nothing: download {_REPO}/{name}/node and "
-                f"{_REPO}/{name}/link into a folder and set the dataset's parameters to "
-                "{root: <that folder>}"
+                f"root={root!r}; {download_hint(name)}"
             )
         if split not in ("tinybig", "random"):
             raise ConfigError(

@@ -4,7 +4,9 @@
 ``torchvision.datasets.MNIST(root="data", download=False)``, flattens every image to a vector
 of pixel values (``C * H * W`` features, channels first for tensors, as the image's array for
 PIL images) and splits the samples like every other dataset. Nothing is downloaded unless
-``download: true``. It needs the ``torchvision`` extra: ``pip install 'rpnkit[torchvision]'``.
+``download: true``. It needs torchvision built for the installed torch; the error without it
+gives the command (:func:`install_command`). MNIST and CIFAR-10 need no torchvision: the
+``mnist`` and ``cifar10`` datasets read their files with NumPy.
 """
 
 from __future__ import annotations
@@ -22,24 +24,47 @@ from rpnkit.data.options import SplitOptions
 from rpnkit.data.torch_datasets import dataset_bundle
 from rpnkit.errors import ConfigError, did_you_mean
 
-__all__ = ["torchvision_dataset"]
+__all__ = ["install_command", "torchvision_dataset"]
+
+
+def install_command(version: str | None = None) -> str:
+    """The pip command installing the torchvision built for this torch, from torch's own index.
+
+    ``pip install 'rpnkit[torchvision]'`` takes torchvision from PyPI, which pins PyPI's torch
+    build: with a CPU (``+cpu``) or CUDA-specific (``+cu126``) torch it replaces torch or
+    fails to resolve. The command pins torch to its installed version and the matching
+    torchvision release (torch ``2.N`` pairs with torchvision ``0.(N+15)``), from the index the
+    local version label names (``https://download.pytorch.org/whl/cpu`` for ``+cpu``).
+
+    Parameters
+    ----------
+    version
+        A torch version string; ``None`` is the installed torch's.
+    """
+    base, _, label = (version or torch.__version__).partition("+")
+    parts = base.split(".")
+    pins = f'"torch=={base}" torchvision'
+    if len(parts) >= 2 and parts[0] == "2" and parts[1].isdigit():
+        pins = f'"torch=={base}" "torchvision==0.{int(parts[1]) + 15}.*"'
+    index = f" --index-url https://download.pytorch.org/whl/{label}" if label else ""
+    return f"pip install {pins}{index}"
 
 
 def _datasets_module() -> ModuleType:
-    """``torchvision.datasets``, or a one-line error naming the extra."""
+    """``torchvision.datasets``, or a one-line error giving the command that installs it."""
     try:
         import torchvision.datasets
     except ImportError as exc:
         raise ConfigError(
-            "dataset 'torchvision' needs torchvision, which is not installed; install it with "
-            "pip install 'rpnkit[torchvision]'"
+            "dataset 'torchvision' needs torchvision, which is not installed; install the "
+            f"release built for torch {torch.__version__} with: {install_command()}"
         ) from exc
     except Exception as exc:  # a torchvision built for another torch fails while importing
         reason = (str(exc).splitlines() or [""])[0][:100]
         raise ConfigError(
             f"dataset 'torchvision': torchvision is installed but cannot be imported "
-            f"({type(exc).__name__}: {reason}); install the torchvision release built for "
-            f"torch {torch.__version__} (pip install 'rpnkit[torchvision]')"
+            f"({type(exc).__name__}: {reason}); install the release built for torch "
+            f"{torch.__version__} with: {install_command()}"
         ) from exc
     return torchvision.datasets
 

@@ -37,8 +37,10 @@ SECTIONS = ("device", "random_seed", "data_configs", "model_configs", "learner_c
 #: rpnkit losses whose targets are class indices; with any other, tinybig's float labels stay.
 CLASS_INDEX_LOSSES = ("cross_entropy", "nll", "multi_margin")
 #: tinybig datasets that it downloads when first used.
-_DOWNLOADED = ("mnist", "cifar10", "imagenet", "imdb", "sst2", "agnews", "cora", "citeseer",
-               "pubmed", "etf", "stock", "traffic_la", "traffic_bay")  # fmt: skip
+_DOWNLOADED = ("imagenet", "imdb", "sst2", "agnews")
+#: tinybig datasets it downloads that rpnkit reads from a local copy (rpnkit.data.downloads).
+_READ_LOCALLY = ("mnist", "cifar10", "cora", "citeseer", "pubmed", "etf", "stock", "traffic_la",
+                 "traffic_bay")  # fmt: skip
 #: tinybig tabular sets, whose labels are float codes; the first one rpnkit bundles too.
 _TABULAR = ("iris", "diabetes", "banknote", "wheat")
 #: tinybig's tabular ``load()`` defaults: 90 % training samples, features as they are.
@@ -163,6 +165,14 @@ def _data(section: Any, loss: str | None, seed: int) -> dict[str, Any]:
     where = "configurations.data_configs"
     obj = read_object(section, where, ("data",))
     tinybig = obj.cls.startswith("tinybig.data.")
+    if tinybig and obj.leaf in _READ_LOCALLY and not {"root", "path"} & set(obj.parameters):
+        from rpnkit.data.downloads import LOCAL_COPIES, download_hint
+
+        raise ConfigError(
+            f"{obj.class_path}={short_repr(obj.cls)} is downloaded by tinybig; "
+            f"{download_hint(obj.leaf)} (in {obj.parameters_path}: "
+            f"{LOCAL_COPIES[obj.leaf][0]}: ...)"
+        )
     if tinybig and obj.leaf in _DOWNLOADED:
         raise ConfigError(
             f"{obj.class_path}={short_repr(obj.cls)} is downloaded by tinybig; {_LOCAL_FILES}"
@@ -178,7 +188,7 @@ def _data(section: Any, loss: str | None, seed: int) -> dict[str, Any]:
     if "seed" not in params and accepts("dataset", name, "seed"):
         params["seed"] = seed
     check_parameters("dataset", name, params, obj.parameters_path)
-    if loss in CLASS_INDEX_LOSSES or loss is None or name in _EQUATIONS:
+    if loss in CLASS_INDEX_LOSSES or loss is None or name in _EQUATIONS or name in _READ_LOCALLY:
         return {"name": name, "parameters": params}
     return {"name": "label_regression", "parameters": {"dataset": name, **params}}
 
