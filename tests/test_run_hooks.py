@@ -261,3 +261,61 @@ def test_a_runs_callbacks_and_process_plugins_follow_pluggys_order(
     # tryfirst, plain (the run's callback, registered after the process plugin), trylast,
     # all inside the wrapper.
     assert calls == ["wrap-before", "first", "run", "process", "last", "wrap-after"]
+
+
+class _Shapes:
+    """Hook implementations in every form pluggy accepts, and attributes that are none."""
+
+    @hookimpl
+    def rpnkit_train_start(self, context: TrainContext) -> None: ...
+
+    @hookimpl(specname="rpnkit_epoch_end")
+    def _renamed(self, context: TrainContext) -> None: ...
+
+    @staticmethod
+    @hookimpl
+    def rpnkit_train_end(context: TrainContext) -> None: ...
+
+    @hookimpl
+    @classmethod
+    def rpnkit_epoch_start(cls, context: TrainContext) -> None: ...
+
+    @property
+    def rpnkit_progress(self) -> None:
+        raise AssertionError("a property is never evaluated")
+
+
+class _Slotted:
+    __slots__ = ("rpnkit_epoch_end",)
+    rpnkit_epoch_end: Any
+
+
+def _impls(manager: Any) -> list[tuple[str, str, Any, bool]]:
+    from rpnkit.learner.hooks import TRAINING_HOOKS
+
+    return [
+        (name, impl.plugin_name, getattr(impl.function, "__func__", impl.function), impl.tryfirst)
+        for name in TRAINING_HOOKS
+        for impl in getattr(manager.hook, name).get_hookimpls()
+    ]
+
+
+def test_a_run_registers_exactly_what_pluggy_would() -> None:
+    import pluggy
+
+    from rpnkit.learner.hooks import TrainingHooks, callback_name
+    from rpnkit.plugins import hookspecs
+    from rpnkit.plugins.manager import PluginManager
+
+    instance = _Shapes()
+    instance.__dict__["rpnkit_epoch_end"] = hookimpl(lambda context: None)
+    slotted = _Slotted()
+    slotted.rpnkit_epoch_end = hookimpl(trylast=True)(lambda context: None)
+    callbacks = [instance, _Shapes, slotted, EarlyStopping(2), Seen()]
+    run = TrainingHooks(callbacks, process=PluginManager())
+    plain = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    plain.add_hookspecs(hookspecs)
+    for callback in callbacks:
+        plain.register(callback, name=callback_name(callback))
+    assert _impls(run.manager) == _impls(plain)
+    assert len(_impls(plain)) == 14  # 5 + 4 (the class itself) + 1 (the slot) + 2 + 2

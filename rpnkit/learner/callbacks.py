@@ -13,9 +13,10 @@ normally or not. An instance can also be registered for every run with
 from __future__ import annotations
 
 import contextlib
-import io
+import copy
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,14 @@ if TYPE_CHECKING:
     from rpnkit.learner.context import Mode, TrainContext
     from rpnkit.learner.record import HistoryRow
 
-__all__ = ["Checkpointer", "EarlyStopping", "LastEpoch", "build_early_stopping", "closing"]
+__all__ = [
+    "Checkpointer",
+    "EarlyStopping",
+    "LastEpoch",
+    "build_early_stopping",
+    "closing",
+    "host_copy",
+]
 
 
 class EarlyStopping:
@@ -174,28 +182,57 @@ class Checkpointer:
 class LastEpoch:
     """Keep an in-memory checkpoint of the last completed epoch (what an interruption saves).
 
-    After every epoch (after the other plugins) the run's checkpoint state is serialised to
-    bytes, a copy that later steps cannot change; :meth:`state` reads it back. ``rpnkit
+    After every epoch (after the other plugins) the run's checkpoint state is copied to host
+    memory, a copy that later steps cannot change (:func:`host_copy`: every tensor cloned to
+    the CPU, the same values bit for bit); :meth:`state` hands out a copy of it. ``rpnkit
     train`` uses it to write the history, the model of the last completed epoch and a
     checkpoint when a run is interrupted.
     """
 
     def __init__(self) -> None:
-        self._saved: bytes | None = None
+        self._saved: dict[str, Any] | None = None
 
     @hookimpl(trylast=True)
     def rpnkit_epoch_end(self, context: TrainContext) -> None:
         """Copy the state of the epoch just completed (on the main process)."""
         if context.is_main_process:
-            buffer = io.BytesIO()
-            torch.save(training_state(context), buffer)
-            self._saved = buffer.getvalue()
+            self._saved = host_copy(training_state(context))
 
     def state(self) -> dict[str, Any] | None:
         """The last completed epoch's checkpoint state, or ``None`` before the first."""
         if self._saved is None:
             return None
-        return torch.load(io.BytesIO(self._saved), map_location="cpu", weights_only=True)
+        return host_copy(self._saved)
+
+
+def host_copy(value: Any) -> Any:
+    """A copy of a checkpoint state that shares nothing mutable with ``value``.
+
+    Tensors are cloned to the CPU (detached, same dtype and values); dicts, lists and tuples
+    are rebuilt around copies of their items, keeping their type and attributes (the
+    ``_metadata`` of a ``state_dict``); numbers, strings and ``None`` are kept; anything else
+    is deep-copied. Much cheaper than a round trip through :func:`torch.save`, which
+    :class:`LastEpoch` used to make after every epoch.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if type(value) in (dict, OrderedDict):
+        copied = type(value)((key, host_copy(item)) for key, item in value.items())
+        extra = getattr(value, "__dict__", None)
+        if extra:
+            copied.__dict__.update(copy.deepcopy(extra))
+        return copied
+    if type(value) in (list, tuple):
+        if {type(item) for item in value} <= _ATOMS:  # a random state: 625 ints
+            return type(value)(value)
+        return type(value)(host_copy(item) for item in value)
+    if type(value) in _ATOMS:
+        return value
+    return copy.deepcopy(value)
+
+
+#: Immutable values :func:`host_copy` keeps as they are.
+_ATOMS = frozenset({type(None), bool, int, float, str, bytes})
 
 
 def build_early_stopping(value: object) -> EarlyStopping | None:

@@ -24,7 +24,7 @@ stopping, checkpoints, the display) are raised as they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import CodeType, TracebackType
 from typing import Any
 
@@ -74,6 +74,71 @@ class _HookFailed(Exception):
         return PluginHookError(str(self), self.plugin, self.hook, record, completed)
 
 
+class _RunManager(pluggy.PluginManager):
+    """pluggy's manager for one run, registering plugins without pluggy's slow attribute scan.
+
+    pluggy's :meth:`~pluggy.PluginManager.register` asks :meth:`parse_hookimpl_opts` about
+    every name in ``dir(plugin)``, each through :func:`inspect.getattr_static`; most of
+    those names (``__init__``, ``__repr__``, ...) cannot carry the hook marker. Here the
+    names whose value carries it are listed once per plugin, from the same dictionaries the
+    static lookup reads, and only those go on to pluggy's own parsing, so what is registered
+    is exactly what pluggy would register. A plugin with ``__slots__`` is parsed by pluggy
+    alone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self._scanned: tuple[Any, frozenset[str] | None] = (None, None)
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        """pluggy's options for ``plugin.name``; ``None`` at once for an unmarked name."""
+        if self._scanned[0] is not plugin:
+            self._scanned = (plugin, _marked_names(plugin, f"{self.project_name}_impl"))
+        names = self._scanned[1]
+        if names is not None and name not in names:
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+def _marked_names(plugin: Any, marker: str) -> frozenset[str] | None:
+    """Names of ``plugin`` whose stored value may carry ``marker``; ``None``: cannot tell."""
+    owners = [plugin] if isinstance(plugin, type) else [type(plugin)]
+    if isinstance(plugin, type):
+        owners.append(type(plugin))
+    dicts: list[Any] = []
+    if not isinstance(plugin, type):
+        try:
+            own = object.__getattribute__(plugin, "__dict__")
+        except AttributeError:
+            own = {}
+        dicts.append(own)
+    for owner in owners:
+        for klass in owner.__mro__:
+            if "__slots__" in klass.__dict__:
+                return None
+            dicts.append(klass.__dict__)
+    names = set()
+    for namespace in dicts:
+        if not isinstance(namespace, Mapping):
+            return None
+        for key, value in namespace.items():
+            if _may_be_marked(value, marker):
+                names.add(key)
+    return frozenset(names)
+
+
+def _may_be_marked(value: Any, marker: str) -> bool:
+    """Whether ``value`` (or the function it wraps) may carry ``marker``."""
+    try:
+        return (
+            getattr(value, marker, None) is not None
+            or getattr(getattr(value, "__func__", None), marker, None) is not None
+        )
+    except Exception:  # an odd object's attribute lookup failing: let pluggy decide
+        return True
+
+
 def callback_name(callback: Any) -> str:
     """The name a run's callback is registered under in the run's own manager."""
     return f"rpnkit.run.{type(callback).__name__}.{id(callback):x}"
@@ -107,8 +172,7 @@ class TrainingHooks:
 
     def __init__(self, callbacks: Sequence[Any] = (), process: Any = None) -> None:
         self.process = get_plugin_manager() if process is None else process
-        self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        self.manager.add_hookspecs(hookspecs)
+        self.manager: pluggy.PluginManager = _RunManager()
         training = {
             impl.plugin_name
             for name in TRAINING_HOOKS
