@@ -3,7 +3,7 @@
 W. W. Zachary, "An information flow model for conflict and fission in small groups",
 Journal of Anthropological Research 33 (1977). The graph (undirected, unweighted) and each
 member's faction after the split (``Mr. Hi`` or ``Officer``, 17 each) ship with rpnkit as two
-small CSV files (``rpnkit/data/files/karate_club_nodes.csv`` and ``..._edges.csv``), the
+small CSV files (``rpnkit/data/shipped/karate_club_nodes.csv`` and ``..._edges.csv``), the
 same graph as networkx's ``karate_club_graph()``. The members have no features: each node's
 feature vector is one-hot (34 features), as in the GCN paper's karate club example.
 """
@@ -17,7 +17,7 @@ from rpnkit.data.graphs import GraphBundle
 
 __all__ = ["karate_club"]
 
-_FILES = Path(__file__).with_name("files")
+_FILES = Path(__file__).with_name("shipped")
 
 
 def karate_club(
