@@ -3,6 +3,7 @@ and tinybig 0.2.1."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -49,11 +50,11 @@ def test_directed_inverse_is_a_cumulative_sum_and_exp_a_series_of_shifts() -> No
     assert torch.allclose(inverse(x), torch.cumsum(x, 0))
     assert torch.equal(inverse.calculate_A(), torch.ones(6, 6).triu())
     exponential = build("exponential_approx_multihop_chain", chain_length=6)
-    shifted = sum(
+    shifted = torch.stack([
         torch.cat([torch.zeros(k, 3), x[: 6 - k]]) / torch.tensor(float(k)).lgamma().exp() / k
         if k else x
         for k in range(6)
-    )  # fmt: skip
+    ]).sum(0)  # fmt: skip
     assert torch.allclose(exponential(x), shifted, atol=1e-6)
     assert exponential.terms == 5
 
@@ -116,11 +117,58 @@ def test_pagerank_relative_error_against_the_dense_inverse() -> None:
     assert 0 < obj.steps < 1000
 
 
-def test_pagerank_whose_series_diverges_is_a_config_error() -> None:
+PATH = [(0, 1), (1, 2), (2, 3)]
+
+
+@pytest.mark.parametrize("kind", ["instance", "attribute"])
+def test_pagerank_whose_series_diverges_is_solved_densely(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an undirected path: ρ(Â) = 2cos(π/5) ≈ 1.62, so 0.85·ρ(Â) > 1 and the series diverges
+    with pytest.warns(UserWarning, match="dense-solved") as caught:
+        obj = build(
+            "pagerank_multihop_graph", nodes=4, links=PATH, directed=False,
+            interdependence_type=kind,
+        )  # fmt: skip
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    assert obj.dense_solve and obj.steps is None
+    adjacency = obj.adjacency.dense().double()
+    exact = 0.15 * torch.linalg.inv(torch.eye(4, dtype=torch.float64) - 0.85 * adjacency)
+    assert (exact < 0).any()  # no diffusion, but the matrix tinybig returns
+    assert torch.allclose(obj.calculate_A().double(), exact, atol=1e-5)
+    x = torch.randn(4, 3, dtype=torch.float64)
+    x = x if kind == "instance" else x.T.contiguous()
+    expected = exact.T @ x if kind == "instance" else x @ exact
+    forbid_dense(obj, monkeypatch)
+    assert torch.allclose(obj(x), expected, atol=1e-10)
+    assert torch.allclose(obj(x.float()), expected.float(), atol=1e-5)  # factors per dtype
+
+
+def test_pagerank_dense_solve_carries_gradients() -> None:
+    with pytest.warns(UserWarning, match="dense-solved"):
+        obj = build("pagerank_multihop_graph", nodes=4, links=PATH, directed=False)
+    x = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    obj(x).sum().backward()
+    assert x.grad is not None
+    assert torch.allclose(x.grad, obj.calculate_A().double() @ torch.ones_like(x), atol=1e-5)
+
+
+def test_pagerank_convergent_series_is_propagated_without_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        obj = build(
+            "pagerank_multihop_graph", nodes=4, links=PATH, directed=False, normalization=True
+        )
+    assert not obj.dense_solve and obj.steps is not None
+
+
+def test_pagerank_with_a_singular_system_is_a_config_error() -> None:
+    # a triangle: Â has eigenvalue 2, so I − 0.5·Â is singular at c = 0.5
     with pytest.raises(ConfigError) as caught:
-        build("pagerank_multihop_graph", nodes=4, links=[(0, 1), (1, 2), (2, 3)], directed=False)
+        build("pagerank_multihop_graph", nodes=3, links=[(0, 1), (1, 2), (2, 0)],
+              directed=False, c=0.5)  # fmt: skip
     message = str(caught.value)
-    assert "c=0.15" in message and "normalization=False" in message and "\n" not in message
+    assert "c=0.5" in message and "singular" in message and "\n" not in message
 
 
 def test_links_as_pairs_tensor_and_ids_agree() -> None:
@@ -223,31 +271,39 @@ def test_graphs_give_tinybig_numbers(
     )  # fmt: skip
     b, m = (7, 3) if kind == "instance" else (3, 7)
     theirs = getattr(tinybig.interdependence, f"{name}_interdependence")(b=b, m=m, **params)
-    if name == "pagerank_multihop_graph" and 0.85 * spectral_radius(params) >= 1:
-        # tinybig inverts I − (1−c)Â anyway; rpnkit says the PageRank series diverges
-        with pytest.raises(ConfigError, match="does not converge"):
-            build(name, b=b, m=m, **params)
-        return
-    ours = build(name, b=b, m=m, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the divergent PageRank says it is dense-solved
+        ours = build(name, b=b, m=m, **params)
     x = torch.randn(b, m)
     assert torch.allclose(ours.calculate_A(), theirs.calculate_A().to_dense(), atol=1e-5)
     assert torch.allclose(ours(x), theirs(x), atol=1e-5)
 
 
-def spectral_radius(params: dict[str, Any]) -> float:
-    """ρ(Â) of the adjacency PageRank uses (no self-loops added)."""
-    plain = {**params, "self_dependence": False, "interdependence_type": "instance"}
-    adjacency = build("graph", **plain).calculate_A().double()
-    return float(torch.linalg.eigvals(adjacency).abs().max())
+# (links, directed, dense-solved at c = 0.15 without normalisation)
+DEFAULT_CASES = [
+    (LINKS, False, True),  # ρ(Â) ≈ 2.61
+    (LINKS, True, True),  # ρ(Â) ≈ 1.47 (a self-loop on a cycle)
+    ([(0, 2), (1, 2), (2, 3), (2, 4), (4, 5), (4, 6)], True, False),  # a DAG: Â nilpotent
+]
 
 
-def test_tinybig_graph_object_is_accepted(tinybig: Any) -> None:
-    structure = tinybig.koala.topology.graph(nodes=list(range(7)), links=LINKS, directed=False)
-    theirs = tinybig.interdependence.graph_interdependence(
-        b=7, m=2, graph=structure, normalization=True, normalization_mode="column"
+@pytest.mark.parametrize(("links", "directed", "dense"), DEFAULT_CASES)
+@pytest.mark.parametrize("kind", ["instance", "attribute"])
+def test_pagerank_at_tinybig_defaults_gives_tinybig_numbers(
+    tinybig: Any, links: list[tuple[int, int]], directed: bool, dense: bool, kind: str
+) -> None:
+    structure = tinybig.koala.topology.graph(nodes=list(range(7)), links=links, directed=directed)
+    b, m = (7, 3) if kind == "instance" else (3, 7)
+    theirs = tinybig.interdependence.pagerank_multihop_graph_interdependence(
+        b=b, m=m, graph=structure, interdependence_type=kind
     )
-    ours = build(
-        "graph", b=7, m=2, graph=structure, normalization=True, normalization_mode="column"
-    )
-    x = torch.randn(7, 2)
-    assert torch.allclose(ours(x), theirs(x), atol=1e-6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = build(
+            "pagerank_multihop_graph_interdependence", b=b, m=m, graph=structure,
+            interdependence_type=kind,
+        )  # fmt: skip
+    assert ours.dense_solve == dense == bool(caught)
+    x = torch.randn(b, m)
+    assert torch.allclose(ours.calculate_A(), theirs.calculate_A().to_dense(), atol=1e-5)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-4)

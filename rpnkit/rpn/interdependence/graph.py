@@ -4,12 +4,14 @@ The graph is given as node ids and links (``(source, target)`` pairs or a ``2 ×
 tensor), or as a graph object (tinybig's ``koala.topology.graph``, or a networkx graph). Its
 normalised adjacency ``Â`` is kept as an edge list
 (:class:`~rpnkit.rpn.interdependence.topological.Adjacency`, memory ``O(nnz)``) and applied
-by sparse propagation; no function here forms an ``n × n`` matrix when applied. Only
-:meth:`calculate_A` builds one, when asked.
+by sparse propagation; no function here forms an ``n × n`` matrix when applied, except a
+PageRank whose propagation series would diverge (it is solved densely with a cached LU
+factorisation, and says so once). :meth:`calculate_A` builds the matrix when asked.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
@@ -210,22 +212,26 @@ class MultihopGraphInterdependence(GraphInterdependence):
 
 
 class PagerankMultihopGraphInterdependence(GraphInterdependence):
-    r"""Personalised-PageRank interdependence: ``A = c·(I − (1−c)·Â)⁻¹ = c·Σ_k ((1−c)Â)^k``.
+    r"""Personalised-PageRank interdependence: ``A = c·(I − (1−c)·Â)⁻¹``.
 
-    Applied by propagation, never by inverting a matrix: ``Y ← c·X + (1−c)·ÂᵀY`` from
-    ``Y = c·X`` (instance type; ``X·A`` likewise), ``K`` steps, memory ``O(nnz)``. ``K`` is
-    fixed at construction from the series of ``((1−c)Âᵀ)^k·1``: since every entry of ``Â``
-    is >= 0, that series bounds every column's remainder (times ``max |x|``), and ``K`` is
-    the first step where the bound on what is left falls below ``tol``. Like tinybig's,
-    ``Â`` has no self-loops here whatever ``self_dependence`` says.
+    Where the series ``c·Σ_k ((1−c)Â)^k`` converges (always for a row- or column-normalised
+    ``Â``, whose spectral radius is at most 1), ``A`` is applied by propagation and never
+    formed: ``Y ← c·X + (1−c)·ÂᵀY`` from ``Y = c·X`` (instance type; ``X·A`` likewise),
+    ``K`` steps, memory ``O(nnz)``. ``K`` is fixed at construction from the series of
+    ``((1−c)Âᵀ)^k·1``: since every entry of ``Â`` is >= 0, that series bounds every
+    column's remainder (times ``max |x|``), and ``K`` is the first step where the bound on
+    what is left falls below ``tol``. When ``(1−c)`` times the smaller of ``Â``'s largest
+    row and column sums is below 1 the series is known to converge; otherwise those
+    propagations of ``1`` decide. Like tinybig's, ``Â`` has no self-loops here whatever
+    ``self_dependence`` says.
 
-    Differences from tinybig
-    ------------------------
-    tinybig inverts ``I − (1−c)Â`` densely whatever ``Â`` is. Where ``(1−c)·ρ(Â) >= 1``
-    (e.g. an unnormalised adjacency with a node of degree 2 or more at ``c = 0.15``) that
-    matrix is no PageRank diffusion (its series diverges; the inverse, if any, has negative
-    entries), and this class raises :class:`~rpnkit.errors.ConfigError` naming ``c`` and
-    ``normalization``. :meth:`calculate_A` still returns tinybig's dense inverse.
+    Where the series diverges (``(1−c)·ρ(Â) >= 1``, e.g. tinybig's default
+    ``normalization=False`` on most undirected graphs) or does not reach ``tol`` within
+    ``max_iter`` steps, ``A`` is applied exactly by solving with an LU factorisation of
+    ``I − (1−c)Â`` computed once at construction (``O(n³)`` time, ``O(n²)`` memory, one
+    warning per object; the inverse itself is never formed). These are tinybig's numbers;
+    an exactly singular ``I − (1−c)Â`` (where tinybig's ``torch.inverse`` fails) is a
+    :class:`~rpnkit.errors.ConfigError`.
 
     Parameters
     ----------
@@ -234,17 +240,18 @@ class PagerankMultihopGraphInterdependence(GraphInterdependence):
     tol
         Bound on the remainder of the series, relative to ``max |x|`` (default ``1e-7``).
     max_iter
-        Most propagation steps (default 1000).
+        Most propagation steps (default 1000); beyond them the dense solve is used.
     graph, nodes, links, directed, normalization, normalization_mode, self_dependence, b, m, interdependence_type, require_data, require_parameters, name, device
         As for :class:`GraphInterdependence`.
+
+    Attributes
+    ----------
+    steps
+        Number of propagation steps, or ``None`` when ``A`` is applied by the dense solve.
     """
 
     label: ClassVar[str] = "pagerank_multihop_graph"
     uses_self_dependence: ClassVar[bool] = False
-    tinybig_divergence: ClassVar[str | None] = (
-        "a PageRank whose series diverges ((1−c)·ρ(Â) ≥ 1, e.g. normalization=False) raises "
-        "instead of inverting densely"
-    )
 
     def __init__(
         self, c: float = 0.15, tol: float = 1e-7, max_iter: int = 1000, **kwargs: Any
@@ -253,37 +260,83 @@ class PagerankMultihopGraphInterdependence(GraphInterdependence):
         self.c = finite_number(c, f"{self.label} c", above=0, at_most=1)
         self.tol = positive_float(tol, f"{self.label} tol")
         self.max_iter = positive_int(max_iter, f"{self.label} max_iter")
-        self.steps = self._steps()
+        self.steps: int | None = self._steps()
+        # LU factors of I − (1−c)Â per (device, dtype); a plain attribute, not a buffer.
+        self._lu: dict[tuple[torch.device, torch.dtype], tuple[Tensor, Tensor]] = {}
+        if self.steps is None:
+            self._lu[(torch.device("cpu"), torch.float64)] = self._factorise()
+            warnings.warn(
+                f"{self.label} c={self.c:g} with normalization={self.normalization}: the "
+                "propagation series c·Σ((1−c)Â)^k would diverge (or not reach tol within "
+                f"max_iter={self.max_iter}), so the {self.n}-node graph is dense-solved "
+                "(O(n²) memory); normalization=True keeps it sparse",
+                UserWarning,
+                stacklevel=2,
+            )
 
-    def _steps(self) -> int:
-        """Steps after which the remainder bound of the series is below ``tol``."""
+    @property
+    def dense_solve(self) -> bool:
+        """Whether ``A`` is applied by the dense LU solve instead of propagation."""
+        return self.steps is None
+
+    def _steps(self) -> int | None:
+        """Steps after which the remainder bound of the series is below ``tol``, or ``None``
+        when the series diverges or does not get there within ``max_iter`` steps."""
         decay = 1.0 - self.c
+        bounded = decay * self.adjacency.radius_bound() < 1.0
         v = torch.ones(self.n, 1, dtype=torch.float64)
-        weight = self.adjacency.weight
         adjacency = self.adjacency
+        weight = adjacency.weight.double().unsqueeze(1)
         previous = 1.0
         for step in range(1, self.max_iter + 1):
             v = decay * torch.zeros_like(v).index_add(
-                0, adjacency.dst, v.index_select(0, adjacency.src) * weight.double().unsqueeze(1)
+                0, adjacency.dst, v.index_select(0, adjacency.src) * weight
             )
             size = float(v.abs().max()) if self.n else 0.0
             if size == 0.0:
                 return step - 1
-            if size > 1e12:
-                break
+            if size > 1e12 or (not bounded and size >= previous and step >= 50):
+                return None  # growing, or not shrinking after 50 steps: no convergence
             ratio = size / previous
             previous = size
             if ratio < 1.0 and self.c * size / (1.0 - ratio) <= self.tol:
                 return step
-        raise ConfigError(
-            f"{self.label} c={self.c:g} with normalization={self.normalization} "
-            f"(normalization_mode={self.normalization_mode!r}): the PageRank series "
-            f"c·Σ((1−c)Â)^k does not converge within max_iter={self.max_iter} steps; expected "
-            "(1−c)·ρ(Â) < 1, e.g. normalization=True with mode 'row' or 'column', or a larger c"
-        )
+        return None
+
+    def _factorise(self) -> tuple[Tensor, Tensor]:
+        """LU factors of ``I − (1−c)Â`` in float64; a singular matrix is a ConfigError."""
+        matrix = torch.eye(self.n, dtype=torch.float64)
+        matrix = matrix - (1.0 - self.c) * self.adjacency.dense().double().cpu()
+        lu, pivots, info = torch.linalg.lu_factor_ex(matrix)
+        pivot_sizes = lu.diagonal().abs()
+        threshold = self.n * torch.finfo(torch.float64).eps * float(pivot_sizes.max())
+        singular = int(info) != 0 or not bool(pivot_sizes.isfinite().all())
+        if singular or float(pivot_sizes.min()) <= threshold:
+            raise ConfigError(
+                f"{self.label} c={self.c:g} with normalization={self.normalization} "
+                f"(normalization_mode={self.normalization_mode!r}): I − (1−c)Â is singular, so "
+                "c·(I − (1−c)Â)⁻¹ does not exist; expected another c, or normalization=True"
+            )
+        return lu, pivots
+
+    def _factors(self, like: Tensor) -> tuple[Tensor, Tensor]:
+        """The LU factors on ``like``'s device and in its dtype (cached)."""
+        key = (like.device, like.dtype)
+        if key not in self._lu:
+            lu, pivots = self._lu[(torch.device("cpu"), torch.float64)]
+            self._lu[key] = (lu.to(like.device, like.dtype), pivots.to(like.device))
+        return self._lu[key]
 
     def operate(self, z: Tensor, dim: int) -> Tensor:
-        """``Y ← c·z + (1−c)·P(Y)`` for the precomputed number of steps."""
+        """``Y ← c·z + (1−c)·P(Y)`` for the precomputed number of steps, or the dense solve
+        ``c·(I − (1−c)Â)⁻ᵀz`` (``dim=0``) / ``c·z(I − (1−c)Â)⁻¹`` (``dim=1``)."""
+        if self.steps is None:
+            lu, pivots = self._factors(z)
+            if dim == 0:
+                solved = torch.linalg.lu_solve(lu, pivots, z, adjoint=True)
+            else:
+                solved = torch.linalg.lu_solve(lu, pivots, z, left=False)
+            return self.c * solved
         start = self.c * z
         y = start
         for _ in range(self.steps):

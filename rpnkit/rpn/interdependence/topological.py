@@ -187,6 +187,15 @@ class Adjacency(nn.Module):
         cols = torch.zeros_like(rows).index_add(0, self.dst, magnitude)
         return float(torch.maximum(rows.max(), cols.max())) if self.n else 0.0
 
+    def radius_bound(self) -> float:
+        """An upper bound on ``Â``'s spectral radius: the smaller of its largest absolute row
+        sum and its largest absolute column sum."""
+        magnitude = self.weight.abs()
+        rows = torch.zeros(self.n, dtype=magnitude.dtype, device=magnitude.device)
+        rows = rows.index_add(0, self.src, magnitude)
+        cols = torch.zeros_like(rows).index_add(0, self.dst, magnitude)
+        return float(torch.minimum(rows.max(), cols.max())) if self.n else 0.0
+
     def extra_repr(self) -> str:
         """Nodes and stored entries."""
         return f"n={self.n}, nnz={self.nnz}"
