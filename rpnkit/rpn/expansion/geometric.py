@@ -17,6 +17,7 @@ features and multiplies ``x`` by that, never forming the ``b × D`` expansion.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -266,6 +267,11 @@ class CylinderExpansion(GeometricExpansion):
     h, w, d, channel_num, packing_strategy, cd_h, cd_w, cd_d, preprocess, postprocess
         See :class:`GeometricExpansion`.
     """
+
+    #: One line on how rpnkit's numbers differ from tinybig 0.2.1.
+    tinybig_divergence: ClassVar[str | None] = (
+        "cylinder patches span depths −p_d..p_d' (tinybig 0.2.1's code: −p_d'..p_d'; equal when p_d' = p_d)"
+    )
 
     _label = "cylinder"
 

@@ -3,6 +3,8 @@ Jacobi."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import Tensor
 
 from rpnkit.checks import finite_number
@@ -79,6 +81,11 @@ class LaguerreExpansion(OrthogonalPolynomialExpansion):
     preprocess, postprocess
         See :class:`~rpnkit.rpn.expansion.base.Expansion`.
     """
+
+    #: One line on how rpnkit's numbers differ from tinybig 0.2.1.
+    tinybig_divergence: ClassVar[str | None] = (
+        "laguerre: the documented (textbook) recurrence from L1 = 1 + α − x; tinybig 0.2.1's code starts from 1 + α + x"
+    )
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -209,6 +210,11 @@ class MeyerWaveletExpansion(WaveletExpansion):
     ``2/(3π)`` are used there. tinybig sets the first and returns NaN at the other two.
     """
 
+    #: One line on how rpnkit's numbers differ from tinybig 0.2.1.
+    tinybig_divergence: ClassVar[str | None] = (
+        "meyer wavelet: the limits at τ = ±3/4 where tinybig 0.2.1 returns NaN"
+    )
+
     _label = "meyer"
 
     def psi(self, tau: Tensor) -> Tensor:
@@ -226,6 +232,11 @@ class MeyerWaveletExpansion(WaveletExpansion):
 class ShannonWaveletExpansion(WaveletExpansion):
     """Shannon wavelet ``ψ(τ) = (sin 2πτ - sin πτ) / (πτ)``, with its limit 1 at ``τ = 0``
     (where tinybig returns NaN)."""
+
+    #: One line on how rpnkit's numbers differ from tinybig 0.2.1.
+    tinybig_divergence: ClassVar[str | None] = (
+        "shannon wavelet: the limit 1 at τ = 0 where tinybig 0.2.1 returns NaN"
+    )
 
     _label = "shannon"
 
@@ -252,6 +263,11 @@ class BetaWaveletExpansion(WaveletExpansion):
     alpha, beta
         Shape parameters, >= 1.
     """
+
+    #: One line on how rpnkit's numbers differ from tinybig 0.2.1.
+    tinybig_divergence: ClassVar[str | None] = (
+        "beta wavelet: the sigmoid mapping is decided per sample (tinybig 0.2.1: once per batch, so a row depends on its batch)"
+    )
 
     _label = "beta"
 
