@@ -38,10 +38,11 @@ def _as_index(name: str, field_name: str, value: object, n: int) -> Tensor:
             f"{type(value).__name__}"
         ) from None
     index = index.flatten()
-    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n):
+    outside = index[(index < 0) | (index >= n)]
+    if outside.numel():
         raise ConfigError(
-            f"graph {name!r}: {field_name} holds node index {int(index.max())} or "
-            f"{int(index.min())}, outside 0..{n - 1}"
+            f"graph {name!r}: {field_name} holds node index {int(outside[0])}, outside "
+            f"0..{n - 1} (the graph has {n} nodes)"
         )
     if len(torch.unique(index)) != len(index):
         raise ConfigError(f"graph {name!r}: {field_name} names a node more than once")
@@ -103,12 +104,11 @@ class GraphData:
                 f"graph {name!r}: edge_index must have shape (2, n_edges), got "
                 f"{tuple(self.edge_index.shape)}"
             )
-        if self.edge_index.numel() and (
-            int(self.edge_index.min()) < 0 or int(self.edge_index.max()) >= n
-        ):
+        outside = self.edge_index[(self.edge_index < 0) | (self.edge_index >= n)]
+        if outside.numel():
             raise ConfigError(
-                f"graph {name!r}: edge_index names node {int(self.edge_index.max())} or "
-                f"{int(self.edge_index.min())}, outside 0..{n - 1}"
+                f"graph {name!r}: edge_index names node {int(outside[0])}, outside 0..{n - 1} "
+                f"(the graph has {n} nodes)"
             )
         object.__setattr__(self, "x", self.x.float())
         object.__setattr__(self, "y", self.y.long())
