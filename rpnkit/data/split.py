@@ -57,7 +57,9 @@ def split_indices(
             if len(group) < 2:
                 raise ConfigError(
                     f"dataset {name!r}: a stratified split needs at least 2 samples per "
-                    f"class, class {cls_index} has {len(group)}"
+                    f"class, class {cls_index} has {len(group)}; if the target is a quantity "
+                    "rather than a class, set task: regression "
+                    "(--set data.parameters.task=regression)"
                 )
     sizes = torch.tensor([len(g) for g in groups], dtype=torch.float64)
     # Rounding first keeps e.g. 0.1 * 30 = 3.0000000000000004 from becoming 4.

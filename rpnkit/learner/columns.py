@@ -26,6 +26,12 @@ _BASE_KEYS = frozenset(
 #: Relative difference under which a metric counts as a copy of the loss (float32 losses
 #: against float64 metric sums differ by about 1e-7).
 _COPY_TOLERANCE = 1e-5
+#: Metrics that measure what a loss measures, so can be a copy of it. A score where higher is
+#: better (accuracy, r2, f1, ...) is another quantity even when its value equals the loss
+#: (accuracy 0 beside a loss of 0 on a one-output classifier is two numbers, not one).
+_LOSS_QUANTITIES = frozenset(
+    {"mse", "mae", "l1", "l2", "cross_entropy", "nll", "bce", "log_loss", "loss"}
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,12 @@ def copies_loss(rows: Sequence[Mapping[str, float | None]], metric: MetricColumn
     """Whether ``metric`` equals the loss in every row where both were measured.
 
     A regression run measuring ``mse`` with an MSE loss records the same number twice; it is
-    then shown once. At least one pair of finite values must be compared.
+    then shown once. Only a metric measuring a loss's quantity (``mse``, ``mae``,
+    ``cross_entropy``, ...) can be a copy: a score such as accuracy or r2 is never folded,
+    whatever its values. At least one pair of finite values must be compared.
     """
+    if metric.name.lower() not in _LOSS_QUANTITIES:
+        return False
     compared = 0
     for row in rows:
         for split, key in (("train", metric.train), ("test", metric.test)):

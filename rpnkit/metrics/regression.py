@@ -28,6 +28,9 @@ class RegressionMetric(Metric):
 
     Subclasses list their per-output ``"sum"`` states in ``OUTPUT_STATES``; those states are
     sized by the number of outputs of the first update.
+
+    A model trained on standardised targets (``standardize_target`` of a file dataset) is
+    measured in the target's own units after :meth:`in_target_units`.
     """
 
     higher_is_better = False
@@ -39,6 +42,27 @@ class RegressionMetric(Metric):
         self.add_state("count", torch.zeros((), dtype=torch.long), reduce="sum")
         for state in self.OUTPUT_STATES:
             self.add_state(state, torch.zeros(0, dtype=torch.float64), reduce="sum")
+        self._target_scale: tuple[Tensor, Tensor] | None = None
+
+    def in_target_units(self, mean: Tensor, std: Tensor) -> RegressionMetric:
+        """Measure predictions and targets given in standardised units in the target's own.
+
+        Every later :meth:`update` maps both through ``value * std + mean`` first (a
+        :class:`~rpnkit.data.DataBundle`'s ``target_mean`` / ``target_std``), so ``mae`` or
+        ``rmse`` come out in the target's units (``r2`` is the same either way).
+
+        Parameters
+        ----------
+        mean, std
+            Per-output statistics, shape ``(outputs,)``.
+
+        Returns
+        -------
+        RegressionMetric
+            ``self``.
+        """
+        self._target_scale = (mean.detach().double().reshape(-1), std.detach().double().reshape(-1))
+        return self
 
     def update(self, y_score: Tensor, y_true: Tensor) -> None:
         """Accumulate a batch of predictions ``y_score`` against targets ``y_true``.
@@ -69,7 +93,11 @@ class RegressionMetric(Metric):
                 "reset() before changing the number of outputs"
             )
         self.count += batch
-        self._accumulate(pred.to(first.dtype), target.to(first.dtype))
+        pred, target = pred.to(first.dtype), target.to(first.dtype)
+        if self._target_scale is not None:
+            mean, std = (t.to(pred.device, pred.dtype) for t in self._target_scale)
+            pred, target = pred * std + mean, target * std + mean
+        self._accumulate(pred, target)
 
     @abstractmethod
     def _accumulate(self, pred: Tensor, target: Tensor) -> None:

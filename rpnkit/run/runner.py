@@ -185,6 +185,12 @@ def assemble(
             kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *callbacks]
         return BackwardLearner(**kwargs)
 
+    if data is not None and model is not None and None not in metrics:
+        from rpnkit.run.task_fit import task_problems
+
+        names = [spec["name"] for spec in config.metrics]
+        problems += task_problems(data, model, components.get("loss"), metrics, names)
+        _metrics_in_target_units(data, metrics)
     built_learner = attempt("learner", learner)
     if check and not problems:
         attempt(
@@ -200,6 +206,18 @@ def assemble(
     if problems or None in components.values():
         return None, problems
     return Components(data, model, built_learner, metrics, config, sizes), []
+
+
+def _metrics_in_target_units(data: Any, metrics: Sequence[Any]) -> None:
+    """Have the regression metrics report in the target's units when the data standardised it."""
+    from rpnkit.metrics.regression import RegressionMetric
+
+    mean, std = getattr(data, "target_mean", None), getattr(data, "target_std", None)
+    if mean is None or std is None:
+        return
+    for metric in metrics:
+        if isinstance(metric, RegressionMetric):
+            metric.in_target_units(mean, std)
 
 
 def _checkpointing(output: Mapping[str, Any]) -> dict[str, Any]:

@@ -187,6 +187,8 @@ def _data(section: Any, loss: str | None, seed: int) -> dict[str, Any]:
         params = {**_TABULAR_DEFAULTS, **params}
     if "seed" not in params and accepts("dataset", name, "seed"):
         params["seed"] = seed
+    if "standardize_target" not in params and accepts("dataset", name, "standardize_target"):
+        params["standardize_target"] = False  # a tinybig config means raw targets
     check_parameters("dataset", name, params, obj.parameters_path)
     if loss in CLASS_INDEX_LOSSES or loss is None or name in _EQUATIONS or name in _READ_LOCALLY:
         return {"name": name, "parameters": params}
