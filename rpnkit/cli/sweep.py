@@ -12,8 +12,6 @@ in an RDB, which ``--join URL --study NAME`` workers on other machines share.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,17 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from rpnkit.errors import ConfigError, RpnkitError
+from rpnkit.errors import ConfigError
 
 if TYPE_CHECKING:
     import optuna
 
-    from rpnkit.sweep.objective import Objective
-    from rpnkit.sweep.space import Dimension
 
-_SECTION_KEYS = ("space", "objective", "direction", "sampler", "trials", "pruner", "dir")
-_SAMPLERS = ("grid", "tpe", "random")
-_PRUNERS = ("median", "none")
+from rpnkit.sweep.plan import PRUNERS, SAMPLERS
+
 _ATTR = "rpnkit_sweep"
 
 
@@ -67,12 +62,12 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="allow optimising a test_ column (the test split then no longer measures the result)",
     )
-    p.add_argument("--sampler", choices=_SAMPLERS, help="default: grid when every key is a list")
+    p.add_argument("--sampler", choices=SAMPLERS, help="default: grid when every key is a list")
     p.add_argument(
         "--trials", type=int, metavar="N", help="trials of tpe/random (grid: all points)"
     )
     p.add_argument(
-        "--pruner", choices=_PRUNERS, help="default: median for tpe/random, none for grid"
+        "--pruner", choices=PRUNERS, help="default: median for tpe/random, none for grid"
     )
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="trials at once (default 1)")
     p.add_argument("--seed", type=int, help="the sampler's seed (default: the config's seed)")
@@ -90,8 +85,12 @@ def add_parsers(sub: Any) -> None:
 
 
 def _require_optuna() -> None:
-    if importlib.util.find_spec("optuna") is None:
-        raise ConfigError("rpnkit sweep needs optuna; install it with: pip install 'rpnkit[sweep]'")
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "rpnkit sweep needs optuna; install it with: pip install 'rpnkit[sweep]'"
+        ) from None
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -121,45 +120,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _start(args)
 
 
-def _read_definition(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The config file without its ``sweep:`` section, and the section with the flags applied."""
-    from rpnkit.run.configfile import load_yaml
-
-    raw = dict(load_yaml(Path(args.config)))
-    section = raw.pop("sweep", None) or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"section 'sweep' must be a mapping, got {type(section).__name__}")
-    unknown = [k for k in section if k not in _SECTION_KEYS]
-    if unknown:
-        raise ConfigError(f"unknown key sweep.{unknown[0]}; valid keys: {', '.join(_SECTION_KEYS)}")
-    space = dict(section.get("space") or {})
-    for assignment in args.space:
-        key, sep, text = assignment.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--space {assignment!r} must look like KEY=VALUES")
-        try:
-            space[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            space[key.strip()] = text
-    flags = {
-        "objective": args.objective,
-        "direction": args.direction,
-        "sampler": args.sampler,
-        "trials": args.trials,
-        "pruner": args.pruner,
-        "dir": args.output_dir,
-    }
-    merged = {**section, **{k: v for k, v in flags.items() if v is not None}, "space": space}
-    return raw, merged
-
-
 def _start(args: argparse.Namespace) -> int:
     from rpnkit.plugins.state import get_registry
     from rpnkit.run.config import apply_overrides
     from rpnkit.sweep.objective import choose_objective
+    from rpnkit.sweep.plan import check_base, check_value, extra_assignments, plan, read_definition
     from rpnkit.sweep.space import check_space, parse_space
 
-    raw, section = _read_definition(args)
+    raw, section = read_definition(args)
     effective = apply_overrides(raw, args.overrides)
     registry = get_registry()
     problems: list[str] = []
@@ -176,17 +144,17 @@ def _start(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         problems.append(str(exc))
-    sampler, n_trials, pruner = _plan(section, dimensions, problems)
-    extra = _extra_assignments(effective, objective)
+    sampler, n_trials, pruner = plan(section, dimensions, problems)
+    extra = extra_assignments(effective, objective)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base.yaml"
         base.write_text(yaml.safe_dump(raw, sort_keys=False))
         overrides = [*args.overrides, *extra, "output.dir=null"]
-        if not problems:
-            problems += _check_base(base, overrides)
-        if not problems:
+        base_problems = check_base(base, overrides)
+        problems += base_problems
+        if not base_problems:  # every key and name, and each value built as --set builds it
             problems += check_space(
-                dimensions, effective, registry, lambda k, v: _check_value(base, overrides, k, v)
+                dimensions, effective, registry, lambda k, v: check_value(base, overrides, k, v)
             )
     directory = Path(section.get("dir") or Path("sweeps") / Path(args.config).stem)
     if not problems and directory.exists() and any(directory.iterdir()):
@@ -240,77 +208,6 @@ def _start(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return _work(args, url, name, directory, everything=False)
-
-
-def _plan(
-    section: dict[str, Any], dimensions: list[Dimension], problems: list[str]
-) -> tuple[str, int, str]:
-    """The sampler, the number of trials and the pruner of a new sweep."""
-    all_lists = bool(dimensions) and all(d.kind == "choice" for d in dimensions)
-    sampler = section.get("sampler") or (
-        "grid" if all_lists and not section.get("trials") else "tpe"
-    )
-    if sampler not in _SAMPLERS:
-        problems.append(f"sweep.sampler={sampler!r} is not valid; valid: {', '.join(_SAMPLERS)}")
-        sampler = "tpe"
-    if sampler == "grid" and not all_lists:
-        ranges = [d.key for d in dimensions if d.kind != "choice"]
-        problems.append(
-            f"the grid sampler needs a list of values for every key; {ranges[0]} is a range "
-            "(use --sampler tpe or random with --trials N)"
-        )
-    points = 1
-    for d in dimensions:
-        points *= len(d.choices) if d.kind == "choice" else 1
-    trials = section.get("trials")
-    if trials is not None and (
-        not isinstance(trials, int) or isinstance(trials, bool) or trials < 1
-    ):
-        problems.append(f"sweep.trials={trials!r} is not valid; expected an integer >= 1")
-        trials = None
-    n_trials = points if sampler == "grid" else (trials or 20)
-    pruner = section.get("pruner") or ("none" if sampler == "grid" else "median")
-    if pruner not in _PRUNERS:
-        problems.append(f"sweep.pruner={pruner!r} is not valid; valid: {', '.join(_PRUNERS)}")
-    return sampler, n_trials, pruner
-
-
-def _extra_assignments(raw: dict[str, Any], objective: Objective | None) -> list[str]:
-    """What the sweep adds to every trial: the csv logger (the watched per-epoch history) and,
-    for a validation objective, ``output.save_best`` on it (the trial keeps its best model)."""
-    found = raw.get("output")
-    output: dict[str, Any] = found if isinstance(found, dict) else {}
-    loggers = list(output.get("loggers") or [])
-    names = [lg.get("name") if isinstance(lg, dict) else lg for lg in loggers]
-    extra = []
-    if "csv" not in names:
-        extra.append(f"output.loggers={json.dumps([*loggers, 'csv'])}")
-    if objective is not None and objective.column.startswith("val_") and "save_best" not in output:
-        mode = "min" if objective.direction == "minimize" else "max"
-        extra.append(f"output.save_best={json.dumps({'monitor': objective.name, 'mode': mode})}")
-    return extra
-
-
-def _check_base(base: Path, overrides: list[str]) -> list[str]:
-    from rpnkit.run.config import load_config
-
-    try:
-        load_config(base, overrides)
-    except RpnkitError as exc:
-        return [str(exc)]
-    return []
-
-
-def _check_value(base: Path, overrides: list[str], key: str, value: Any) -> list[str]:
-    """Problems of the config with ``--set key=value``, built and checked as ``validate`` does."""
-    from rpnkit.run.config import load_config
-    from rpnkit.run.runner import validate
-
-    try:
-        config = load_config(base, [*overrides, f"{key}={json.dumps(value)}"])
-    except RpnkitError as exc:
-        return [str(exc)]
-    return validate(config)[1]
 
 
 def _load(url: str, name: str) -> tuple[optuna.Study, dict[str, Any]]:

@@ -156,14 +156,15 @@ def _lookup(raw: Any, key: str) -> tuple[bool, Any, str | None]:
 
 
 def _component_groups(current: Any, key: str, registry: Any) -> list[str]:
-    """The registry groups a value at ``key`` names a component of, judged by what is there now."""
-    name = current.get("name") if isinstance(current, Mapping) else current
-    if isinstance(name, str):
-        groups = [e.group for e in registry.find(name)]
-        if groups:
-            return groups
+    """The registry groups a value at ``key`` names a component of: the key's own name when it
+    is a group (``...expansion``), else the groups of the name that is there now."""
     last = key.split(".")[-1]
-    return [last] if registry.has_group(last) else []
+    if registry.has_group(last):
+        return [last]
+    name = current.get("name") if isinstance(current, Mapping) else current
+    if isinstance(name, str) and key.split(".")[-1] != "name":
+        return list(dict.fromkeys(e.group for e in registry.find(name)))
+    return []
 
 
 def check_space(
