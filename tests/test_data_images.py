@@ -17,6 +17,8 @@ from rpnkit.data.images import ImageBundle, digits_images
 from rpnkit.data.tabular import read
 from rpnkit.errors import ConfigError
 from rpnkit.plugins.state import build
+from rpnkit.tinybig.run import translate_tinybig
+from tests.test_tinybig_translation import _config as tinybig_config
 
 
 def one_line_error(call: Any, *fragments: str) -> str:
@@ -198,3 +200,23 @@ def test_cifar10_refuses_the_pickled_python_version(tmp_path: Path) -> None:
     (folder / "data_batch_1").write_bytes(b"\x80\x04 a pickle")
     one_line_error(lambda: cifar10(root=str(tmp_path)), "python (pickled) version",
                    "does not read")  # fmt: skip
+
+
+def _tinybig_data(cls: str, **parameters: Any) -> dict:
+    raw = tinybig_config()
+    raw["configurations"]["data_configs"] = {
+        "data_class": cls,
+        "data_parameters": {"name": cls.rsplit(".", 1)[1], **parameters},
+    }
+    return translate_tinybig(raw)["data"]
+
+
+def test_tinybigs_image_classes_map_to_the_readers_given_a_local_root(tmp_path: Path) -> None:
+    data = _tinybig_data("tinybig.data.mnist", train_batch_size=16, root=str(tmp_path))
+    assert data["name"] == "mnist" and data["parameters"]["batch_size"] == 16
+    write_mnist(tmp_path)
+    assert build("dataset", data["name"], **data["parameters"]).n_train == 40
+    with pytest.raises(ConfigError) as info:
+        _tinybig_data("tinybig.data.cifar10", train_batch_size=16)
+    assert "\n" not in str(info.value)
+    assert "rpnkit downloads nothing" in str(info.value) and "root" in str(info.value)
