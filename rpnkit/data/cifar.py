@@ -142,7 +142,7 @@ def cifar10(
             )
     folder = _folder(root)
     meta = folder / "batches.meta.txt"
-    names = CIFAR10_CLASSES
+    names: tuple[str, ...] = CIFAR10_CLASSES
     if meta.is_file():
         lines = tuple(line.strip() for line in meta.read_text(encoding="utf-8").splitlines())
         names = tuple(line for line in lines if line) or names

@@ -7,6 +7,8 @@ themselves as ``train_idx``, ``val_idx`` and ``test_idx``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -89,7 +91,7 @@ def choose_splits(
     train_idx: object = None,
     val_idx: object = None,
     test_idx: object = None,
-) -> tuple[object, object, object]:
+) -> tuple[Any, Any, Any]:
     """The node sets given (``train_idx`` and ``test_idx``, ``val_idx`` optional), else drawn.
 
     Given sets are returned as they are (:class:`~rpnkit.data.graphs.GraphData` checks them);

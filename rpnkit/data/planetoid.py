@@ -235,7 +235,9 @@ class PlanetoidDataset:
         bundle = cora_files(content=str(files[0]), cites=str(files[1]), directed=directed,
                             row_normalize=row_normalize, unknown_nodes=unknown_nodes,
                             val_size=val_size, test_size=test_size, seed=seed,
-                            standardize=standardize, name=name, **sets)  # fmt: skip
+                            standardize=standardize, name=name,
+                            train_idx=sets["train_idx"], val_idx=sets["val_idx"],
+                            test_idx=sets["test_idx"])  # fmt: skip
         return bundle
 
 

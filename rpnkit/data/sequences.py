@@ -174,15 +174,15 @@ def read_series(name: str, path: str, columns: list[str] | str | None) -> np.nda
         at.append(header.index(column))
     out = np.empty((len(rows), len(at)))
     for r, (line, cells) in enumerate(rows):
-        for c, column in enumerate(at):
+        for c, position in enumerate(at):
             try:
-                out[r, c] = float(cells[column])
+                out[r, c] = float(cells[position])
             except ValueError:
                 out[r, c] = np.nan
             if not np.isfinite(out[r, c]):
                 raise ConfigError(
-                    f"dataset {name!r}: {file.name!r} line {line}, column {header[column]!r}: "
-                    f"{cells[column]!r} is not a finite number; fill or drop the row"
+                    f"dataset {name!r}: {file.name!r} line {line}, column {header[position]!r}: "
+                    f"{cells[position]!r} is not a finite number; fill or drop the row"
                 )
     return out
 
