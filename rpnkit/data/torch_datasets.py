@@ -55,12 +55,9 @@ def dataset_class(target: object, path: str) -> type[Dataset[Any]]:
         The dotted path, for messages.
     """
     if isinstance(target, str):
-        from rpnkit.components.registry import import_target
+        from rpnkit.components.trust import import_admitted
 
-        try:
-            target = import_target(target)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"dataset {path!r} cannot be imported ({exc})") from None
+        target = import_admitted(target, ("torch.utils.data:Dataset",), f"dataset {path!r}")
     if not inspect.isclass(target) or not issubclass(target, Dataset):
         kind = type(target).__name__ if not inspect.isclass(target) else f"class {target.__name__}"
         raise ConfigError(

@@ -26,6 +26,7 @@ Every mistake is a :class:`~rpnkit.errors.ConfigError` with a one-line message n
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from rpnkit.checks import positive_int, short_repr
 from rpnkit.checks import seed as check_seed
 from rpnkit.components.spec import parse_spec
 from rpnkit.errors import ConfigError, did_you_mean
-from rpnkit.run.configfile import load_yaml
+from rpnkit.run.configfile import check_written_paths, load_yaml
 
 __all__ = [
     "LEARNER_TRAIN_OPTIONS",
@@ -258,6 +259,9 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     config.strategy = strategy
     threads = raw.get("threads")
     config.threads = None if threads is None else positive_int(threads, "threads")
+    limit = 4 * (os.cpu_count() or 1)  # more threads than that only thrash (or crash torch)
+    if config.threads is not None and config.threads > limit:
+        raise ConfigError(f"threads={config.threads} is too many; valid: 1 to {limit} here")
 
     if "data" not in raw:
         raise ConfigError("section 'data' is missing; e.g. data: {name: digits}")
@@ -278,6 +282,12 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
         raise ConfigError(f"learner.n_epochs must be an integer >= 1, got {n_epochs!r}")
     if "loggers" in learner:
         raise ConfigError("learner.loggers is not a config key; list loggers under output.loggers")
+    if "callbacks" in learner:
+        raise ConfigError(
+            f"learner.callbacks={short_repr(learner['callbacks'])} is refused: a config cannot "
+            "name code to run; list loggers under output.loggers, or pass callbacks=[...] to "
+            "BackwardLearner in Python"
+        )
     config.learner = learner
 
     metric = raw.get("metric")
@@ -353,6 +363,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     """
     path = Path(path)
     raw = load_yaml(path)
+    check_written_paths(raw, path)
     overrides = list(overrides)
     if "configurations" in raw:
         from rpnkit.tinybig.run import translate_tinybig

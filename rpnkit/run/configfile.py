@@ -4,24 +4,61 @@ A config may come from anywhere (a paper's repository, a colleague), so reading 
 defensive: the file's size is bounded, bytes that are not UTF-8 text or NUL bytes are a
 one-line error with their offset, and YAML aliases are counted at every use before the
 document is constructed, so a few hundred bytes expanding to billions of values ("billion
-laughs") are refused at once instead of eating memory. Errors name the line and column.
+laughs") are refused at once instead of eating memory. A key given twice in one mapping (two
+``learner:`` sections) is refused rather than the last one kept silently. Errors name the
+line and column. Paths a config file names for the run to write to stay inside the run
+directory (:func:`check_written_paths`); only the command line may send them elsewhere.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
 
 from rpnkit.errors import ConfigError, one_line
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_CONFIG_NODES", "load_yaml"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_NODES",
+    "UniqueKeyLoader",
+    "check_written_paths",
+    "load_yaml",
+]
 
 #: The largest config file read, in bytes.
 MAX_CONFIG_BYTES = 4 * 2**20
 #: The most values a config's YAML may expand to, aliases counted at every use.
 MAX_CONFIG_NODES = 100_000
+#: Parameters of a logger that name where it writes.
+_LOGGER_PATH_KEYS = ("directory", "filename", "log_dir", "save_dir", "path")
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Build the mapping; a repeated key is a :class:`yaml.constructor.ConstructorError`."""
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if repeated:
+                first = seen[key].start_mark
+                raise yaml.constructor.ConstructorError(
+                    f"while constructing a mapping (key {key!r} first given at line "
+                    f"{first.line + 1})",
+                    node.start_mark,
+                    f"key {key!r} is given twice; give each key once",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -56,7 +93,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         _check_expanded_size(node, path)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -103,3 +140,42 @@ def _check_expanded_size(root: yaml.Node | None, path: Path) -> None:
 
     if root is not None:
         size(root)
+
+
+def check_written_paths(raw: Mapping[str, Any], path: str | Path) -> None:
+    """Refuse paths a config file names for writing that would leave the run directory.
+
+    ``learner.checkpoint_dir`` and the ``directory`` / ``filename`` (and similar) parameters
+    of ``output.loggers`` must be relative paths without ``..``: they are placed inside the
+    run's ``output.dir``. A config from elsewhere cannot write outside the run; the command
+    line (``--set``, checked after this) may.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and the path.
+    """
+    learner = raw.get("learner")
+    found: list[tuple[str, Any]] = []
+    if isinstance(learner, Mapping) and "checkpoint_dir" in learner:
+        found.append(("learner.checkpoint_dir", learner["checkpoint_dir"]))
+    output = raw.get("output")
+    loggers = output.get("loggers") if isinstance(output, Mapping) else None
+    for i, logger in enumerate(loggers if isinstance(loggers, list) else []):
+        parameters = logger.get("parameters") if isinstance(logger, Mapping) else None
+        if isinstance(parameters, Mapping):
+            found += [
+                (f"output.loggers[{i}].parameters.{key}", parameters[key])
+                for key in _LOGGER_PATH_KEYS
+                if key in parameters
+            ]
+    for field, value in found:
+        if not isinstance(value, str):
+            continue
+        pure = PurePath(value)
+        if pure.is_absolute() or ".." in pure.parts or value.strip() in ("", "."):
+            raise ConfigError(
+                f"{path}: {field}={value!r} would write outside the run directory; a config "
+                "file may only name a relative path inside it (without '..'); give another "
+                "place on the command line (--set)"
+            )

@@ -20,13 +20,23 @@ from typing import Any
 from rpnkit.checks import short_repr
 from rpnkit.components.spec import accepted_parameters
 from rpnkit.errors import ComponentNotFoundError, ConfigError, GroupNotFoundError, did_you_mean
-from rpnkit.tinybig.problems import TinybigConfigError
+from rpnkit.tinybig.problems import TinybigConfigError, notice
 
-__all__ = ["PACKAGES", "accepts", "build_quietly", "check_parameters", "registry_name", "renamed"]
+__all__ = [
+    "PACKAGES",
+    "accepts",
+    "announce_divergence",
+    "build_quietly",
+    "check_parameters",
+    "registry_name",
+    "renamed",
+]
 
 #: Where the classes of each rpnkit group live in tinybig (and torch).
 PACKAGES: dict[str, tuple[str, ...]] = {
-    "expansion": ("tinybig.expansion.",),
+    "expansion": ("tinybig.expansion.", "tinybig.compression."),
+    "interdependence": ("tinybig.interdependence.",),
+    "compression": ("tinybig.compression.",),
     "reconciliation": ("tinybig.reconciliation.",),
     "remainder": ("tinybig.remainder.",),
     "fusion": ("tinybig.fusion.",),
@@ -86,7 +96,7 @@ def registry_name(group: str, path: Any, where: str) -> str:
     leaf = path.rpartition(".")[2]
     registry = _registry()
     try:
-        return str(registry.get_info(group, leaf).name)
+        name = str(registry.get_info(group, leaf).name)
     except GroupNotFoundError:
         raise ConfigError(
             f"{where}={short_repr(path)} needs rpnkit's {group!r} components, which this "
@@ -96,10 +106,30 @@ def registry_name(group: str, path: Any, where: str) -> str:
         if path.startswith("torch."):
             return path
         names = [n for entry in registry.entries(group) for n in (entry.name, *entry.aliases)]
+        prefix = path.rpartition(".")[0]  # suggest in the spelling the config uses
+        hint = (
+            did_you_mean(path, [f"{prefix}.{n}" for n in names])
+            if prefix
+            else did_you_mean(leaf, names)
+        )
         raise ConfigError(
-            f"{where}={short_repr(path)} has no rpnkit {group} equivalent"
-            f"{did_you_mean(leaf, names)}; `rpnkit list {group}` shows them all"
+            f"{where}={short_repr(path)} has no rpnkit {group} equivalent{hint}; "
+            f"`rpnkit list {group}` shows them all"
         ) from None
+    announce_divergence(group, name, leaf)
+    return name
+
+
+def announce_divergence(group: str, name: str, label: str) -> None:
+    """One notice line when the component ``name`` computes other numbers than tinybig 0.2.1.
+
+    The component says so in its ``tinybig_divergence`` class attribute (one line); the notice
+    is the same text wherever the config names it, so it is shown once.
+    """
+    target = _target(group, name)
+    divergence = getattr(target, "tinybig_divergence", None)
+    if isinstance(divergence, str) and divergence:
+        notice(f"{label} ({group} {name!r}) differs from tinybig 0.2.1: {divergence}")
 
 
 def _target(group: str, name: str) -> Any:

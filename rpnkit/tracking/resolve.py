@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rpnkit.components.spec import ComponentSpec, accepted_parameters
@@ -95,7 +96,12 @@ def resolve_loggers(
 
 
 def _defaults(spec: ComponentSpec, directory: str | os.PathLike[str] | None) -> dict[str, Any]:
-    if directory is None or "directory" in spec.parameters:
+    if directory is None:
+        return {}
+    given = spec.parameters.get("directory")
+    if isinstance(given, str) and not Path(given).is_absolute():
+        return {"directory": str(Path(directory) / given)}  # a relative one: inside the run
+    if "directory" in spec.parameters:
         return {}
     if "directory" not in (accepted_parameters(spec.target) or []):
         return {}
