@@ -166,9 +166,11 @@ def test_config_fields_that_would_run_or_write_elsewhere_are_refused(
 
 
 def test_a_relative_logger_directory_lands_inside_the_run(tmp_path: Path) -> None:
+    from rpnkit.tracking.csv_logger import CSVLogger
     from rpnkit.tracking.resolve import resolve_loggers
 
     (logger,) = resolve_loggers(
         [{"name": "csv", "parameters": {"directory": "logs"}}], directory=tmp_path / "run"
     )
+    assert isinstance(logger, CSVLogger)
     assert Path(logger.directory) == tmp_path / "run" / "logs"
