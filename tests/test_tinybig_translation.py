@@ -272,10 +272,10 @@ def test_head_input_processing_builds() -> None:
             [
                 {
                     "function_class": "torch.nn.BatchNorm1d",
-                    "function_parameters": {"num_features": 3},
+                    "function_parameters": {"num_features": 5},
                 }
             ],
-            "batch's statistics",
+            "num_features=5: its input has 3 features",
         ),
         (
             [
@@ -313,15 +313,14 @@ def test_a_lone_layer_norm_without_affine_parameters_maps() -> None:
 
 def test_keys_beside_the_parameters_are_refused() -> None:
     expansion = _function("tinybig.expansion.taylor_expansion", d=2)
-    expansion["postprocess_functions"] = "torch.nn.functional.layer_norm"
-    expansion["preprocess_function_configs"] = {"function_class": "torch.nn.LayerNorm"}
+    expansion["postprocess"] = "torch.nn.functional.layer_norm"
+    expansion["layer_norm"] = True
     problems = _problems(_config(_head(data_transformation_configs=expansion)))
     where = f"{HEAD}.data_transformation_configs"
-    assert [p.split(":")[0] for p in problems] == [
-        f"{where}.postprocess_functions",
-        f"{where}.preprocess_function_configs",
-    ]
+    assert [p.split(":")[0] for p in problems] == [f"{where}.postprocess", f"{where}.layer_norm"]
     assert all("where tinybig never reads it" in p for p in problems)
+    # the processing keys published configs hold there were ignored by tinybig: see
+    # tests/test_tinybig_rpn2_configs.py
 
 
 # -- remainders ----------------------------------------------------------------------------------
@@ -447,10 +446,10 @@ def test_head_sizes_and_l_must_agree_with_the_layer() -> None:
 
 def test_head_options_rpnkit_lacks_are_refused() -> None:
     problems = _problems(
-        _config(_head(attribute_interdependence_configs={"function_class": "x"}, strange=1))
+        _config(_head(attribute_interdependence={"function_class": "x"}, strange=1))
     )
     assert any(p.startswith(f"{HEAD}.strange: not a tinybig head key") for p in problems)
-    assert any("rpnkit has no interdependence functions" in p for p in problems)
+    assert any("a config cannot hold a built function" in p for p in problems)
 
 
 def test_init_method_is_the_layers_for_every_head() -> None:

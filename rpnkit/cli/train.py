@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import uuid
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from rpnkit.cli.config_arguments import add_config_arguments, apply_threads, config_overrides
@@ -31,6 +32,11 @@ def add_parsers(sub: Any) -> None:
     )
     add_config_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a tinybig config's keys that tinybig never read are errors, not warnings",
+    )
     p.add_argument(
         "--resume",
         metavar="RUN_OR_CHECKPOINT",
@@ -53,13 +59,40 @@ def add_parsers(sub: Any) -> None:
     )
     add_config_arguments(p)
     p.add_argument("more", nargs="*", metavar="CONFIG", help="more config files to check")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a tinybig config's keys that tinybig never read are errors, not warnings",
+    )
     p.set_defaults(func=cmd_validate, builds_optimizers=True)
 
 
-def _load(args: argparse.Namespace) -> RunConfig:
+def _load(args: argparse.Namespace, stream: Any = None) -> RunConfig:
     from rpnkit.run.config import load_config
+    from rpnkit.tinybig.problems import (
+        TinybigConfigError,
+        TinybigIgnoredKeyWarning,
+        TinybigNotice,
+    )
 
-    config = load_config(args.config, config_overrides(args))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TinybigIgnoredKeyWarning)
+        warnings.simplefilter("always", TinybigNotice)
+        config = load_config(args.config, config_overrides(args))
+    ignored = _lines(caught, TinybigIgnoredKeyWarning)
+    if ignored and getattr(args, "strict", False):
+        raise TinybigConfigError([f"{line} (--strict)" for line in ignored], str(args.config))
+    if "RANK" not in os.environ:  # said once, by the command the user ran
+        out = sys.stderr if stream is None else stream
+        for line in ignored:
+            print(f"warning: {line}", file=out)
+        for line in _lines(caught, TinybigNotice):
+            print(f"notice: {line}", file=out)
+    for other in caught:
+        if not issubclass(other.category, (TinybigIgnoredKeyWarning, TinybigNotice)):
+            warnings.showwarning(
+                other.message, other.category, other.filename, other.lineno, other.file, other.line
+            )
     if getattr(args, "resume", None) is not None:
         from rpnkit.cli.resume import find_resume
 
@@ -67,6 +100,11 @@ def _load(args: argparse.Namespace) -> RunConfig:
         if "RANK" not in os.environ:  # said once, by the command the user ran
             print(where, file=sys.stderr)
     return config
+
+
+def _lines(caught: list[warnings.WarningMessage], category: type[Warning]) -> list[str]:
+    """The messages of ``category`` among ``caught``, each once, in order."""
+    return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, category)))
 
 
 def _worker_arguments(args: argparse.Namespace) -> list[str]:
@@ -86,6 +124,8 @@ def _worker_arguments(args: argparse.Namespace) -> list[str]:
         arguments += ["--resume", args.resume]
     if args.trust_code:
         arguments.append("--trust-code")
+    if args.strict:
+        arguments.append("--strict")
     return arguments
 
 
@@ -221,7 +261,7 @@ def _validate(args: argparse.Namespace) -> int:
     from rpnkit.run.runner import validate
 
     try:
-        config = _load(args)
+        config = _load(args, sys.stdout)
     except ConfigError as exc:
         found = getattr(exc, "problems", None)  # a tinybig config lists all of its problems
         if not found:

@@ -28,9 +28,32 @@ from rpnkit.tinybig.names import (
 from rpnkit.tinybig.problems import Problems
 from rpnkit.tinybig.reading import drop_labels, read_object
 
-__all__ = ["expansion", "expansion_size", "fusion", "reconciliation", "remainder"]
+__all__ = [
+    "PROCESSING_BESIDE",
+    "expansion",
+    "expansion_size",
+    "fusion",
+    "interdependence",
+    "reconciliation",
+    "remainder",
+]
 
 Spec = dict[str, Any]
+
+#: Processing keys that published configs put beside an expansion's parameters, where no
+#: tinybig version reads them: ignored, as tinybig did (the published MNIST run had no layer
+#: norm for this reason), each with one warning line.
+PROCESSING_BESIDE = {
+    key: "to apply it, move it into {parameters}"
+    for key in (
+        "preprocess_functions",
+        "preprocess_function_configs",
+        "postprocess_functions",
+        "postprocess_function_configs",
+    )
+}
+#: The spellings of an extended or nested expansion's parts: tinybig 0.2.1's and v0.1.x's.
+_PARTS = ("composition_function_configs", "expansion_function_configs")
 
 
 def _spec(name: str, parameters: dict[str, Any]) -> Spec:
@@ -54,7 +77,9 @@ def expansion(section: Any, where: str, m: int | None) -> Spec:
     TinybigConfigError
         With every problem of the section.
     """
-    obj = read_object(section, where, ("function", "data_transformation"))
+    obj = read_object(
+        section, where, ("function", "data_transformation", "expansion"), PROCESSING_BESIDE
+    )
     name = registry_name("expansion", obj.cls, obj.class_path)
     params = drop_labels(obj.parameters)
     at = obj.parameters_path
@@ -68,16 +93,22 @@ def expansion(section: Any, where: str, m: int | None) -> Spec:
             "composition_function_configs"
         )
     params.pop("composition_functions", None)
-    configs = params.pop("composition_function_configs", None)
+    given = [key for key in _PARTS if params.get(key) is not None]
+    if len(given) > 1:
+        problems.add(f"{at}: both {' and '.join(given)} are given; give one")
+    key = given[0] if given else _PARTS[0]
+    configs = params.pop(key, None)
+    for other in _PARTS:
+        params.pop(other, None)
     if configs is not None:
         if not isinstance(configs, list) or not configs:
-            problems.add(f"{at}.composition_function_configs must be a non-empty list")
+            problems.add(f"{at}.{key} must be a non-empty list")
         else:
             # an extended expansion hands every part its own input, a nested one the previous
             # part's output, whose size is not known here
             part_m = m if name == "extended" else None
             parts = [
-                problems.attempt(expansion, c, f"{at}.composition_function_configs[{i}]", part_m)
+                problems.attempt(expansion, c, f"{at}.{key}[{i}]", part_m)
                 for i, c in enumerate(configs)
             ]
     params = renamed("expansion", name, params)
@@ -226,3 +257,34 @@ def lazy(value: Callable[[], int | None]) -> Callable[[], int | None]:
         return cache[0]
 
     return size
+
+
+def interdependence(section: Any, where: str, kind: str) -> Spec:
+    """An interdependence function ξ from a head's ``<kind>_interdependence_configs``.
+
+    Parameters keep tinybig's names (rpnkit's interdependence functions take them); the head
+    gives ``m``, ``b`` (its ``batch_num``) and the type unless the config does, and a type
+    the config gives must be the head slot's.
+
+    Raises
+    ------
+    TinybigConfigError
+        With every problem of the section.
+    """
+    obj = read_object(
+        section, where, ("function", "data_interdependence_function", "interdependence")
+    )
+    name = registry_name("interdependence", obj.cls, obj.class_path)
+    params = drop_labels(obj.parameters)
+    at = obj.parameters_path
+    given = params.get("interdependence_type")
+    if given is not None:
+        from rpnkit.rpn.interdependence.base import INTERDEPENDENCE_TYPES
+
+        if INTERDEPENDENCE_TYPES.get(str(given)) != kind:
+            raise ConfigError(
+                f"{at}.interdependence_type={short_repr(given)}: the head applies its "
+                f"{kind}_interdependence as {kind} type; expected {kind!r}"
+            )
+    check_parameters("interdependence", name, params, at)
+    return _spec(name, params)

@@ -11,11 +11,13 @@ tinybig takes processing functions in two forms, under ``<stem>_functions`` (str
 * a list of class configs is instantiated once and kept outside the model: the modules'
   weights are never trained and they never leave training mode. ``torch.nn.LayerNorm`` is
   therefore a layer norm without affine parameters (``layer_norm``), the activation modules
-  are their functions when their parameters are the functions' defaults, ``Dropout(p=0.5)`` is
-  ``dropout`` and ``Identity`` is no step. ``BatchNorm*`` would normalise with batch
-  statistics even in evaluation, which no rpnkit step does, and functions given as a class
-  config (``torch.nn.functional.silu``) are called with no input, which fails in tinybig:
-  both are refused, as is anything with parameters an rpnkit step cannot take;
+  are their functions when their parameters are the functions' defaults and ``Identity`` is no
+  step. ``BatchNorm1d`` and ``Dropout(p=0.5)`` in such a list are no valid function (batch
+  statistics of whatever test batch they are given, dropout active at test time): they become
+  rpnkit's ``batch_norm`` and ``dropout`` steps, real submodules with running statistics and a
+  trained scale and shift, off after ``eval()``, with one notice line saying so. Functions
+  given as a class config (``torch.nn.functional.silu``) are called with no input, which
+  fails in tinybig: refused, as is anything with parameters an rpnkit step cannot take;
 * a single class config, not in a list, is assigned to the tinybig object and so becomes a
   module of the model: a ``LayerNorm`` then trains its scale and shift, which rpnkit's
   ``layer_norm`` does not have, so it is refused unless ``elementwise_affine: false``.
@@ -29,7 +31,7 @@ from typing import Any
 
 from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError
-from rpnkit.tinybig.problems import Problems, TinybigConfigError
+from rpnkit.tinybig.problems import Problems, TinybigConfigError, notice
 from rpnkit.tinybig.reading import read_object
 
 __all__ = ["MODULE_FUNCTIONS", "STRING_FUNCTIONS", "Size", "pop_steps", "steps"]
@@ -64,6 +66,17 @@ _BATCH_NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
 #: Parameters of a module config that do not change what the module computes.
 _INERT = ("device", "dtype", "inplace")
 _LAYER_NORM_EPS = 1e-5
+#: The notice for a module tinybig keeps in a plain list, which rpnkit registers.
+_UNREGISTERED = (
+    "torch.nn.{module} in a tinybig processing list: tinybig keeps it outside the model "
+    "({effect}); rpnkit's {step!r} step is a registered module ({fixed})"
+)
+_DROPOUT = "so dropout stays active at test time"
+_BATCH_NORM = "so it normalises every test batch by that batch's statistics, never trained"
+_DROPOUT_FIXED = "off after eval()"
+_BATCH_NORM_FIXED = "scale and shift trained, running statistics after eval()"
+#: ``torch.nn.BatchNorm1d``'s defaults, the only values rpnkit's ``batch_norm`` step has.
+_BATCH_NORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True}
 
 
 def pop_steps(params: dict[str, Any], stem: str, where: str) -> tuple[str, Any] | None:
@@ -198,7 +211,15 @@ def _config(item: Any, where: str, size: Size, registered: bool = False) -> str 
         return _layer_norm(params, where_params, size)
     if leaf == "Dropout":
         _expect_defaults(params, {"p": 0.5}, where_params, "Dropout", "dropout")
+        if not registered:
+            notice(
+                _UNREGISTERED.format(
+                    module="Dropout", step="dropout", effect=_DROPOUT, fixed=_DROPOUT_FIXED
+                )
+            )
         return "dropout"
+    if leaf == "BatchNorm1d":
+        return _batch_norm_step(params, where_params, size, registered)
     if leaf in MODULE_FUNCTIONS:
         import torch
 
@@ -248,6 +269,34 @@ def _layer_norm(params: dict[str, Any], where: str, size: Size) -> str:
     if problems:
         raise TinybigConfigError(problems)
     return "layer_norm"
+
+
+def _batch_norm_step(params: dict[str, Any], where: str, size: Size, registered: bool) -> str:
+    """``torch.nn.BatchNorm1d`` as rpnkit's ``batch_norm`` step (a registered BatchNorm1d)."""
+    features = params.pop("num_features", None)
+    problems = []
+    if isinstance(features, bool) or not isinstance(features, int):
+        problems.append(
+            f"{where}.num_features={short_repr(features)}: expected the number of features it "
+            "normalises, an integer"
+        )
+    else:
+        expected = size()
+        if expected is not None and expected != features:
+            problems.append(
+                f"{where}.num_features={features}: its input has {expected} features, so "
+                "tinybig fails at the first batch"
+            )
+    if problems:
+        raise TinybigConfigError(problems)
+    _expect_defaults(params, _BATCH_NORM_DEFAULTS, where, "BatchNorm1d", "batch_norm")
+    if not registered:
+        notice(
+            _UNREGISTERED.format(
+                module="BatchNorm1d", step="batch_norm", effect=_BATCH_NORM, fixed=_BATCH_NORM_FIXED
+            )
+        )
+    return "batch_norm"
 
 
 def _expect_defaults(

@@ -8,8 +8,9 @@ tinybig). A layer whose heads are all alike is one set of head options with ``wi
 layer with different heads lists them under ``heads``.
 
 tinybig's layer hands its own ``m``, ``n`` and ``parameters_init_method`` to every head,
-whatever the head config says; a head config that says otherwise is refused, as are head
-options rpnkit has no equivalent for (interdependence functions).
+whatever the head config says; a head config that says otherwise is refused. RPN 2 heads'
+``attribute_interdependence_configs`` / ``instance_interdependence_configs`` and
+``batch_num`` become the head's interdependence options.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rpnkit.tinybig.components import (
     expansion,
     expansion_size,
     fusion,
+    interdependence,
     lazy,
     reconciliation,
     reconciliation_size,
@@ -52,17 +54,19 @@ _DEFAULT_INIT = "xavier_uniform"
 _STRATEGIES = {"average": "mean_fusion", "mean": "mean_fusion", "sum": "summation_fusion",
                "summation": "summation_fusion", "add": "summation_fusion",
                "plus": "summation_fusion"}  # fmt: skip
-#: Head keys that must be empty: rpnkit has no interdependence functions.
-_UNSUPPORTED = ("attribute_interdependence_configs", "instance_interdependence_configs",
-                "attribute_interdependence", "instance_interdependence",
-                "l_attribute_interdependence", "l_instance_interdependence", "l_channel_fusion",
-                "batch_num")  # fmt: skip
+#: Head keys that must be empty: built functions (a config holds their configs instead) and
+#: parameter counts rpnkit computes from the functions.
+_UNSUPPORTED = ("attribute_interdependence", "instance_interdependence",
+                "l_attribute_interdependence", "l_instance_interdependence", "l_channel_fusion")  # fmt: skip
+_INTERDEPENDENCE = ("attribute", "instance")
 #: The keys of tinybig's ``head_parameters``.
 HEAD_KEYS = ("m", "n", "l", "channel_num", "data_transformation_configs",
               "parameter_fabrication_configs", "remainder_configs", "channel_fusion_configs",
               "input_process_functions", "input_process_function_configs",
               "output_process_functions", "output_process_function_configs",
-              "create_parameters_at_init", "parameters_init_method", *_UNSUPPORTED)  # fmt: skip
+              "create_parameters_at_init", "parameters_init_method", "batch_num",
+              "attribute_interdependence_configs", "instance_interdependence_configs",
+              *_UNSUPPORTED)  # fmt: skip
 #: The keys of tinybig's ``layer_parameters``.
 LAYER_KEYS = ("m", "n", "width", "width_alloc", "head_configs", "head_fusion_configs",
                "fusion_strategy", "parameters_init_method")  # fmt: skip
@@ -140,7 +144,12 @@ def head(section: Any, where: str, m: int, n: int, init: str) -> dict[str, Any]:
             problems.add(f"{at}.{key}={short_repr(params[key])}: the layer sets {key}={size}")
     for key in _UNSUPPORTED:
         if params.get(key) is not None:
-            problems.add(f"{at}.{key}: rpnkit has no interdependence functions")
+            reason = (
+                "rpnkit computes it from the function"
+                if key.startswith("l_")
+                else f"a config cannot hold a built function; give {key}_configs"
+            )
+            problems.add(f"{at}.{key}: {reason}")
     if params.get("create_parameters_at_init", True) is not True:
         problems.add(f"{at}.create_parameters_at_init: rpnkit heads always create their weights")
     if params.get("parameters_init_method") not in (None, init):
@@ -156,6 +165,18 @@ def head(section: Any, where: str, m: int, n: int, init: str) -> dict[str, Any]:
     elif channels != 1:
         options["channels"] = channels
     section_of = {key: params.get(key) for key in HEAD_KEYS}
+    for kind in _INTERDEPENDENCE:
+        key = f"{kind}_interdependence_configs"
+        if section_of[key] is not None:
+            function = problems.attempt(interdependence, section_of[key], f"{at}.{key}", kind)
+            if function is not None:
+                options[f"{kind}_interdependence"] = function
+    batch_num = params.get("batch_num")
+    if batch_num is not None:
+        if isinstance(batch_num, bool) or not isinstance(batch_num, int) or batch_num < 1:
+            problems.add(f"{at}.batch_num={short_repr(batch_num)}: expected an integer >= 1")
+        else:
+            options["batch_num"] = batch_num
     kappa = None
     if section_of["data_transformation_configs"] is None:
         problems.add(f"{at}.data_transformation_configs is missing; tinybig's head needs one")
@@ -219,7 +240,8 @@ def _constant(size: int | None) -> Callable[[], int | None]:
 
 
 _HEAD_ORDER = ["expansion", "reconciliation", "remainder", "channels", "channel_fusion",
-               "input_process", "output_process", "parameters_init_method"]  # fmt: skip
+               "input_process", "output_process", "parameters_init_method",
+               "attribute_interdependence", "instance_interdependence", "batch_num"]  # fmt: skip
 
 
 def layer(section: Any, where: str) -> dict[str, Any]:
@@ -304,18 +326,29 @@ def _head_fusion(params: Mapping[str, Any], at: str, width: int, n: int) -> Any:
     return registry_name("fusion", _STRATEGIES[strategy], f"{at}.fusion_strategy")
 
 
-def model(section: Any, where: str) -> dict[str, Any]:
+def model(section: Any, where: str, device: Any = None) -> dict[str, Any]:
     """The rpnkit model spec of ``model_configs``.
 
     ``tinybig.model.rpn`` becomes the ``rpn`` model with its layers; another model class maps
-    by name (a preset), with its parameters.
+    by name (a preset), with its parameters. A ``device`` beside ``model_parameters`` (older
+    published configs) was never read by tinybig: it is ignored, with one warning line when
+    it differs from the run's ``device`` (``configurations.device``).
 
     Raises
     ------
     TinybigConfigError
         With every problem of the model, its layers and heads.
     """
-    obj = read_object(section, where, ("model",))
+    ignore: dict[str, str] = {}
+    if isinstance(section, Mapping) and "device" in section:
+        if section["device"] == device:
+            section = {key: value for key, value in section.items() if key != "device"}
+        else:
+            ignore["device"] = (
+                f"the run uses configurations.device={short_repr(device)}; to run on "
+                f"{short_repr(section['device'])}, set configurations.device"
+            )
+    obj = read_object(section, where, ("model",), ignore)
     name = registry_name("model", obj.cls, obj.class_path)
     params = drop_labels(obj.parameters)
     at = obj.parameters_path

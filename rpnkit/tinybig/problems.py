@@ -1,13 +1,31 @@
-"""Collecting every problem of a tinybig config in one pass, each one line naming its key path."""
+"""Collecting every problem of a tinybig config in one pass, each one line naming its key path.
+
+Besides problems (keys with no exact rpnkit equivalent, refused), translating reports two kinds
+of one-line messages through :mod:`warnings`, which a library caller sees as Python warnings
+and ``rpnkit validate`` / ``rpnkit train`` print as ``warning:`` / ``notice:`` lines:
+
+* :class:`TinybigIgnoredKeyWarning`: a key tinybig never read, ignored as tinybig ignored it
+  (``--strict`` makes each one an error);
+* :class:`TinybigNotice`: a component whose numbers differ from tinybig 0.2.1's by rpnkit's
+  rule (its ``tinybig_divergence``), or a processing step that rpnkit makes a real module.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 from rpnkit.errors import ConfigError, RpnkitError
 
-__all__ = ["Problems", "TinybigConfigError"]
+__all__ = [
+    "Problems",
+    "TinybigConfigError",
+    "TinybigIgnoredKeyWarning",
+    "TinybigNotice",
+    "ignored",
+    "notice",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -61,3 +79,21 @@ class Problems:
         """Raise a :class:`TinybigConfigError` holding every problem recorded so far."""
         if self.found:
             raise TinybigConfigError(self.found, source)
+
+
+class TinybigIgnoredKeyWarning(UserWarning):
+    """A key of a tinybig config that no tinybig version read: ignored, as tinybig ignored it."""
+
+
+class TinybigNotice(UserWarning):
+    """A component or step of a tinybig config whose numbers differ from tinybig 0.2.1's."""
+
+
+def ignored(message: str) -> None:
+    """Report one ignored key (one line: its key path, that tinybig never applied it, the fix)."""
+    warnings.warn(message, TinybigIgnoredKeyWarning, stacklevel=2)
+
+
+def notice(message: str) -> None:
+    """Report one difference from tinybig 0.2.1's numbers (one line)."""
+    warnings.warn(message, TinybigNotice, stacklevel=2)

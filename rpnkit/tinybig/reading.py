@@ -5,18 +5,23 @@ tinybig 0.2.1 writes and reads ``function_class`` / ``function_parameters`` for 
 ``<object>_class`` / ``<object>_parameters`` for the rest (``head_class``, ``layer_class``,
 ``data_class``, ``optimizer_class``, ...). Older configs spell functions by their role too:
 ``data_transformation_class``, ``parameter_fabrication_class``, ``remainder_class``. Both
-spellings are read wherever tinybig reads either. Keys placed beside the parameters, where no
-tinybig version reads them, are refused rather than dropped.
+spellings are read wherever tinybig reads either; v0.1.x configs spell the parts of an extended
+or nested expansion ``expansion_class`` / ``expansion_parameters``, and RPN 2's interdependence
+functions ``data_interdependence_function_class`` / ``..._parameters``. Keys placed beside the
+parameters, where no tinybig version reads them, are refused rather than dropped, except the
+ones published configs hold that tinybig silently ignored (a caller names them): those are
+ignored too, each with one warning line saying how to apply it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError, did_you_mean
-from rpnkit.tinybig.problems import TinybigConfigError
+from rpnkit.tinybig.problems import TinybigConfigError, ignored
 
 __all__ = [
     "LABELS",
@@ -39,6 +44,8 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "reconciliation": ("function", "parameter_fabrication"),
     "remainder": ("function", "remainder"),
     "fusion": ("function",),
+    "interdependence": ("function", "data_interdependence_function", "interdependence"),
+    "compression": ("function", "data_transformation", "compression"),
 }
 
 
@@ -68,7 +75,12 @@ class TinybigObject:
         return self.cls.rpartition(".")[2]
 
 
-def read_object(section: Any, where: str, prefixes: Sequence[str]) -> TinybigObject:
+def read_object(
+    section: Any,
+    where: str,
+    prefixes: Sequence[str],
+    ignore: Mapping[str, str] | None = None,
+) -> TinybigObject:
     """Read ``{"<prefix>_class": ..., "<prefix>_parameters": {...}}`` for one of ``prefixes``.
 
     Parameters
@@ -79,6 +91,10 @@ def read_object(section: Any, where: str, prefixes: Sequence[str]) -> TinybigObj
         Its key path.
     prefixes
         The spellings tinybig reads there, e.g. ``("function", "remainder")``.
+    ignore
+        Keys beside the parameters that published configs hold and tinybig never read,
+        mapped to how to apply them; each is ignored with one warning line
+        (:class:`~rpnkit.tinybig.problems.TinybigIgnoredKeyWarning`) instead of refused.
 
     Raises
     ------
@@ -96,11 +112,19 @@ def read_object(section: Any, where: str, prefixes: Sequence[str]) -> TinybigObj
         raise ConfigError(f"{where} {reason}; found {short_repr(found)}")
     prefix = used[0]
     class_key, params_key = f"{prefix}_class", f"{prefix}_parameters"
+    skip = ignore or {}
+    for key in section:
+        if key in skip:
+            ignored(
+                f"{where}.{key}: ignored, as tinybig ignored it (no tinybig version reads it "
+                f"beside {params_key}, so it was never applied); "
+                f"{skip[key].format(parameters=params_key)}"
+            )
     beside = [
         f"{where}.{key}: sits beside {params_key}, where tinybig never reads it; move it into "
         f"{params_key} or remove it"
         for key in section
-        if key not in (class_key, params_key)
+        if key not in (class_key, params_key) and key not in skip
     ]
     if beside:
         raise TinybigConfigError(beside)
@@ -184,8 +208,18 @@ def component_config(group: str, section: Mapping[str, Any], where: str) -> dict
     except TinybigConfigError as exc:
         raise ConfigError(exc.problems[0]) from None
     if obj.cls.startswith("tinybig."):
+        _announce(group, obj.leaf)
         return {"name": obj.leaf, "parameters": drop_labels(obj.parameters)}
     return {"name": obj.cls, "parameters": obj.parameters}
+
+
+def _announce(group: str, name: str) -> None:
+    """Say once when the named tinybig class computes other numbers in rpnkit (if it resolves)."""
+    from rpnkit.errors import RpnkitError
+    from rpnkit.tinybig.names import announce_divergence
+
+    with contextlib.suppress(RpnkitError):  # an unknown name: building it says so
+        announce_divergence(group, name, name)
 
 
 def unknown_keys(keys: Sequence[str], valid: Sequence[str], where: str, what: str) -> list[str]:

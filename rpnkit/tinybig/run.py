@@ -110,7 +110,7 @@ def translate_tinybig(raw: Mapping[str, Any], source: str | Path | None = None) 
         out["data"] = data
     if conf.get("model_configs") is not None:
         out["model"] = problems.attempt(
-            model, conf["model_configs"], "configurations.model_configs"
+            model, conf["model_configs"], "configurations.model_configs", out["device"]
         )
     out["learner"] = learner
     if conf.get("metric_configs") is not None:
