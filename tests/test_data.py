@@ -344,6 +344,11 @@ def test_registry_build_reports_bad_parameters() -> None:
         build("dataset", "iris", batch_sise=8)
 
 
+#: Structured datasets reading local files (tests/test_data_{images,graphs,sequences}.py).
+LOCAL_READERS = ("mnist", "cifar10", "cora", "citeseer", "pubmed", "etf", "stock", "traffic_la",
+                 "traffic_bay", "graph_csv", "graph_npz", "cora_files", "series_csv")  # fmt: skip
+
+
 def test_datasets_never_use_the_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("rpnkit.data tried to open a network connection")
@@ -361,11 +366,15 @@ def test_datasets_never_use_the_network(monkeypatch: pytest.MonkeyPatch, tmp_pat
         "parquet": {},
         "torchvision": {},
         "torch_dataset": {},
+        # structured readers of local files: tests/test_data_{images,graphs,sequences}.py
+        **{name: {} for name in LOCAL_READERS},
     }
+    one_batch = {"karate_club", "sbm"}  # graphs: the whole graph is one batch
     names = get_registry().names("dataset")
     assert set(needs) <= set(names)
     for name in names:
         if name in needs and not needs[name]:
             continue
-        bundle = build("dataset", name, batch_size=32, **needs.get(name, {}))
+        options = {} if name in one_batch else {"batch_size": 32}
+        bundle = build("dataset", name, **options, **needs.get(name, {}))
         assert bundle.n_train > 0 and bundle.n_test > 0
