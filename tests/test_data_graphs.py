@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from rpnkit import build
 from rpnkit.data.graph_files import graph_csv, graph_npz
 from rpnkit.data.graphs import GraphBundle, GraphData
 from rpnkit.data.karate import karate_club
 from rpnkit.data.planetoid import cora, cora_files
 from rpnkit.data.sbm import sbm
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import build
 
 
 def one_line_error(call: Any, *fragments: str) -> str:
@@ -213,12 +213,23 @@ def test_cora_style_malformed_files_are_one_line_errors(tmp_path: Path) -> None:
     one_line_error(lambda: cora(), "rpnkit downloads nothing", "graph/cora/node", "{root:")
 
 
+def node_sets(
+    train: list[int], val: list[int], test: list[int]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    as_long = (torch.tensor(part, dtype=torch.long) for part in (train, val, test))
+    return next(as_long), next(as_long), next(as_long)
+
+
 def test_graph_data_checks_its_parts() -> None:
     x, y = torch.ones(4, 2), torch.tensor([0, 1, 0, 1])
     edges = torch.tensor([[0, 1], [1, 2]])
-    one_line_error(lambda: GraphData("g", x, y[:3], edges, [0], [], [1]), "4 class indices")
-    one_line_error(lambda: GraphData("g", x, y, edges.t().reshape(1, 4), [0], [], [1]),
+    one_line_error(
+        lambda: GraphData("g", x, y[:3], edges, *node_sets([0], [], [1])), "4 class indices"
+    )
+    one_line_error(lambda: GraphData("g", x, y, edges.t().reshape(1, 4), *node_sets([0], [], [1])),
                    "shape (2, n_edges)")  # fmt: skip
-    one_line_error(lambda: GraphData("g", x, y, edges, [0, 7], [], [1]), "train_idx", "0..3")
-    graph = GraphData("g", x, y, edges, [0, 1], [2], [3])
+    one_line_error(
+        lambda: GraphData("g", x, y, edges, *node_sets([0, 7], [], [1])), "train_idx", "0..3"
+    )
+    graph = GraphData("g", x, y, edges, *node_sets([0, 1], [2], [3]))
     assert graph.edges == [(0, 1), (1, 2)] and list(graph.nodes) == [0, 1, 2, 3]
