@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from rpnkit import build
 from rpnkit.data.cifar import cifar10, read_cifar_binary
 from rpnkit.data.idx import mnist, read_idx
 from rpnkit.data.images import ImageBundle, digits_images
 from rpnkit.data.tabular import read
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import build
 from rpnkit.tinybig.run import translate_tinybig
 from tests.test_tinybig_translation import _config as tinybig_config
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from rpnkit import build
 from rpnkit.data.sequence_tasks import sequence_classification, synthetic_series
 from rpnkit.data.sequences import SequenceBundle, series_csv, windows
 from rpnkit.data.tinybig_series import etf, traffic_la
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import build
 
 
 def one_line_error(call: Any, *fragments: str) -> str:
