@@ -14,7 +14,7 @@ from rpnkit.components.registry import Registry
 from rpnkit.components.trust import trusted_code
 from rpnkit.errors import RpnkitError
 from rpnkit.plugins.hookspecs import hookimpl, hookspec
-from rpnkit.plugins.state import build, get_registry, register_plugin
+from rpnkit.plugins.state import get_registry, register_plugin
 
 if TYPE_CHECKING:
     from rpnkit.inference.run import load_run
@@ -35,6 +35,30 @@ __all__ = [
     "register_plugin",
     "trusted_code",
 ]
+
+
+def build(group: str, spec: Any, /, **overrides: Any) -> Any:
+    """Build a component of ``group`` with the process-wide registry.
+
+    Parameters
+    ----------
+    group
+        The registry group (``"loss"``, ``"expansion"``, ...).
+    spec
+        A name or alias, a ``{"name", "parameters"}`` mapping, a class or instance of the
+        group's kind, or a mapping in tinybig's ``{"<group>_class", "<group>_parameters"}``
+        form (translated here, by :mod:`rpnkit.tinybig`, never by the registry).
+    **overrides
+        Parameters added to (or replacing) the spec's own.
+
+    Returns
+    -------
+    Any
+        The built component; see :meth:`Registry.build`.
+    """
+    from rpnkit.tinybig.reading import rpnkit_form
+
+    return get_registry().build(group, rpnkit_form(group, spec, f"{group} config"), **overrides)
 
 
 def __getattr__(name: str) -> Any:

@@ -12,8 +12,9 @@ import torch
 import yaml
 from torch import nn
 
+from rpnkit import build
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import build, get_registry, reset_registry
+from rpnkit.plugins.state import get_registry, reset_registry
 from rpnkit.rpn import build_model
 from rpnkit.rpn.sizes import auto_fields, resolve_sizes
 from rpnkit.run.config import load_config, normalize_config

@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import Tensor
 
+from rpnkit import build
 from rpnkit.errors import ComponentNotFoundError, ConfigError
-from rpnkit.plugins.state import build, get_registry, reset_registry
+from rpnkit.plugins.state import get_registry, reset_registry
 from rpnkit.rpn import (
     INIT_METHODS,
     Fusion,

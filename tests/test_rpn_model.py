@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import torch
 
+from rpnkit import build
 from rpnkit.errors import ComponentNotFoundError, ConfigError
-from rpnkit.plugins.state import build, get_registry, reset_registry
+from rpnkit.plugins.state import get_registry, reset_registry
 from rpnkit.rpn import (
     RPN,
     Expansion,

@@ -13,9 +13,10 @@ import pytest
 import torch
 import yaml
 
+from rpnkit import build
 from rpnkit.cli import main
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import build, get_registry
+from rpnkit.plugins.state import get_registry
 from rpnkit.rpn.model import LAYER_KEYS
 from rpnkit.run.config import load_config, normalize_config
 from rpnkit.tinybig.problems import TinybigConfigError

@@ -1,7 +1,7 @@
 """Offline datasets: bundled and synthetic sets, your own files and torch datasets.
 
 Every factory returns a :class:`DataBundle` (a seeded train/test split as two loaders) and is
-registered in the ``dataset`` registry group, so ``rpnkit.plugins.state.build("dataset", "digits")``
+registered in the ``dataset`` registry group, so ``rpnkit.build("dataset", "digits")``
 and ``rpnkit.data.digits()`` are equivalent. Nothing here downloads data unless asked to
 (``torchvision_dataset(download=True)``).
 

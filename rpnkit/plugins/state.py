@@ -17,7 +17,6 @@ from rpnkit.errors import PluginError
 from rpnkit.plugins.manager import PluginManager, PluginRecord, PluginWarning
 
 __all__ = [
-    "build",
     "get_plugin_manager",
     "get_registry",
     "loaded_registry",
@@ -59,17 +58,6 @@ def reset_registry() -> None:
     global _manager, _registry
     _manager = None
     _registry = None
-
-
-def build(group: str, spec: Any, /, **overrides: Any) -> Any:
-    """Build a component with the process-wide registry; see :meth:`Registry.build`.
-
-    ``spec`` may also be a mapping in tinybig's ``{"<group>_class", "<group>_parameters"}``
-    form, translated here (:func:`~rpnkit.tinybig.reading.rpnkit_form`), not by the registry.
-    """
-    from rpnkit.tinybig.reading import rpnkit_form
-
-    return get_registry().build(group, rpnkit_form(group, spec, f"{group} config"), **overrides)
 
 
 def register_plugin(plugin: Any, name: str | None = None) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rpnkit import build
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.plugins.state import build
 
 
 def allocation(
@@ -91,7 +91,7 @@ def build_component(group: str, spec: Any, kind: type, field: str, **overrides: 
     group
         Registry group (``"expansion"``, ``"reconciliation"``, ``"remainder"``).
     spec
-        A name, config dict, class or instance (see :func:`rpnkit.plugins.state.build`).
+        A name, config dict, class or instance (see :func:`rpnkit.build`).
     kind
         The base class the result must be an instance of.
     field

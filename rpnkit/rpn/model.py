@@ -114,7 +114,7 @@ def build_model(
              "reconciliation": {"name": "low_rank", "parameters": {"r": 2}},
              "remainder": "linear", "width": 1, "channels": 1, "postprocess": ["layer_norm"]}
 
-        Components are resolved through :func:`rpnkit.plugins.state.build`, so plugin components
+        Components are resolved through :func:`rpnkit.build`, so plugin components
         work by name. An inner layer's ``m`` may be :data:`AUTO`: the previous layer's output
         size. The first ``m`` and the last ``n`` may be ``auto`` only in a run config, which
         replaces them with the dataset's widths first (:mod:`rpnkit.rpn.sizes`).
