@@ -11,7 +11,9 @@ import pytest
 import torch
 from sklearn.datasets import load_diabetes
 
-from rpnkit import data
+from rpnkit import data, load_run
+from rpnkit.inference.evaluation import evaluate_run
+from rpnkit.inference.export import export_run
 from rpnkit.learner.columns import copies_loss, metric_columns
 from rpnkit.metrics import MAE
 from tests.conftest import run_rpnkit
@@ -119,3 +121,30 @@ def test_the_regression_recipe_reaches_r2_of_0_4_on_diabetes(tmp_path: Path) -> 
     assert last["test_r2"] >= 0.4
     assert 20 < last["test_mae"] < 80  # in the target's units (its std is about 77)
     assert np.isfinite(last["test_loss"])
+
+    # predict, evaluate and export give the target's own units
+    predicted, inputs = tmp_path / "predicted.csv", tmp_path / "inputs.csv"
+    lines = csv.read_text().splitlines()
+    inputs.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    done = run_rpnkit("predict", str(out), str(inputs), "-o", str(predicted))
+    assert done.returncode == 0, done.stderr
+    rows = predicted.read_text().splitlines()
+    values = np.array([float(line.split(",")[-1]) for line in rows[1:]])
+    truth = load_diabetes().target
+    assert len(values) == len(truth) and 100 < values.mean() < 200
+    assert 1 - ((values - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum() >= 0.4
+    run = load_run(out)
+    report = evaluate_run(run)
+    assert report.metrics["mae"] == pytest.approx(last["test_mae"], rel=1e-4)
+    assert evaluate_run(run, csv).metrics["mae"] == pytest.approx(
+        float(np.abs(values - truth).mean()), rel=1e-3
+    )
+    exported = export_run(run, "torchscript", tmp_path / "model.pt")
+    scripted = torch.jit.load(str(exported.path))
+    features = torch.tensor(load_diabetes().data[:5], dtype=torch.float32)
+    torch.testing.assert_close(
+        scripted(features)[:, 0],
+        torch.tensor(values[:5], dtype=torch.float32),
+        atol=1e-3,
+        rtol=1e-4,
+    )

@@ -93,6 +93,15 @@ def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> 
         loader = _file_loader(run, data)
         source = str(data)
         recorded = None
+    prep = run.preprocessing
+    if prep.target_mean is not None and prep.target_std is not None:
+        from rpnkit.metrics.regression import RegressionMetric
+
+        for metric in metrics:  # the loss stays on the scale the model trained at
+            if isinstance(metric, RegressionMetric):
+                metric.in_target_units(
+                    torch.tensor(prep.target_mean), torch.tensor(prep.target_std)
+                )
     result = learner.test(
         run.model, loader, run.device, metrics or None, return_full_result=True, strategy="single"
     )
@@ -156,6 +165,10 @@ def _file_loader(run: LoadedRun, path: str | os.PathLike[str]) -> BatchLoader:
     else:
         if targets.dtype.kind not in "biuf":
             raise ConfigError(f"{where}: the target holds text, the run is a regression")
-        y = torch.from_numpy(np.asarray(targets, dtype=np.float32).reshape(len(targets), -1))
+        raw = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
+        prep = run.preprocessing
+        if prep.target_mean is not None and prep.target_std is not None:
+            raw = (raw - np.asarray(prep.target_mean)) / np.asarray(prep.target_std)
+        y = torch.from_numpy(raw.astype(np.float32))
     batch = run.config.data["parameters"].get("test_batch_size") or 256
     return BatchLoader(TensorDataset(x, y), int(batch))

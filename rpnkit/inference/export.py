@@ -40,22 +40,35 @@ _SAMPLE_ROWS = (8, 3)
 
 
 class Standardised(nn.Module):
-    """``model((x - mean) / std)``: a model taking raw features."""
+    """``model((x - mean) / std) * out_std + out_mean``: raw features in, the target's units out.
+
+    ``out_mean`` / ``out_std`` undo a regression run's ``standardize_target`` (0 and 1, an
+    identity, for every other run).
+    """
 
     mean: Tensor
     std: Tensor
+    out_mean: Tensor
+    out_std: Tensor
 
-    def __init__(self, model: nn.Module, mean: Tensor, std: Tensor) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        mean: Tensor,
+        std: Tensor,
+        out_mean: Tensor | None = None,
+        out_std: Tensor | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
-        self.mean: Tensor
-        self.std: Tensor
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
+        self.register_buffer("out_mean", torch.zeros(()) if out_mean is None else out_mean)
+        self.register_buffer("out_std", torch.ones(()) if out_std is None else out_std)
 
     def forward(self, x: Tensor) -> Tensor:
         """The model's outputs for raw features ``x`` of shape ``(n, in_features)``."""
-        return self.model((x - self.mean) / self.std)
+        return self.model((x - self.mean) / self.std) * self.out_std + self.out_mean
 
 
 @dataclass(frozen=True)
@@ -158,7 +171,11 @@ def _standardised(run: LoadedRun) -> nn.Module:
     mean = torch.tensor(prep.feature_mean or [0.0] * width, dtype=torch.float32)
     std = torch.tensor(prep.feature_std or [1.0] * width, dtype=torch.float32)
     # a copy: exporting on the CPU leaves the run's own model where it was
-    return Standardised(copy.deepcopy(run.model), mean, std)
+    out_mean = out_std = None
+    if prep.target_mean is not None and prep.target_std is not None:
+        out_mean = torch.tensor(prep.target_mean, dtype=torch.float32)
+        out_std = torch.tensor(prep.target_std, dtype=torch.float32)
+    return Standardised(copy.deepcopy(run.model), mean, std, out_mean, out_std)
 
 
 def _width(run: LoadedRun) -> int:

@@ -20,12 +20,15 @@ from rpnkit.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import Tensor
+    from torch.nn import Module
 
-__all__ = ["PREPROCESSING_FILE", "Preprocessing", "preprocessing_record"]
+__all__ = ["MIN_STD", "PREPROCESSING_FILE", "Preprocessing", "preprocessing_record"]
 
 #: The file of a run directory holding its :class:`Preprocessing`.
 PREPROCESSING_FILE = "preprocessing.json"
 _FORMAT = 1
+#: The smallest standard deviation a record may hold: dividing by less overflows float32.
+MIN_STD = 1e-30
 _TASKS = ("classification", "regression")
 
 
@@ -50,6 +53,10 @@ class Preprocessing:
     feature_mean, feature_std
         The training split's per-feature statistics, or ``None`` when the features were not
         standardised.
+    target_mean, target_std
+        For a regression run trained on standardised targets (``standardize_target``), the
+        training split's per-output statistics: :meth:`unscale` maps the model's outputs back
+        to the target's units. ``None`` otherwise (and in a run written before they existed).
     """
 
     dataset: str | None = None
@@ -60,6 +67,8 @@ class Preprocessing:
     classes: tuple[str, ...] | None = None
     feature_mean: tuple[float, ...] | None = None
     feature_std: tuple[float, ...] | None = None
+    target_mean: tuple[float, ...] | None = None
+    target_std: tuple[float, ...] | None = None
 
     @classmethod
     def from_data(cls, data: Any) -> Preprocessing:
@@ -81,6 +90,8 @@ class Preprocessing:
             classes=names(getattr(data, "classes", None)),
             feature_mean=floats(getattr(data, "feature_mean", None)),
             feature_std=floats(getattr(data, "feature_std", None)),
+            target_mean=floats(getattr(data, "target_mean", None)),
+            target_std=floats(getattr(data, "target_std", None)),
         )
 
     def to_json(self) -> str:
@@ -116,6 +127,8 @@ class Preprocessing:
                 classes=_sequence(record, "classes", str),
                 feature_mean=_sequence(record, "feature_mean", float),
                 feature_std=_sequence(record, "feature_std", float),
+                target_mean=_sequence(record, "target_mean", float),
+                target_std=_sequence(record, "target_std", float),
             )
             result._check()
         except (TypeError, ValueError) as exc:
@@ -131,11 +144,73 @@ class Preprocessing:
             if value is not None and width is not None and len(value) != width:
                 raise ValueError(f"{key} has {len(value)} entries for {width} features")
         if self.feature_std is not None and not all(
-            math.isfinite(v) and v > 0 for v in self.feature_std
+            math.isfinite(v) and v >= MIN_STD for v in self.feature_std
         ):
-            raise ValueError("feature_std must hold positive numbers")
+            low = min(self.feature_std)
+            raise ValueError(
+                f"feature_std must hold numbers >= {MIN_STD:g} (one is {low!r}, which would "
+                "turn every prediction into inf or NaN)"
+            )
+        for key in ("target_mean", "target_std"):
+            value = getattr(self, key)
+            if value is not None and self.out_features not in (None, len(value)):
+                raise ValueError(f"{key} has {len(value)} entries for {self.out_features} outputs")
+        if self.target_std is not None and not all(
+            math.isfinite(v) and v > 0 for v in self.target_std
+        ):
+            raise ValueError("target_std must hold positive numbers")
         if self.classes is not None and self.out_features not in (None, len(self.classes)):
             raise ValueError(f"{len(self.classes)} classes for {self.out_features} outputs")
+
+    def check_model(self, model: Module, where: str) -> None:
+        """Refuse a record that does not fit ``model``: its outputs vs the classes or outputs.
+
+        One forward pass over two rows of zeros of ``in_features`` columns, in eval mode and
+        without gradients (the model's mode is restored); a model that does not take such rows
+        (a graph model) is not probed.
+
+        Raises
+        ------
+        ConfigError
+            Naming the record's count and the model's, in one line.
+        """
+        import torch
+
+        if self.in_features is None:
+            return
+        first = next(model.parameters(), None)
+        floating = first is not None and first.is_floating_point()
+        probe = torch.zeros(
+            2,
+            self.in_features,
+            dtype=first.dtype if floating and first is not None else torch.float32,
+            device=first.device if first is not None else "cpu",
+        )
+        training = model.training
+        try:
+            with torch.no_grad():
+                outputs = model.eval()(probe)
+        except Exception:  # a model that takes other inputs: nothing to compare here
+            return
+        finally:
+            model.train(training)
+        if not isinstance(outputs, torch.Tensor) or outputs.dim() != 2:
+            return
+        width = int(outputs.shape[-1])
+        if (
+            self.classes is not None
+            and self.task == "classification"
+            and len(self.classes) != width
+        ):
+            raise ConfigError(
+                f"{where}: {PREPROCESSING_FILE} names {len(self.classes)} classes but the model "
+                f"gives {width} outputs; the run is damaged (train it again)"
+            )
+        if self.out_features is not None and self.out_features != width:
+            raise ConfigError(
+                f"{where}: {PREPROCESSING_FILE} says out_features={self.out_features} but the "
+                f"model gives {width} outputs; the run is damaged (train it again)"
+            )
 
     def apply(self, features: Tensor) -> Tensor:
         """Standardise raw ``features`` of shape ``(n, in_features)`` as in training.
@@ -149,6 +224,20 @@ class Preprocessing:
         mean = torch.tensor(self.feature_mean, dtype=torch.float64, device=features.device)
         std = torch.tensor(self.feature_std, dtype=torch.float64, device=features.device)
         return ((features.double() - mean) / std).float()
+
+    def unscale(self, outputs: Tensor) -> Tensor:
+        """Regression ``outputs`` of shape ``(n, out_features)`` in the target's own units.
+
+        Undoes ``standardize_target`` (``outputs * target_std + target_mean``); without target
+        statistics, ``outputs`` unchanged.
+        """
+        import torch
+
+        if self.target_mean is None or self.target_std is None:
+            return outputs
+        mean = torch.tensor(self.target_mean, dtype=outputs.dtype, device=outputs.device)
+        std = torch.tensor(self.target_std, dtype=outputs.dtype, device=outputs.device)
+        return outputs * std + mean
 
 
 def preprocessing_record(data: Any) -> bytes:

@@ -110,10 +110,14 @@ class LoadedRun:
     def outputs(
         self, x: Tensor | np.ndarray | str | os.PathLike[str], batch_size: int = 4096
     ) -> Tensor:
-        """The model's raw outputs for raw features ``x``, standardised as in training."""
+        """The model's outputs for raw features ``x``, standardised as in training.
+
+        A regression run trained on standardised targets gives its outputs in the target's
+        own units (:meth:`~rpnkit.inference.preprocessing.Preprocessing.unscale`).
+        """
         inputs = self.preprocessing.apply(self.features(x))
         parts = [self._forward(batch) for batch in _batches(inputs, batch_size)]
-        return torch.cat(parts) if parts else torch.empty(0)
+        return self.preprocessing.unscale(torch.cat(parts)) if parts else torch.empty(0)
 
     def predict(
         self, x: Tensor | np.ndarray | str | os.PathLike[str], batch_size: int = 4096
@@ -192,6 +196,7 @@ def load_run(run_dir: str | os.PathLike[str], *, device: str = "cpu") -> LoadedR
     target = resolve_device(device)  # a one-line error for a device this machine lacks
     model = _model(path, config)
     _load_weights(model, weights_file)
+    preprocessing.check_model(model, f"run {str(path)!r}")
     model.to(target).eval()
     return LoadedRun(path, config, model, preprocessing, target)
 
