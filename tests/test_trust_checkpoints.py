@@ -95,7 +95,7 @@ def test_one_flipped_bit_in_a_weight_is_refused(saved: Path) -> None:
     assert at > 0
     raw[at + 5] ^= 0x01
     file.write_bytes(bytes(raw))
-    with pytest.raises(ConfigError, match="corrupt .*checksum does not match"):
+    with pytest.raises(ConfigError, match=r"corrupt .*checksum does not match"):
         load_checkpoint(saved)
 
 
@@ -140,5 +140,5 @@ def test_a_renamed_parameter_is_named(saved: Path) -> None:
 
 def test_an_older_format_is_refused_naming_it(saved: Path) -> None:
     _rewrite(saved, lambda s: s.update(format="rpnkit.checkpoint/1"), keep_checksum=False)
-    with pytest.raises(ConfigError, match="'rpnkit.checkpoint/1', written by an older rpnkit"):
+    with pytest.raises(ConfigError, match=r"'rpnkit\.checkpoint/1', written by an older rpnkit"):
         load_checkpoint(saved)
