@@ -10,13 +10,13 @@ value applied exactly as ``--set`` applies it.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from rpnkit.errors import ConfigError, RpnkitError
+from rpnkit.sweep.space import assignment
 
 if TYPE_CHECKING:
     from rpnkit.sweep.objective import Objective
@@ -41,10 +41,10 @@ def read_definition(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
     if unknown:
         raise ConfigError(f"unknown key sweep.{unknown[0]}; valid keys: {', '.join(SECTION_KEYS)}")
     space = dict(section.get("space") or {})
-    for assignment in args.space:
-        key, sep, text = assignment.partition("=")
+    for item in args.space:
+        key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--space {assignment!r} must look like KEY=VALUES")
+            raise ConfigError(f"--space {item!r} must look like KEY=VALUES")
         try:
             space[key.strip()] = yaml.safe_load(text)
         except yaml.YAMLError:
@@ -103,10 +103,10 @@ def extra_assignments(raw: dict[str, Any], objective: Objective | None) -> list[
     names = [lg.get("name") if isinstance(lg, dict) else lg for lg in loggers]
     extra = []
     if "csv" not in names:
-        extra.append(f"output.loggers={json.dumps([*loggers, 'csv'])}")
+        extra.append(assignment("output.loggers", [*loggers, "csv"]))
     if objective is not None and objective.column.startswith("val_") and "save_best" not in output:
         mode = "min" if objective.direction == "minimize" else "max"
-        extra.append(f"output.save_best={json.dumps({'monitor': objective.name, 'mode': mode})}")
+        extra.append(assignment("output.save_best", {"monitor": objective.name, "mode": mode}))
     return extra
 
 
@@ -126,7 +126,7 @@ def check_value(base: Path, overrides: list[str], key: str, value: Any) -> list[
     from rpnkit.run.runner import validate
 
     try:
-        config = load_config(base, [*overrides, f"{key}={json.dumps(value)}"])
+        config = load_config(base, [*overrides, assignment(key, value)])
     except RpnkitError as exc:
         return [str(exc)]
     return validate(config)[1]

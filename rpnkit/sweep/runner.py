@@ -22,7 +22,7 @@ import optuna
 
 from rpnkit.sweep.objective import Objective
 from rpnkit.sweep.report import decode
-from rpnkit.sweep.space import Dimension
+from rpnkit.sweep.space import Dimension, assignment
 from rpnkit.sweep.study import DISCARDED, counted, distributions, worker_id
 from rpnkit.sweep.trial import run_trial, trial_command, write_trial_file
 
@@ -141,7 +141,7 @@ class SweepRun:
         trial.set_user_attr("state", "running")
         assignments = [
             *self.assignments,
-            *(f"{k}={json.dumps(v)}" for k, v in params.items()),
+            *(assignment(k, v) for k, v in params.items()),
         ]
         command = trial_command(self.config, run_dir, assignments, self.threads, self.trust_code)
 
@@ -149,7 +149,10 @@ class SweepRun:
             trial.report(value, step)
             return trial.should_prune()
 
-        outcome = run_trial(command, run_dir, log, self.objective, report, self.threads)
+        def started(pid: int) -> None:
+            trial.set_user_attr("process", f"{worker_id().rpartition(':')[0]}:{pid}")
+
+        outcome = run_trial(command, run_dir, log, self.objective, report, self.threads, started)
         if self._stop.is_set() and outcome.state != "complete":
             return  # interrupted with the sweep: left running, --resume runs it again
         record = {

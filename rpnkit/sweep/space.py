@@ -27,10 +27,17 @@ import yaml
 
 from rpnkit.checks import short_repr
 
-__all__ = ["Dimension", "check_space", "parse_space"]
+__all__ = ["Dimension", "assignment", "check_space", "parse_space"]
 
 _RANGE = re.compile(r"^\s*(int|uniform|float|loguniform)\s*\((.*)\)\s*$")
 _FORMS = "a list of values, int(LOW, HIGH[, STEP]), uniform(LOW, HIGH) or loguniform(LOW, HIGH)"
+
+
+def assignment(key: str, value: Any) -> str:
+    """The ``--set KEY=VALUE`` text giving ``key`` the value ``value`` (YAML that reads back
+    as the same value: ``1.0e-08``, never ``1e-08``, which YAML reads as a string)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    return f"{key}={text.removesuffix(chr(10) + '...' + chr(10)).strip()}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,18 @@ class Dimension:
         return [self.low, self.high]
 
 
+def _number(text: str) -> int | float | None:
+    """``"8"`` -> 8, ``"1e-4"`` -> 0.0001 (as Python reads numbers; YAML 1.1 reads ``1e-4`` as
+    text), anything else -> None."""
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return None
+
+
 def _parse_one(key: str, value: Any) -> tuple[Dimension | None, str | None]:
     where = f"sweep key {key!r}"
     if isinstance(value, list):
@@ -88,15 +107,10 @@ def _parse_one(key: str, value: Any) -> tuple[Dimension | None, str | None]:
     if match is None:
         return None, f"{where}={short_repr(value)} is not a search range; expected {_FORMS}"
     kind, inside = match.group(1), match.group(2)
-    try:
-        numbers = yaml.safe_load(f"[{inside}]")
-    except yaml.YAMLError:
-        numbers = None
+    numbers = [_number(part) for part in inside.split(",")]
     arity = (2, 3) if kind == "int" else (2,)
-    if (
-        not isinstance(numbers, list)
-        or len(numbers) not in arity
-        or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)
+    if len(numbers) not in arity or not all(
+        isinstance(n, int | float) and not isinstance(n, bool) for n in numbers
     ):
         wanted = "LOW, HIGH[, STEP]" if kind == "int" else "LOW, HIGH"
         return None, f"{where}={value!r}: expected {kind}({wanted}) with numbers"

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import socket
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -142,6 +143,16 @@ def _alive(worker: str) -> bool:
     return True
 
 
+def _wait_for(process: str, limit: float = 60.0) -> None:
+    """Wait until the trial process ``host:pid`` of this machine has exited (it got SIGTERM when
+    its sweep died, and may still be writing what it learned)."""
+    if not process or not process.rpartition(":")[2].isdigit():
+        return
+    deadline = time.monotonic() + limit
+    while _alive(process) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def recover_stale(study: optuna.Study, everything: bool) -> list[int]:
     """Fail the trials whose worker died, remove their directories, queue their points again.
 
@@ -179,6 +190,7 @@ def recover_stale(study: optuna.Study, everything: bool) -> list[int]:
                 continue
         storage.set_trial_user_attr(trial._trial_id, DISCARDED, True)
         storage.set_trial_user_attr(trial._trial_id, "state", "discarded")
+        _wait_for(str(trial.user_attrs.get("process", "")))
         directory = trial.user_attrs.get("dir")
         if isinstance(directory, str) and Path(directory).is_dir():
             shutil.rmtree(directory, ignore_errors=True)

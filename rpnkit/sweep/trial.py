@@ -111,6 +111,7 @@ def run_trial(
     objective: Objective,
     report: Callable[[int, float], bool],
     threads: int,
+    started: Callable[[int], None] = lambda pid: None,
 ) -> Outcome:
     """Run one trial's process to its end, pruning it when ``report`` says so.
 
@@ -128,6 +129,8 @@ def run_trial(
         ``(epoch, value) -> prune?``, called once per new history row.
     threads
         The trial's thread budget, also given to OpenMP in its environment.
+    started
+        Called with the process id once the process runs.
     """
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     history = run_dir / "history.csv"
@@ -140,6 +143,7 @@ def run_trial(
             env=env,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
+        started(process.pid)
         try:
             while process.poll() is None:
                 time.sleep(POLL_SECONDS)
