@@ -11,11 +11,11 @@ from torch import Tensor, nn
 
 from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError, RpnkitError, did_you_mean
-from rpnkit.rpn._validation import allocation
+from rpnkit.rpn._validation import allocation, build_component
 from rpnkit.rpn.head import HEAD_KEYS
 from rpnkit.rpn.layer import RPNLayer
 
-__all__ = ["AUTO", "LAYER_KEYS", "RPN", "build_model", "check_size"]
+__all__ = ["AUTO", "LAYER_KEYS", "RPN", "build_model", "check_size", "is_layer"]
 
 #: Keys of a layer config; ``m`` and ``n`` are required, the rest default as in
 #: :class:`RPNLayer`.
@@ -43,18 +43,19 @@ class RPN(nn.Module):
         If there are no layers or two neighbours do not chain.
     """
 
-    def __init__(self, layers: Sequence[RPNLayer]) -> None:
+    def __init__(self, layers: Sequence[nn.Module]) -> None:
         super().__init__()
         if not layers:
             raise ConfigError("model.layers is empty; expected at least one layer")
         for i, layer in enumerate(layers):
-            if not isinstance(layer, RPNLayer):
+            if not is_layer(layer):
                 raise ConfigError(
                     f"model.layers[{i}] is a {type(layer).__qualname__}; expected an RPNLayer "
-                    "(use rpnkit.rpn.build_model for layer configs)"
+                    "or a layer module with integer m and out_features (use "
+                    "rpnkit.rpn.build_model for layer configs)"
                 )
             if i:
-                _check_chain(i, layer.m, layers[i - 1])
+                _check_chain(i, cast(int, layer.m), layers[i - 1])
         self.layers = nn.ModuleList(layers)
 
     @property
@@ -84,21 +85,33 @@ class RPN(nn.Module):
         return x
 
 
-def _check_chain(i: int, m: int, previous: RPNLayer) -> None:
+def is_layer(layer: object) -> bool:
+    """Whether ``layer`` can be a layer of an :class:`RPN`: an :class:`RPNLayer`, or any module
+    with integer ``m`` and ``out_features`` (the RPN 2 structured layers, a plugin's layers)."""
+    if isinstance(layer, RPNLayer):
+        return True
+    sizes = (getattr(layer, "m", None), getattr(layer, "out_features", None))
+    return isinstance(layer, nn.Module) and all(
+        isinstance(size, int) and not isinstance(size, bool) for size in sizes
+    )
+
+
+def _check_chain(i: int, m: int, previous: nn.Module) -> None:
     """Raise if layer ``i`` (input size ``m``) does not take the previous layer's output."""
     if m == previous.out_features:
         return
-    source = f"model.layers[{i - 1}].n={previous.n}"
-    if previous.out_features != previous.n:
-        source = (
-            f"model.layers[{i - 1}] output size {previous.out_features} "
-            f"(n={previous.n}, width={previous.width}, fusion {type(previous.fusion).__name__})"
+    source = f"model.layers[{i - 1}] output size {previous.out_features}"
+    if isinstance(previous, RPNLayer) and previous.out_features == previous.n:
+        source = f"model.layers[{i - 1}].n={previous.n}"
+    elif isinstance(previous, RPNLayer):
+        source += (
+            f" (n={previous.n}, width={previous.width}, fusion {type(previous.fusion).__name__})"
         )
     raise ConfigError(f"model.layers[{i}].m={m} does not match {source}")
 
 
 def build_model(
-    layers: Sequence[Mapping[str, Any] | RPNLayer],
+    layers: Sequence[Mapping[str, Any] | nn.Module],
     depth: int | None = None,
     depth_alloc: int | Sequence[int] | None = None,
 ) -> RPN:
@@ -107,8 +120,9 @@ def build_model(
     Parameters
     ----------
     layers
-        One entry per layer config: an :class:`RPNLayer`, or a mapping with the keys
-        :data:`LAYER_KEYS`, for example::
+        One entry per layer config: a built layer (:func:`is_layer`), a registered layer
+        ``{"name": "grid_interdependence_layer", "parameters": {...}}`` (group ``layer``), or
+        a mapping with the keys :data:`LAYER_KEYS`, for example::
 
             {"m": 64, "n": 32, "expansion": "taylor",
              "reconciliation": {"name": "low_rank", "parameters": {"r": 2}},
@@ -146,17 +160,26 @@ def build_model(
     if not layers:
         raise ConfigError("model.layers is empty; expected at least one layer")
     counts = allocation(depth, depth_alloc, len(layers), "depth", "depth_alloc", "model.layers")
-    built = []
+    built: list[nn.Module] = []
     for i, (config, count) in enumerate(zip(layers, counts, strict=True)):
-        if isinstance(config, RPNLayer):
+        if is_layer(config):
             if count > 1:
                 raise ConfigError(
-                    f"model.layers[{i}] is a built RPNLayer, which cannot be repeated by "
-                    "depth_alloc; give a layer config instead"
+                    f"model.layers[{i}] is a built {type(config).__name__}, which cannot be "
+                    "repeated by depth_alloc; give a layer config instead"
                 )
-            built.append(config)
+            built.append(cast(nn.Module, config))
+            continue
+        if isinstance(config, Mapping) and "name" in config:  # a registered layer
+            for repeat in range(count):
+                spec = dict(config) if repeat == 0 else copy.deepcopy(dict(config))
+                try:
+                    built.append(build_component("layer", spec, nn.Module, f"model.layers[{i}]"))
+                except RpnkitError as exc:
+                    raise type(exc)(f"model.layers[{i}]: {exc}") from exc
             continue
         _check_layer_config(i, config, last=i == len(layers) - 1)
+        config = cast(Mapping[str, Any], config)
         for repeat in range(count):
             options = dict(config) if repeat == 0 else copy.deepcopy(dict(config))
             if isinstance(options["m"], str):  # an inner layer's auto (checked above)
