@@ -107,7 +107,8 @@ def _parse_one(key: str, value: Any) -> tuple[Dimension | None, str | None]:
     if match is None:
         return None, f"{where}={short_repr(value)} is not a search range; expected {_FORMS}"
     kind, inside = match.group(1), match.group(2)
-    numbers = [_number(part) for part in inside.split(",")]
+    parsed = [_number(part) for part in inside.split(",")]
+    numbers = [n for n in parsed if n is not None]
     arity = (2, 3) if kind == "int" else (2,)
     if len(numbers) not in arity or not all(
         isinstance(n, int | float) and not isinstance(n, bool) for n in numbers

@@ -44,6 +44,8 @@ __all__ = [
 RECORD = "sweep.json"
 #: The user attribute of a trial that does not count (killed while running, or surplus).
 DISCARDED = "rpnkit_discarded"
+#: The study's user attribute listing the trials whose points were queued again.
+REQUEUED = "rpnkit_requeued"
 
 
 def worker_id() -> str:
@@ -126,8 +128,12 @@ class _Grid(optuna.samplers.GridSampler):
 
 
 def counted(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial counts toward the study's number of trials."""
-    return not trial.user_attrs.get(DISCARDED)
+    """Whether a trial counts toward the study's number of trials: not discarded, and not failed
+    while still marked running (an RDB heartbeat found its worker dead)."""
+    if trial.user_attrs.get(DISCARDED):
+        return False
+    failed = trial.state == optuna.trial.TrialState.FAIL
+    return not (failed and trial.user_attrs.get("state") == "running")
 
 
 def _alive(worker: str) -> bool:
@@ -175,27 +181,28 @@ def recover_stale(study: optuna.Study, everything: bool) -> list[int]:
         optuna.storages.fail_stale_trials(study)
     storage = study._storage
     recovered = []
+    requeued = set(study.user_attrs.get(REQUEUED, []))
     for trial in study.get_trials(deepcopy=False):
-        stale_fail = trial.state == optuna.trial.TrialState.FAIL and (
-            trial.user_attrs.get("state") == "running"
-        )
         running = trial.state == optuna.trial.TrialState.RUNNING
+        stale_fail = not running and not counted(trial) and trial.number not in requeued
         worker = str(trial.user_attrs.get("worker", ""))
         if not (stale_fail or (running and (everything or not _alive(worker)))):
             continue
         if running:
-            try:
+            try:  # marked while it can be: a finished trial's attributes are frozen
+                storage.set_trial_user_attr(trial._trial_id, DISCARDED, True)
                 storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-            except Exception:  # finished meanwhile by its worker after all
-                continue
-        storage.set_trial_user_attr(trial._trial_id, DISCARDED, True)
-        storage.set_trial_user_attr(trial._trial_id, "state", "discarded")
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # its worker finished it meanwhile after all
         _wait_for(str(trial.user_attrs.get("process", "")))
         directory = trial.user_attrs.get("dir")
         if isinstance(directory, str) and Path(directory).is_dir():
             shutil.rmtree(directory, ignore_errors=True)
         study.enqueue_trial(dict(trial.params), skip_if_exists=False)
+        requeued.add(trial.number)
         recovered.append(trial.number)
+    if recovered:
+        study.set_user_attr(REQUEUED, sorted(requeued))
     return recovered
 
 
