@@ -46,7 +46,7 @@ def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, s
     assert process.returncode == 130, stderr
     message = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(message) == 1 and "training interrupted after" in message[0]
-    assert f"--resume {out}" in message[0]
+    assert f"resume with `rpnkit train --resume {out}`" in message[0]
     summary = json.loads((out / "history.json").read_text())
     assert summary["partial"] is True
     completed = len(summary["history"])
@@ -58,11 +58,10 @@ def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, s
     assert all(torch.equal(weights[k], checkpoint["model"][k]) for k in weights)
     assert not list(out.rglob("*.rpnkit-tmp"))
 
-    resumed = subprocess.run(
+    resumed = subprocess.run(  # the printed form, shortened by one --set
         [
-            sys.executable, "-m", "rpnkit", "train", str(config), "--quiet",
-            "--set", f"learner.resume={out / 'checkpoints'}", "--set", "output.overwrite=true",
-            "--set", f"learner.n_epochs={completed + 1}", "--output", str(out),
+            sys.executable, "-m", "rpnkit", "train", "--resume", str(out), "--quiet",
+            "--set", f"learner.n_epochs={completed + 1}",
         ],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip

@@ -216,7 +216,7 @@ def test_an_interrupted_run_is_refused_with_the_resume_command(
         str(new),
         "-o",
         str(out),
-        fragments=("interrupted after 2 epoch(s)", "learner.resume="),
+        fragments=("interrupted after 2 epoch(s)", "`rpnkit train --resume "),
         output=out,
     )
 

@@ -252,7 +252,12 @@ def test_a_killed_run_resumed_from_the_cli_ends_bit_for_bit_like_an_uninterrupte
 
     out = tmp_path / "killed"
     killed_mid_epoch(config, out, *launch)
-    resumed = train(config, out, *launch, "--resume", str(out))
+    assert (out / "config.yaml").is_file()  # written before training: a killed run says what ran
+    # the one resume form: the run's own config, no CONFIG
+    resumed = subprocess.run(
+        [sys.executable, "-m", "rpnkit", "train", "--resume", str(out), "--quiet", *launch],
+        capture_output=True, text=True, env=environment(), timeout=600,
+    )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     said = [line for line in resumed.stderr.splitlines() if line.startswith("resuming from")]
     assert len(said) == 1 and "last.pt: epoch " in said[0] and ", batch " in said[0]
@@ -274,13 +279,60 @@ def test_resume_refuses_a_missing_path_a_finished_run_and_another_model(tmp_path
     finished = run_rpnkit("train", str(config), "--resume", str(out))
     lines = finished.stderr.strip().splitlines()
     assert finished.returncode == 2 and len(lines) == 1 and "already finished" in lines[0]
+    assert f"`rpnkit train --resume {out} --set learner.n_epochs=N` with N > 2" in lines[0]
     wider = run_rpnkit(
         "train", str(config), "--resume", str(out), "--quiet",
         "--set", "learner.n_epochs=3", "--set", "model.parameters.dims=[4, 32, 3]",
     )  # fmt: skip
     errors = [line for line in wider.stderr.splitlines() if line.startswith("error:")]
     assert wider.returncode == 2 and len(errors) == 1
-    assert "model state does not fit this run's model" in errors[0]
+    assert "other settings of model.parameters.dims.1;" in errors[0]
+    assert f"`rpnkit train --resume {out}`" in errors[0]
+
+
+def test_resume_refuses_a_config_or_set_that_trains_something_else(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(CONFIG.replace("n_epochs: 20", "n_epochs: 2"))
+    out = tmp_path / "run"
+    first = run_rpnkit(
+        "train", str(config), "--output", str(out), "--quiet",
+        "--set", "data.parameters.batch_size=5", "--set", "learner.optimizer.parameters.lr=0.003",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "batch_size: 5" in (out / "config.yaml").read_text()  # the effective config
+    # the CONFIG without the run's --set differs in the batch size and the lr: refused
+    mixed = run_rpnkit("train", str(config), "--resume", str(out), "--set", "learner.n_epochs=3")
+    lines = mixed.stderr.strip().splitlines()
+    assert mixed.returncode == 2 and len(lines) == 1, mixed.stderr
+    assert (
+        "other settings of data.parameters.batch_size, learner.optimizer.parameters.lr;" in lines[0]
+    )
+    for change in ("model.parameters.p=0.1", "seed=3", "learner.loss=nll"):
+        refused = run_rpnkit("train", "--resume", str(out), "--set", change)
+        assert refused.returncode == 2 and change.partition("=")[0] in refused.stderr
+    # extending the finished run is the one allowed change, and continues it
+    longer = run_rpnkit("train", "--resume", str(out), "--quiet", "--set", "learner.n_epochs=3")
+    assert longer.returncode == 0, longer.stderr
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [0, 1, 2]
+    assert "n_epochs: 3" in (out / "config.yaml").read_text()
+
+
+def test_extending_a_run_whose_scheduler_has_a_fixed_horizon_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    schedule = "lr_scheduler: {name: cosine, parameters: {T_max: 2}}, "
+    config.write_text(CONFIG.replace("n_epochs: 20, ", f"n_epochs: 2, {schedule}"))
+    out = tmp_path / "run"
+    assert train(config, out).returncode == 0
+    longer = run_rpnkit("train", "--resume", str(out), "--set", "learner.n_epochs=4")
+    lines = longer.stderr.strip().splitlines()
+    assert longer.returncode == 2 and len(lines) == 1
+    assert "lr_scheduler 'cosine' (T_max=2) was laid out for 2 epochs" in lines[0]
+
+
+def test_resume_without_config_needs_a_run_with_its_config(tmp_path: Path) -> None:
+    bare = run_rpnkit("train")
+    assert bare.returncode == 2 and "train needs a CONFIG file, or --resume RUN" in bare.stderr
 
 
 # -- a plugin raising in a training hook ------------------------------------------------------------

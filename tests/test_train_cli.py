@@ -67,8 +67,10 @@ def test_same_seed_same_result(tmp_path: Path) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_validate_accepts_a_good_config(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(CONFIGS / "digits.yaml")]) == 0
+def test_validate_accepts_a_good_config(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # its own output directory: what earlier commands left in runs/ does not matter
+    out = str(tmp_path / "run")
+    assert main(["validate", str(CONFIGS / "digits.yaml"), "--output", out]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and "parameters" in out
 
@@ -187,3 +189,29 @@ def test_plot_without_matplotlib_says_how_to_install(
 def test_plot_of_a_missing_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plot", str(tmp_path / "nope.json")]) == 2
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_the_readme_main_command_runs_twice_in_a_row(tmp_path: Path) -> None:
+    """``rpnkit train configs/digits.yaml`` twice: the second run keeps the first one."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "rpnkit", "train", str(CONFIGS / "digits.yaml"), "--quiet"]
+    command += ["--set", "learner.n_epochs=1"]  # the directories are under test, not accuracy
+    runs = [subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)]
+    first = (tmp_path / "runs" / "digits" / "model.pt").read_bytes()
+    runs.append(subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300))
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert "'runs/digits' holds an earlier run; this one goes to 'runs/digits-2'" in runs[1].stderr
+    assert (tmp_path / "runs" / "digits" / "model.pt").read_bytes() == first  # nothing lost
+    assert (tmp_path / "runs" / "digits-2" / "history.json").is_file()
+    again = subprocess.run([*command, "--overwrite"], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0 and not (tmp_path / "runs" / "digits-3").exists()
+    refused = subprocess.run(
+        [*command, "--set", "output.versioned=false"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "error: output.dir 'runs/digits' is not empty; add --overwrite to replace the run in "
+        "it, or choose another directory with --output"
+    )

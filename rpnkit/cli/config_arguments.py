@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 __all__ = ["add_config_arguments", "apply_threads", "config_overrides"]
 
 
-def add_config_arguments(p: argparse.ArgumentParser, *, output_dir: bool = True) -> None:
+def add_config_arguments(
+    p: argparse.ArgumentParser, *, output_dir: bool = True, config_optional: bool = False
+) -> None:
     """Add ``CONFIG``, ``--set``, ``--device``, ``--threads``, ``--trust-code`` to ``p``.
 
     Parameters
@@ -26,8 +28,20 @@ def add_config_arguments(p: argparse.ArgumentParser, *, output_dir: bool = True)
     output_dir
         Also add ``--output DIR`` (overrides ``output.dir``); a command whose ``-o`` means
         something else leaves it out.
+    config_optional
+        ``CONFIG`` may be left out (``rpnkit train --resume RUN`` reads the run's own).
     """
-    p.add_argument("config", metavar="CONFIG", help="YAML config file (rpnkit or tinybig form)")
+    if config_optional:
+        p.add_argument(
+            "config",
+            metavar="CONFIG",
+            nargs="?",
+            help="YAML config file (rpnkit or tinybig form); left out with --resume RUN",
+        )
+    else:
+        p.add_argument(
+            "config", metavar="CONFIG", help="YAML config file (rpnkit or tinybig form)"
+        )
     p.add_argument(
         "--set",
         dest="overrides",

@@ -30,8 +30,13 @@ def add_parsers(sub: Any) -> None:
         help="train a model from a YAML config",
         description="Train a model from a YAML config and write history, weights and config.",
     )
-    add_config_arguments(p)
+    add_config_arguments(p, config_optional=True)
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch table")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in the output directory (its files are overwritten)",
+    )
     p.add_argument(
         "--strict",
         action="store_true",
@@ -39,9 +44,10 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--resume",
-        metavar="RUN_OR_CHECKPOINT",
-        help="continue a stopped run from its last checkpoint: a run's output directory, its "
-        "checkpoints/ directory or a checkpoint file (the run goes on in that directory)",
+        metavar="RUN",
+        help="continue a stopped run exactly as it ran (its own config.yaml; no CONFIG "
+        "needed): a run's output directory, its checkpoints/ directory or a checkpoint file; "
+        "--set learner.n_epochs=N extends a finished run",
     )
     p.add_argument(
         "--nproc-per-node",
@@ -75,10 +81,27 @@ def _load(args: argparse.Namespace, stream: Any = None) -> RunConfig:
         TinybigNotice,
     )
 
+    resume = None
+    if getattr(args, "resume", None) is not None:
+        from rpnkit.cli.resume import find_resume
+
+        resume = find_resume(args.resume)
+    source = args.config
+    if source is None:
+        if resume is None:
+            raise ConfigError("train needs a CONFIG file, or --resume RUN to continue a run")
+        source = resume.saved_config
+        if source is None:
+            raise ConfigError(
+                f"--resume {args.resume!r}: the run has no config.yaml; give the CONFIG it ran "
+                f"with: `rpnkit train CONFIG --resume {args.resume}`"
+            )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TinybigIgnoredKeyWarning)
         warnings.simplefilter("always", TinybigNotice)
-        config = load_config(args.config, config_overrides(args))
+        config = load_config(source, config_overrides(args))
+        if getattr(args, "overwrite", False):
+            config.output["overwrite"] = True
     ignored = _lines(caught, TinybigIgnoredKeyWarning)
     if ignored and getattr(args, "strict", False):
         raise TinybigConfigError([f"{line} (--strict)" for line in ignored], str(args.config))
@@ -93,12 +116,20 @@ def _load(args: argparse.Namespace, stream: Any = None) -> RunConfig:
             warnings.showwarning(
                 other.message, other.category, other.filename, other.lineno, other.file, other.line
             )
-    if getattr(args, "resume", None) is not None:
-        from rpnkit.cli.resume import find_resume
-
-        where = find_resume(args.resume).apply(config, output_given=args.output_dir is not None)
+    if resume is not None:
+        saved = resume.saved_config
+        if saved is not None:  # a CONFIG or --set must agree with what the run trained
+            resume.check_same(load_config(saved), config)
+        where = resume.apply(config, output_given=args.output_dir is not None)
         if "RANK" not in os.environ:  # said once, by the command the user ran
             print(where, file=sys.stderr)
+    elif "RANK" not in os.environ and getattr(args, "func", None) is cmd_train:
+        from rpnkit.run.outputs import next_version
+
+        config, moved = next_version(config)  # chosen once, for every process of a launch
+        if moved is not None:
+            print(moved, file=sys.stderr)
+            args.output_dir = config.output["dir"]
     return config
 
 
@@ -109,7 +140,7 @@ def _lines(caught: list[warnings.WarningMessage], category: type[Warning]) -> li
 
 def _worker_arguments(args: argparse.Namespace) -> list[str]:
     """The ``rpnkit`` arguments every launched process runs: these, without the launch."""
-    arguments = ["train", args.config]
+    arguments = ["train", *([args.config] if args.config is not None else [])]
     for assignment in args.overrides:
         arguments += ["--set", assignment]
     if args.device is not None:
@@ -120,6 +151,8 @@ def _worker_arguments(args: argparse.Namespace) -> list[str]:
         arguments += ["--threads", str(args.threads)]
     if args.quiet:
         arguments.append("--quiet")
+    if args.overwrite:
+        arguments.append("--overwrite")
     if args.resume is not None:
         arguments += ["--resume", args.resume]
     if args.trust_code:
@@ -158,9 +191,11 @@ def launch(args: argparse.Namespace) -> int:
             f"--nproc-per-node={processes} launches {processes} processes but the config sets "
             "strategy: single; set strategy auto or ddp, or leave --nproc-per-node out"
         )
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
+    from rpnkit.run.lock import run_lock
     from rpnkit.run.runner import check_run
 
     check_run(config, processes)
@@ -174,7 +209,11 @@ def launch(args: argparse.Namespace) -> int:
         "rpnkit",
     ]
     try:
-        run(parse_args([*launcher, *_worker_arguments(args)]))
+        with run_lock(config.output.get("dir")):  # held by the launcher for its workers
+            run(parse_args([*launcher, *_worker_arguments(args)]))
+    except SignalException as exc:  # SIGTERM / SIGINT to the launcher: the workers kept theirs
+        print(f"error: interrupted ({exc.sigval.name}); what was learned is kept", file=sys.stderr)
+        return 130
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
         print(
@@ -222,14 +261,20 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from rpnkit.run.lock import run_lock
     from rpnkit.run.runner import run_config
 
     if args.nproc_per_node is not None:
         return launch(args)
+    if "TORCHELASTIC_RUN_ID" in os.environ:  # a launched worker ends with its launcher
+        from rpnkit.learner.launch import die_with_parent
+
+        die_with_parent()
     config = _load(args)
     apply_threads(config)  # the command's own process keeps the config's threads
     warn_overrides()
-    result = run_config(config, verbose=not args.quiet)
+    with run_lock(config.output.get("dir")):  # a second train into it is refused
+        result = run_config(config, verbose=not args.quiet)
     if result.output_dir is not None and not args.quiet:
         Console(stderr=True).print(f"results written to [bold]{result.output_dir}[/]")
     return 0

@@ -229,8 +229,7 @@ def check_run_dir(run_dir: str | os.PathLike[str]) -> Path:
         epochs = len(summary.get("history") or [])
         raise ConfigError(
             f"run {str(path)!r} was interrupted after {epochs} epoch(s) (history.json is "
-            "marked partial); resume it to the end with `rpnkit train CONFIG --set "
-            f"learner.resume={path / 'checkpoints'} --set output.overwrite=true --output {path}`"
+            f"marked partial); resume it to the end with `rpnkit train --resume {path}`"
         )
     return path
 

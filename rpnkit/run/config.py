@@ -64,7 +64,7 @@ SECTIONS: tuple[str, ...] = (
 #: Keys of the ``learner`` section that go to ``BackwardLearner.train`` rather than ``__init__``.
 LEARNER_TRAIN_OPTIONS: tuple[str, ...] = ("display_step", "test_check", "disable_tqdm")
 _COMPONENT_KEYS = ("loss", "optimizer", "lr_scheduler")
-_OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite", "loggers")
+_OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite", "versioned", "loggers")
 _STRATEGIES = ("auto", "single", "ddp")
 
 
@@ -96,7 +96,8 @@ class RunConfig:
     metrics
         Metric specs; the first is the headline score.
     output
-        ``dir`` (path or ``None``), ``save_model``, ``checkpoints``, ``overwrite``, ``loggers``
+        ``dir`` (path or ``None``), ``save_model``, ``checkpoints``, ``overwrite``,
+        ``versioned`` (a taken ``dir`` gives the run ``dir-2``, ``dir-3``, ...), ``loggers``
         (logger specs, written under ``dir``).
     source
         The file it was read from, if any.
@@ -299,7 +300,7 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
     out_dir = output.get("dir")
     if out_dir is not None and not isinstance(out_dir, str):
         raise ConfigError(f"output.dir must be a path string or null, got {out_dir!r}")
-    for flag, default in (("save_model", True), ("overwrite", False)):
+    for flag, default in (("save_model", True), ("overwrite", False), ("versioned", False)):
         value = output.get(flag, default)
         if not isinstance(value, bool):
             raise ConfigError(f"output.{flag} must be true or false, got {value!r}")

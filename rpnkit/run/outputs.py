@@ -1,7 +1,10 @@
 """A run's output directory: checked before training, written after, kept on interruption.
 
 :func:`prepare_output` refuses, before any training, an output directory that cannot take
-the run's files. :func:`write_outputs` writes ``history.json``, ``history.csv``,
+the run's files; with ``output.versioned`` a taken directory gives the run the next free
+``DIR-N`` instead (:func:`next_version`). :func:`write_config` writes the effective config
+(after every ``--set``) before training starts, so even a killed run says what it ran.
+:func:`write_outputs` writes ``history.json``, ``history.csv``,
 ``config.yaml``, ``preprocessing.json`` (what :mod:`rpnkit.inference` needs to prepare new
 inputs) and ``model.pt``, each atomically with the usual permissions.
 :func:`keep_interrupted` writes what an interrupted run learned: the history and the model of
@@ -27,7 +30,17 @@ from rpnkit.learner.hooks import PluginHookError
 from rpnkit.run.config import RunConfig
 from rpnkit.tracking.csv_logger import history_csv
 
-__all__ = ["OUTPUT_FILES", "check_output", "keep_interrupted", "prepare_output", "write_outputs"]
+__all__ = [
+    "OUTPUT_FILES",
+    "check_output",
+    "is_taken",
+    "keep_interrupted",
+    "next_version",
+    "prepare_output",
+    "resume_command",
+    "write_config",
+    "write_outputs",
+]
 
 #: The files a run writes into ``output.dir``.
 OUTPUT_FILES: tuple[str, ...] = (
@@ -53,8 +66,9 @@ def check_output(config: RunConfig) -> Path | None:
     """The output directory, if ``train`` could write the run's files there; changes nothing.
 
     ``rpnkit validate`` and ``rpnkit train`` both call this, so they refuse the same
-    directories: a file, one that is not empty (without ``output.overwrite``), one that
-    cannot be created or written, or one holding a directory where a run file goes.
+    directories: a file, one that is not empty (without ``output.overwrite`` or
+    ``output.versioned``), one that cannot be created or written, or one holding a directory
+    where a run file goes.
 
     Raises
     ------
@@ -67,17 +81,11 @@ def check_output(config: RunConfig) -> Path | None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
-    if (
-        path.is_dir()
-        and not config.output.get("overwrite")
-        and any(
-            not (p.name.startswith(".") and p.name.endswith(TEMPORARY_SUFFIX) and p.is_file())
-            for p in path.iterdir()
-        )
-    ):
+    free = config.output.get("overwrite") or config.output.get("versioned")
+    if not free and is_taken(path):
         raise ConfigError(
-            f"output.dir {str(path)!r} is not empty; choose another with --output or set "
-            "output.overwrite: true"
+            f"output.dir {str(path)!r} is not empty; add --overwrite to replace the run in it, "
+            "or choose another directory with --output"
         )
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
@@ -112,6 +120,55 @@ def _jsonable(value: Any) -> Any:
         return value
     tolist = getattr(value, "tolist", None)
     return tolist() if callable(tolist) else str(value)
+
+
+def is_taken(path: Path) -> bool:
+    """Whether ``path`` is a directory holding anything but stale temporaries."""
+    return path.is_dir() and any(
+        not (p.name.startswith(".") and p.name.endswith(TEMPORARY_SUFFIX) and p.is_file())
+        for p in path.iterdir()
+    )
+
+
+def next_version(config: RunConfig) -> tuple[RunConfig, str | None]:
+    """``config`` moved to a free directory when ``output.versioned`` and ``output.dir`` is taken.
+
+    The run keeps ``output.dir`` when it is free (or ``output.overwrite`` is set); otherwise
+    it gets the first free ``DIR-2``, ``DIR-3``, ... beside it, so running the same command
+    twice keeps both runs.
+
+    Returns
+    -------
+    tuple
+        The config (changed in place) and the line saying where the run goes instead, or
+        ``None`` when it stays.
+    """
+    out = config.output.get("dir")
+    if out is None or not config.output.get("versioned") or config.output.get("overwrite"):
+        return config, None
+    path = Path(out)
+    if not is_taken(path):
+        return config, None
+    number = 2
+    while is_taken(path.with_name(f"{path.name}-{number}")):
+        number += 1
+    chosen = path.with_name(f"{path.name}-{number}")
+    config.output["dir"] = str(chosen)
+    return config, (
+        f"{str(path)!r} holds an earlier run; this one goes to {str(chosen)!r} "
+        "(--overwrite replaces the earlier run instead)"
+    )
+
+
+def write_config(out_dir: Path, config: RunConfig) -> None:
+    """Write ``config.yaml``: the effective config, before training starts."""
+    resolved = _jsonable(config.to_dict())
+    _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
+
+
+def resume_command(out_dir: Path | str) -> str:
+    """The one command that continues the run in ``out_dir``."""
+    return f"rpnkit train --resume {out_dir}"
 
 
 def write_outputs(
@@ -190,13 +247,12 @@ def keep_interrupted(
             partial=True,
         )
         completed = len(state["history"])
-    source = str(config.source) if config.source is not None else "CONFIG"
     kept = (
         f"the history, the model of epoch {completed - 1} (marked partial) and a checkpoint"
         if completed
         else "a checkpoint"
     )
-    where = f"{kept} are in {out_dir}; resume with `rpnkit train {source} --resume {out_dir}`"
+    where = f"{kept} are in {out_dir}; resume with `{resume_command(out_dir)}`"
     if isinstance(exc, PluginHookError):
         stopped = PluginHookError(
             f"{exc} after {completed} complete epoch(s); {where}",

@@ -18,6 +18,7 @@ can see a file another one wrote.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,7 +32,14 @@ from rpnkit.learner.hooks import PluginHookError
 from rpnkit.learner.seeding import seed_everything
 from rpnkit.plugins.state import get_registry
 from rpnkit.run.config import RunConfig
-from rpnkit.run.outputs import check_output, keep_interrupted, prepare_output, write_outputs
+from rpnkit.run.outputs import (
+    check_output,
+    keep_interrupted,
+    next_version,
+    prepare_output,
+    write_config,
+    write_outputs,
+)
 from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = [
@@ -370,15 +378,32 @@ def _threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def _forget_config(out_dir: Path, created: bool) -> None:
+    """Remove the ``config.yaml`` written before training when nothing else of the run is kept."""
+    if (out_dir / "checkpoints").exists() or (out_dir / "history.json").exists():
+        return
+    (out_dir / "config.yaml").unlink(missing_ok=True)
+    if created and not any(out_dir.iterdir()):
+        out_dir.rmdir()
+
+
 def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
     from rpnkit.learner.launch import launch_rank, wait_for_all
 
+    if "RANK" not in os.environ:  # a launch's processes got the directory the command chose
+        config, moved = next_version(config)
+        if moved is not None and verbose:
+            print(moved, file=sys.stderr, flush=True)
     out_dir = prepare_output(config)
     if config.seed is not None:
         seed_everything(config.seed)
     keeper = LastEpoch()
     parts = assemble_or_raise(config, verbose=verbose, callbacks=[keeper])
     config = parts.config or config  # with the model's auto sizes as numbers, for config.yaml
+    created = out_dir is not None and not out_dir.exists()
+    if out_dir is not None and launch_rank() == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_config(out_dir, config)  # what runs, even if the run is killed
     if parts.sizes and verbose and launch_rank() == 0:
         print(f"auto sizes: {sizes_line(parts.sizes, parts.data)}", file=sys.stderr, flush=True)
     try:
@@ -394,6 +419,10 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
         if launch_rank() != 0 or out_dir is None:
             raise
         raise keep_interrupted(exc, keeper, out_dir, config, parts.model) from exc
+    except BaseException:
+        if out_dir is not None and launch_rank() == 0:
+            _forget_config(out_dir, created)  # a run refused or failed before keeping anything
+        raise
     if launch_rank() != 0:
         out_dir = None
     if out_dir is not None:
