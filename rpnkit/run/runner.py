@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -32,6 +33,7 @@ from rpnkit.learner.hooks import PluginHookError
 from rpnkit.learner.seeding import seed_everything
 from rpnkit.plugins.state import get_registry
 from rpnkit.run.config import RunConfig
+from rpnkit.run.horizons import resolve_horizons
 from rpnkit.run.outputs import (
     check_output,
     keep_interrupted,
@@ -146,6 +148,11 @@ def assemble(
             problems.append(f"{section}: {exc}")
         return None
 
+    resolved = attempt("learner.lr_scheduler", resolve_horizons, config)
+    if resolved is not None:
+        config, notes = resolved  # T_max: auto and friends follow learner.n_epochs
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
     data = attempt("data", _build, "dataset", config.data)
     model, sizes = None, {}
     sized = attempt("model", _resolve_sizes, config, data)
