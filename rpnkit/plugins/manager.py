@@ -50,6 +50,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "rpnkit.builtin.rpn",
     "rpnkit.builtin.compression",
     "rpnkit.builtin.interdependence",
+    "rpnkit.builtin.rpn2_models",
     "rpnkit.builtin.datasets",
     "rpnkit.builtin.loggers",
 )

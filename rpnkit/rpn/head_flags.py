@@ -1,0 +1,93 @@
+"""tinybig's head flags (``with_lorr``, ``with_residual``, ``with_relu``, ...) as RPN head options.
+
+tinybig's RPN 2 heads choose their components with boolean flags; rpnkit's
+:class:`~rpnkit.rpn.head.RPNHead` takes the components themselves. :func:`head_options`
+translates one set of flags, so every structured head and layer (graph, chain, attention)
+reads them the same way. The output steps are registered modules here (tinybig keeps them in a
+plain list, so its BatchNorm is never trained and ``eval()`` does not reach its Dropout).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from rpnkit.checks import finite_number, positive_int
+
+__all__ = ["head_options", "output_steps", "reconciliation_spec"]
+
+
+def reconciliation_spec(
+    with_dual_lphm: bool, with_lorr: bool, r: int, enable_bias: bool
+) -> dict[str, Any]:
+    """ψ: ``dual_lphm`` of rank ``r``, else ``low_rank`` of rank ``r``, else the dense one."""
+    parameters: dict[str, Any] = {"enable_bias": bool(enable_bias)}
+    if with_dual_lphm or with_lorr:
+        parameters["r"] = positive_int(r, "r")
+        return {"name": "dual_lphm" if with_dual_lphm else "low_rank", "parameters": parameters}
+    return {"name": "identity", "parameters": parameters}
+
+
+def output_steps(
+    n: int,
+    *,
+    with_batch_norm: bool,
+    with_relu: bool,
+    with_dropout: bool,
+    p: float,
+    softmax: str | None,
+) -> list[Any]:
+    """``BatchNorm1d(n)``, relu, ``Dropout(p)`` and ``softmax`` (a processing name), as asked."""
+    steps: list[Any] = []
+    if with_batch_norm:
+        steps.append(nn.BatchNorm1d(n))
+    if with_relu:
+        steps.append("relu")
+    if with_dropout:
+        steps.append(nn.Dropout(finite_number(p, "p", at_least=0, at_most=1)))
+    if softmax is not None:
+        steps.append(softmax)
+    return steps
+
+
+def head_options(
+    n: int,
+    *,
+    with_dual_lphm: bool = False,
+    with_lorr: bool = False,
+    r: int = 3,
+    enable_bias: bool = False,
+    with_residual: bool = False,
+    with_taylor: bool = False,
+    d: int = 2,
+    with_batch_norm: bool = False,
+    with_relu: bool = True,
+    with_dropout: bool = False,
+    p: float = 0.5,
+    softmax: str | None = None,
+    channel_num: int = 1,
+    parameters_init_method: str = "xavier_normal",
+) -> dict[str, Any]:
+    """The :class:`~rpnkit.rpn.head.RPNHead` options for tinybig's flags.
+
+    κ is ``taylor`` of order ``d`` when ``with_taylor``, else the identity; ψ see
+    :func:`reconciliation_spec`; π is ``linear`` (no bias, tinybig's ``linear_remainder``)
+    when ``with_residual``, else zero; the output steps see :func:`output_steps`.
+    """
+    expansion: Any = {"name": "taylor", "parameters": {"d": d}} if with_taylor else "identity"
+    return {
+        "expansion": expansion,
+        "reconciliation": reconciliation_spec(with_dual_lphm, with_lorr, r, enable_bias),
+        "remainder": "linear" if with_residual else "zero",
+        "channels": channel_num,
+        "output_process": output_steps(
+            n,
+            with_batch_norm=with_batch_norm,
+            with_relu=with_relu,
+            with_dropout=with_dropout,
+            p=p,
+            softmax=softmax,
+        ),
+        "parameters_init_method": parameters_init_method,
+    }
