@@ -67,6 +67,18 @@ HEADS: tuple[Row, ...] = (
         ("bilinear_interdependence_head", "tinybig.head.bilinear_interdependence_head"),
         "Attention head: colsoftmax(√n X W Xᵀ) across the batch's instances",
     ),
+    (
+        "grid_interdependence",
+        "rpnkit.rpn.grid:GridInterdependenceHead",
+        ("grid_interdependence_head", "tinybig.head.grid_interdependence_head"),
+        "Convolution head: cuboid/cylinder/sphere patch interdependence as F.conv2d",
+    ),
+    (
+        "grid_compression",
+        "rpnkit.rpn.grid:GridCompressionHead",
+        ("grid_compression_head", "tinybig.head.grid_compression_head"),
+        "Pooling head: max/min/mean/... over packed patches (max_pool2d/avg_pool2d)",
+    ),
 )
 
 LAYERS: tuple[Row, ...] = (
@@ -101,6 +113,18 @@ LAYERS: tuple[Row, ...] = (
         ),
         "Attention layer: width attention heads, learnable concatenation fusion",
     ),
+    (
+        "grid_interdependence",
+        "rpnkit.rpn.grid:GridInterdependenceLayer",
+        ("grid_interdependence_layer", "tinybig.layer.grid_interdependence_layer"),
+        "Convolution layer: width grid heads, mean-fused; images (b, C·H·W) or (b, C, H, W)",
+    ),
+    (
+        "grid_compression",
+        "rpnkit.rpn.grid:GridCompressionLayer",
+        ("grid_compression_layer", "tinybig.layer.grid_compression_layer"),
+        "Pooling layer: one grid compression head",
+    ),
 )
 
 MODELS: tuple[Row, ...] = (
@@ -133,6 +157,18 @@ MODELS: tuple[Row, ...] = (
         "rpnkit.rpn.presets.attention:transformer",
         _model_aliases("transformer", "rpn_transformer"),
         "tinybig's transformer: bilinear attention across a batch's instances + perceptrons",
+    ),
+    (
+        "cnn",
+        "rpnkit.rpn.presets.cnn:cnn",
+        _model_aliases("cnn", "rpn_cnn"),
+        "tinybig's cnn: convolution and pooling layers then perceptrons, images (b, C·H·W)",
+    ),
+    (
+        "resnet",
+        "rpnkit.rpn.presets.cnn:resnet",
+        ("rpn_resnet", "tinybig.model.rpn_cnn.resnet"),
+        "tinybig's resnet: the cnn with a dense linear remainder in every head",
     ),
 )
 
