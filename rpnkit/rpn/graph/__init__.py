@@ -12,7 +12,7 @@ from rpnkit.rpn.graph.layers import (
     graph_interdependence_head,
     graph_interdependence_layer,
 )
-from rpnkit.rpn.graph.source import AUTO_GRAPH, graph_parts, resolve_graph
+from rpnkit.rpn.graph.source import AUTO_GRAPH, graph_parts, node_sets, resolve_graph
 
 __all__ = [
     "AUTO_GRAPH",
@@ -25,5 +25,6 @@ __all__ = [
     "graph_interdependence_head",
     "graph_interdependence_layer",
     "graph_parts",
+    "node_sets",
     "resolve_graph",
 ]

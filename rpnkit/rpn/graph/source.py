@@ -20,7 +20,7 @@ from torch import Tensor
 from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError
 
-__all__ = ["AUTO_GRAPH", "graph_parts", "resolve_graph"]
+__all__ = ["AUTO_GRAPH", "graph_parts", "node_sets", "resolve_graph"]
 
 #: The value of a model's ``graph`` that stands for the run's dataset.
 AUTO_GRAPH = "auto"
@@ -136,3 +136,27 @@ def resolve_graph(model: Mapping[str, Any], data: Mapping[str, Any] | None) -> d
     if isinstance(parameters, Mapping) and parameters.get("graph") == AUTO_GRAPH and data:
         resolved["parameters"] = {**parameters, "graph": copy.deepcopy(dict(data))}
     return resolved
+
+
+def node_sets(data: Any) -> dict[str, Tensor]:
+    """The learner's ``train_idx`` / ``val_idx`` / ``test_idx`` for a graph dataset.
+
+    Parameters
+    ----------
+    data
+        A built dataset; a :class:`~rpnkit.data.graphs.GraphBundle` gives its node sets
+        (``val_idx`` only when not empty), anything else none.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :meth:`~rpnkit.learner.BackwardLearner.train`: one full batch,
+        the loss on the training nodes, the metrics on the validation and test nodes.
+    """
+    graph = getattr(data, "graph", None)
+    if graph is None or not isinstance(getattr(graph, "train_idx", None), Tensor):
+        return {}
+    sets = {"train_idx": graph.train_idx, "test_idx": graph.test_idx}
+    if len(graph.val_idx):
+        sets["val_idx"] = graph.val_idx
+    return sets

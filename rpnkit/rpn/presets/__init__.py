@@ -10,7 +10,13 @@ layer and head classes (``channel_num`` is a head's channel count):
 * :func:`kan`: B-spline expansion and a SiLU linear remainder;
 * :func:`svm`: a linear, Gaussian RBF or inverse-quadratic RBF kernel expansion;
 * :func:`naive_bayes`: the naive log-density expansion of one distribution;
-* :func:`pgm`: the combinatorial normal log-density expansion.
+* :func:`pgm`: the combinatorial normal log-density expansion;
+* :func:`gcn`, :func:`gat`: tinybig's graph models over one graph (:mod:`.graph`).
+
+The sequence and attention models (``rnn``, ``regression_rnn`` in :mod:`.sequence`,
+``transformer`` in :mod:`.attention`) are not listed here: their ``dims`` are per-step or
+hidden sizes, which a dataset's width does not give (``auto`` takes the first and last
+``dims`` of the presets listed here).
 
 Their heads default to ``parameters_init_method="xavier_normal"``, as tinybig's do. Output
 processing modules (batch norm, dropout) are registered submodules and follow ``.eval()``.
@@ -22,11 +28,14 @@ dropout draws. Here every head is independent, as the RPN definition intends; wi
 """
 
 from rpnkit.rpn.presets.classic import KERNELS, NAIVE_DISTRIBUTIONS, naive_bayes, pgm, svm
+from rpnkit.rpn.presets.graph import gat, gcn
 from rpnkit.rpn.presets.neural import kan, mlp, perceptron
 
 __all__ = [
     "KERNELS",
     "NAIVE_DISTRIBUTIONS",
+    "gat",
+    "gcn",
     "kan",
     "mlp",
     "naive_bayes",
