@@ -87,9 +87,11 @@ def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> 
         if not isinstance(bundle, Mapping) or "test_loader" not in bundle:
             raise ConfigError(f"dataset {config.data['name']!r} has no test split to evaluate")
         loader = bundle["test_loader"]
+        test_rows = getattr(getattr(bundle, "graph", None), "test_idx", None)  # a graph's nodes
         source = f"the test split of {getattr(bundle, 'name', config.data['name'])}"
         recorded = _recorded(run, metrics)
     else:
+        test_rows = None
         loader = _file_loader(run, data)
         source = str(data)
         recorded = None
@@ -103,7 +105,13 @@ def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> 
                     torch.tensor(prep.target_mean), torch.tensor(prep.target_std)
                 )
     result = learner.test(
-        run.model, loader, run.device, metrics or None, return_full_result=True, strategy="single"
+        run.model,
+        loader,
+        run.device,
+        metrics or None,
+        return_full_result=True,
+        strategy="single",
+        test_idx=test_rows,
     )
     values = {"loss": float(result["test_loss"]), **result["test_scores"]}
     run.model.eval()

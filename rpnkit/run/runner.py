@@ -249,12 +249,16 @@ def _checkpointing(output: Mapping[str, Any]) -> dict[str, Any]:
 
 def _resolve_sizes(config: RunConfig, data: Any) -> tuple[RunConfig, dict[str, int]] | None:
     """``config`` with the model's ``auto`` sizes resolved from ``data`` (None: no data yet)."""
+    from rpnkit.rpn.graph.source import resolve_graph
     from rpnkit.rpn.sizes import auto_fields, resolve_sizes
 
     if data is None and auto_fields(config.model):
         return None  # the data's problem is reported; the model's sizes are unknown
     model, sizes = resolve_sizes(config.model, data)
-    return (replace(config, model=model), sizes) if sizes else (config, {})
+    with_graph = resolve_graph(model, config.data)  # graph: auto is the run's graph dataset
+    if sizes or with_graph != model:
+        return replace(config, model=with_graph), sizes
+    return config, {}
 
 
 def _build(group: str, spec: dict[str, Any]) -> Any:
@@ -401,6 +405,8 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
         config, moved = next_version(config)
         if moved is not None and verbose:
             print(moved, file=sys.stderr, flush=True)
+    from rpnkit.rpn.graph.source import node_sets
+
     out_dir = prepare_output(config)
     if config.seed is not None:
         seed_everything(config.seed)
@@ -420,7 +426,7 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
             device=config.device,
             metric=parts.metrics or None,
             strategy=config.strategy,
-            **config.train,
+            **{**node_sets(parts.data), **config.train},  # a graph: one batch, node sets
         )
     except (TrainingInterrupted, PluginHookError) as exc:
         if launch_rank() != 0 or out_dir is None:
