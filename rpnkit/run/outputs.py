@@ -33,6 +33,7 @@ from rpnkit.tracking.csv_logger import history_csv
 __all__ = [
     "OUTPUT_FILES",
     "check_output",
+    "forget_config",
     "is_taken",
     "keep_interrupted",
     "next_version",
@@ -164,6 +165,15 @@ def write_config(out_dir: Path, config: RunConfig) -> None:
     """Write ``config.yaml``: the effective config, before training starts."""
     resolved = _jsonable(config.to_dict())
     _write_atomic(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode())
+
+
+def forget_config(out_dir: Path, created: bool) -> None:
+    """Remove the ``config.yaml`` written before training when nothing else of the run is kept."""
+    if (out_dir / "checkpoints").exists() or (out_dir / "history.json").exists():
+        return
+    (out_dir / "config.yaml").unlink(missing_ok=True)
+    if created and not any(out_dir.iterdir()):
+        out_dir.rmdir()
 
 
 def resume_command(out_dir: Path | str) -> str:

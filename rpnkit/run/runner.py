@@ -36,12 +36,14 @@ from rpnkit.run.config import RunConfig
 from rpnkit.run.horizons import resolve_horizons
 from rpnkit.run.outputs import (
     check_output,
+    forget_config,
     keep_interrupted,
     next_version,
     prepare_output,
     write_config,
     write_outputs,
 )
+from rpnkit.run.task_fit import check_model_fits_data, metrics_in_target_units, task_problems
 from rpnkit.tracking.resolve import resolve_loggers
 
 __all__ = [
@@ -160,7 +162,7 @@ def assemble(
         config, sizes = sized
         model = attempt("model", _build, "model", config.model)
     if data is not None and model is not None:
-        attempt("model", _check_model_fits_data, model, data)
+        attempt("model", check_model_fits_data, model, data)
     metrics = [
         attempt(f"metric[{i}]", _build, "metric", spec) for i, spec in enumerate(config.metrics)
     ]
@@ -201,11 +203,9 @@ def assemble(
         return BackwardLearner(**kwargs)
 
     if data is not None and model is not None and None not in metrics:
-        from rpnkit.run.task_fit import task_problems
-
         names = [spec["name"] for spec in config.metrics]
         problems += task_problems(data, model, components.get("loss"), metrics, names)
-        _metrics_in_target_units(data, metrics)
+        metrics_in_target_units(data, metrics)
     built_learner = attempt("learner", learner)
     if check and not problems:
         attempt(
@@ -221,18 +221,6 @@ def assemble(
     if problems or None in components.values():
         return None, problems
     return Components(data, model, built_learner, metrics, config, sizes), []
-
-
-def _metrics_in_target_units(data: Any, metrics: Sequence[Any]) -> None:
-    """Have the regression metrics report in the target's units when the data standardised it."""
-    from rpnkit.metrics.regression import RegressionMetric
-
-    mean, std = getattr(data, "target_mean", None), getattr(data, "target_std", None)
-    if mean is None or std is None:
-        return
-    for metric in metrics:
-        if isinstance(metric, RegressionMetric):
-            metric.in_target_units(mean, std)
 
 
 def _checkpointing(output: Mapping[str, Any]) -> dict[str, Any]:
@@ -330,26 +318,6 @@ def check_run(config: RunConfig, processes: int = 1) -> None:
         batch_share(batch_size, processes, "data.parameters.batch_size")
 
 
-def _check_model_fits_data(model: Any, data: Any) -> None:
-    from rpnkit.rpn.model import RPN
-
-    hint = " (or auto, to take the dataset's)" if isinstance(model, RPN) else ""
-    in_features = getattr(data, "in_features", None)
-    first = getattr(model, "in_features", None)
-    if in_features is not None and first is not None and first != in_features:
-        raise ConfigError(
-            f"the first layer takes m={first} inputs but dataset {data.name!r} has "
-            f"{in_features} features; give m: {in_features}{hint}"
-        )
-    out_features = getattr(data, "out_features", None)
-    last = getattr(model, "out_features", None)
-    if out_features is not None and last is not None and last != out_features:
-        raise ConfigError(
-            f"the last layer gives n={last} outputs but dataset {data.name!r} needs "
-            f"{out_features}; give n: {out_features}{hint}"
-        )
-
-
 def sizes_line(sizes: Mapping[str, int], data: Any) -> str:
     """The line saying what the model's ``auto`` sizes became, from the dataset ``data``."""
     resolved = ", ".join(f"{path}={number}" for path, number in sizes.items())
@@ -389,15 +357,6 @@ def _threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _forget_config(out_dir: Path, created: bool) -> None:
-    """Remove the ``config.yaml`` written before training when nothing else of the run is kept."""
-    if (out_dir / "checkpoints").exists() or (out_dir / "history.json").exists():
-        return
-    (out_dir / "config.yaml").unlink(missing_ok=True)
-    if created and not any(out_dir.iterdir()):
-        out_dir.rmdir()
-
-
 def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
     from rpnkit.learner.launch import launch_rank, wait_for_all
 
@@ -434,7 +393,7 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
         raise keep_interrupted(exc, keeper, out_dir, config, parts.model) from exc
     except BaseException:
         if out_dir is not None and launch_rank() == 0:
-            _forget_config(out_dir, created)  # a run refused or failed before keeping anything
+            forget_config(out_dir, created)  # a run refused or failed before keeping anything
         raise
     if launch_rank() != 0:
         out_dir = None

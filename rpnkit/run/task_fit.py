@@ -1,4 +1,4 @@
-"""Whether a run's loss and metrics can measure its dataset's target, checked before training.
+"""Whether a run's model, loss and metrics fit its dataset, checked before training.
 
 A cross-entropy loss on a numeric (regression) target, or on a model with one output, trains
 to a loss of 0 that means nothing; accuracy on such a target counts nothing; r2 or mae on class
@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["task_problems"]
+from rpnkit.errors import ConfigError
+
+__all__ = ["check_model_fits_data", "metrics_in_target_units", "task_problems"]
 
 _REGRESSION_FIX = "for a numeric target use --set learner.loss=mse --set metric=[r2,mae]"
 
@@ -89,3 +91,36 @@ def task_problems(
                 "if the labels are quantities"
             )
     return problems
+
+
+def check_model_fits_data(model: Any, data: Any) -> None:
+    """Raise :class:`ConfigError` when the model's first or last layer does not fit ``data``."""
+    from rpnkit.rpn.model import RPN
+
+    hint = " (or auto, to take the dataset's)" if isinstance(model, RPN) else ""
+    in_features = getattr(data, "in_features", None)
+    first = getattr(model, "in_features", None)
+    if in_features is not None and first is not None and first != in_features:
+        raise ConfigError(
+            f"the first layer takes m={first} inputs but dataset {data.name!r} has "
+            f"{in_features} features; give m: {in_features}{hint}"
+        )
+    out_features = getattr(data, "out_features", None)
+    last = getattr(model, "out_features", None)
+    if out_features is not None and last is not None and last != out_features:
+        raise ConfigError(
+            f"the last layer gives n={last} outputs but dataset {data.name!r} needs "
+            f"{out_features}; give n: {out_features}{hint}"
+        )
+
+
+def metrics_in_target_units(data: Any, metrics: Sequence[Any]) -> None:
+    """Have the regression metrics report in the target's units when the data standardised it."""
+    from rpnkit.metrics.regression import RegressionMetric
+
+    mean, std = getattr(data, "target_mean", None), getattr(data, "target_std", None)
+    if mean is None or std is None:
+        return
+    for metric in metrics:
+        if isinstance(metric, RegressionMetric):
+            metric.in_target_units(mean, std)
