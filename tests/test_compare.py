@@ -90,7 +90,9 @@ def test_an_interrupted_run_is_a_row_saying_so(runs: list[Path], tmp_path: Path)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.yaml").write_text(yaml.safe_dump(TINY))  # killed before any history
-    rows = json.loads(run_rpnkit("compare", str(runs[1]), str(stopped), str(broken), "--json").stdout)
+    rows = json.loads(
+        run_rpnkit("compare", str(runs[1]), str(stopped), str(broken), "--json").stdout
+    )
     assert [r["status"] for r in rows] == ["finished", "interrupted", "failed"]
 
 

@@ -44,7 +44,9 @@ def test_plot_of_a_run_without_history_says_so(tmp_path: Path) -> None:
     (tmp_path / "a" / "config.yaml").write_text("seed: 0\n")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "config.yaml").write_text("seed: 1\n")
-    result = run_rpnkit("plot", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "x.png"))
+    result = run_rpnkit(
+        "plot", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "x.png")
+    )
     assert result.returncode == 2
     assert "no run has per-epoch history rows" in result.stderr
     assert not (tmp_path / "x.png").exists()
