@@ -225,5 +225,5 @@ def test_a_terminal_gets_the_bar_and_the_rich_table(tmp_path: Path) -> None:
     text = run_in_terminal(
         ["train", config, "--set", "learner.n_epochs=2", "--output", str(tmp_path / "run")]
     )
-    assert "epoch 0/2" in text and "\r" in text  # the bar, redrawn in place
+    assert "epoch 0 (1/2)" in text and "\r" in text  # the bar, redrawn in place
     assert "test accuracy" in text and "Trained 2 epochs" in text

@@ -597,7 +597,7 @@ def test_the_progress_bar_reads_the_loss_every_progress_every_steps(
 
     # Refreshes at steps 4, 8, 12, 16 against one at the last step; one read each.
     assert reads(4) - reads(100) == 3
-    assert "epoch 0/1" in capsys.readouterr().err
+    assert "epoch 0 (1/1)" in capsys.readouterr().err
 
 
 # -- display -----------------------------------------------------------------------------------
@@ -655,7 +655,7 @@ def test_the_progress_bar_shows_one_bar_per_epoch_with_the_running_loss(
         Slow(), {"train_loader": classification()["train_loader"]}
     )
     err = capsys.readouterr().err
-    assert "epoch 0/2" in err and "epoch 1/2" in err
+    assert "epoch 0 (1/2)" in err and "epoch 1 (2/2)" in err
     assert "2/4" in err and "loss=" in err and "lr=1.00e-03" in err
 
 

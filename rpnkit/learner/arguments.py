@@ -139,9 +139,14 @@ def resolve_metrics(metric: MetricSpec) -> list[Metric]:
 
 
 def split_loaders(
-    data_loader: Any, test_check: bool, test_idx: object
-) -> tuple[Iterable[Any], Iterable[Any] | None]:
-    """Return the train loader and the test loader (``None`` when no test pass runs)."""
+    data_loader: Any, test_check: bool, test_idx: object, val_idx: object = None
+) -> tuple[Iterable[Any], Iterable[Any] | None, Iterable[Any] | None]:
+    """Return the train, validation and test loaders (``None`` for a pass that does not run).
+
+    A mapping may hold ``"val_loader"`` beside ``"train_loader"`` and ``"test_loader"``; with
+    ``val_idx`` (or ``test_idx``) and no such loader, the training loader is also the
+    validation (or test) loader: one full batch, rows picked by the index.
+    """
     if isinstance(data_loader, Mapping):
         if "train_loader" not in data_loader:
             raise ConfigError(
@@ -149,8 +154,9 @@ def split_loaders(
                 "give {'train_loader': ..., 'test_loader': ...} or a single loader"
             )
         train, test = data_loader["train_loader"], data_loader.get("test_loader")
+        val = data_loader.get("val_loader")
     elif isinstance(data_loader, Iterable) and not isinstance(data_loader, (str, bytes)):
-        train, test = data_loader, None
+        train, test, val = data_loader, None, None
     else:
         raise ConfigError(
             "data_loader must be a dict with 'train_loader' (and 'test_loader') or a single "
@@ -158,10 +164,12 @@ def split_loaders(
         )
     if test is None and test_idx is not None:
         test = train  # graph style: one full batch, test rows picked by test_idx
-    for name, loader in (("train_loader", train), ("test_loader", test)):
+    if val is None and val_idx is not None:
+        val = train
+    for name, loader in (("train_loader", train), ("val_loader", val), ("test_loader", test)):
         if loader is not None:
             check_loader(loader, f"data_loader['{name}']")
-    return train, test if test_check else None
+    return train, val, test if test_check else None
 
 
 def check_loader(loader: object, argument: str) -> None:
@@ -184,7 +192,7 @@ def loader_length(loader: Iterable[Any]) -> int | None:
 
 
 def rows(index: object, device: torch.device, argument: str) -> Tensor | None:
-    """``train_idx``/``test_idx`` as a 1-D int64 tensor on ``device`` (masks become indices)."""
+    """``train_idx``/``val_idx``/``test_idx`` as a 1-D int64 tensor on ``device`` (masks become indices)."""
     if index is None:
         return None
     try:

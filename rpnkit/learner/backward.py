@@ -41,6 +41,7 @@ from rpnkit.learner.arguments import (
     resolve_metrics,
     rows,
 )
+from rpnkit.learner.best import check_save_best
 from rpnkit.learner.callbacks import Checkpointer, EarlyStopping, build_early_stopping
 from rpnkit.learner.device import MixedPrecision, Precision, check_precision
 from rpnkit.learner.evaluation import evaluate, test_result
@@ -129,8 +130,24 @@ class BackwardLearner:
         Stop when ``monitor`` has not improved for this many epochs; or an
         :class:`~rpnkit.learner.callbacks.EarlyStopping`, or a dict of its arguments.
     monitor
-        The history column watched by ``ReduceLROnPlateau``, early stopping and the summary:
-        ``"auto"`` is ``"test_loss"`` when a test pass runs, else ``"train_loss"``.
+        The history column watched by ``ReduceLROnPlateau``, early stopping, the best epoch
+        and the summary: ``"auto"`` is ``"val_loss"`` when the data has a validation split,
+        else ``"test_loss"`` when a test pass runs (said once on screen: the test split then
+        selects), else ``"train_loss"``.
+    save_best
+        Keep the weights of the best epoch: ``True`` (by ``monitor``), a history column
+        (``"val_accuracy"``) or ``{"monitor": ..., "mode": "min" | "max"}``. The record gets
+        ``best`` (epoch, column, value), checkpoints carry the best so far, and ``rpnkit
+        train`` writes them to ``best.pt`` beside ``model.pt``.
+    restore_best
+        End training with the best epoch's weights in the model (by ``save_best``'s column,
+        else ``monitor``); the test pass is then run again on them, into
+        ``record["best"]["test"]``.
+    accumulate_grad_batches
+        Sum the gradients of this many batches before each optimizer step. Each batch's
+        mean loss is weighted by its share of the window's samples, so with a mean loss the
+        update is the one of a single batch of all their samples (to float rounding); a
+        window cut short by the epoch's end steps with what it has.
     nan_policy
         ``"raise"``: a NaN or infinite loss stops training with a
         :class:`~rpnkit.errors.TrainingError` naming the epoch and batch, found at the next
@@ -196,6 +213,9 @@ class BackwardLearner:
         resume: str | os.PathLike[str] | None = None,
         early_stopping: int | EarlyStopping | Mapping[str, Any] | None = None,
         monitor: str = "auto",
+        save_best: bool | str | Mapping[str, Any] | None = None,
+        restore_best: bool = False,
+        accumulate_grad_batches: int = 1,
         nan_policy: NanPolicy = "raise",
         seed: int | None = None,
         backend: Backend | None = None,
@@ -236,6 +256,17 @@ class BackwardLearner:
         self.resume = check_resume(resume)
         self.early_stopping = build_early_stopping(early_stopping)
         self.monitor = check_monitor(monitor)
+        self.save_best = check_save_best(save_best)
+        self.restore_best = check_flag(restore_best, "restore_best")
+        self.accumulate_grad_batches = positive_int(
+            accumulate_grad_batches, "accumulate_grad_batches"
+        )
+        if self.accumulate_grad_batches > 1 and self.checkpoint_every_n_steps is not None:
+            raise ConfigError(
+                f"accumulate_grad_batches={self.accumulate_grad_batches} cannot be combined "
+                "with checkpoint_every_n_steps: a save inside an accumulation window would "
+                "lose its summed gradients; checkpoint after every epoch instead"
+            )
         self.nan_policy: NanPolicy = choice(nan_policy, _NAN_POLICIES, "nan_policy")
         self.seed = check_seed(seed)
         self.backend = check_backend(backend)
@@ -260,6 +291,7 @@ class BackwardLearner:
         test_idx: Any = None,
         *,
         strategy: Strategy = "auto",
+        val_idx: Any = None,
     ) -> TrainingRecord:
         """Train ``model`` for ``n_epochs`` epochs and return the training record.
 
@@ -280,9 +312,12 @@ class BackwardLearner:
             The model; called as ``model(x, device=device)`` when its ``forward`` takes a
             ``device`` argument (RPN models), else as ``model(x)``.
         data_loader
-            ``{"train_loader": ..., "test_loader": ...}`` (a
-            :class:`~rpnkit.data.bundle.DataBundle` works), or a single loader (no test
-            pass). Loaders yield ``(features, labels)`` batches.
+            ``{"train_loader": ..., "test_loader": ...}``, optionally with ``"val_loader"``
+            (a :class:`~rpnkit.data.bundle.DataBundle` works, with its validation split when
+            it has one), or a single loader (no test pass). Loaders yield
+            ``(features, labels)`` batches. With a validation loader, a validation pass runs
+            after every epoch (``val_*`` history columns) and everything that selects uses
+            it; the test pass is the report.
         device
             ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
         metric
@@ -299,6 +334,9 @@ class BackwardLearner:
             Rows of the model's output to train and test on, for full-batch (graph-style)
             training: indices or a boolean mask. With ``test_idx`` and a single loader, the
             test pass runs on that loader's ``test_idx`` rows. Single-process only.
+        val_idx
+            Rows of the model's output to validate on, as ``test_idx`` (the training loader
+            is the validation loader unless ``data_loader`` has a ``"val_loader"``).
         strategy
             ``"auto"``: data-parallel when launched on more than one process; ``"single"``:
             this process trains alone even under a launch; ``"ddp"``: data-parallel, and an

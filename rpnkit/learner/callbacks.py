@@ -13,19 +13,17 @@ normally or not. An instance can also be registered for every run with
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from rpnkit.checks import choice, positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint, training_state
+from rpnkit.learner.best import run_state
+from rpnkit.learner.checkpoint import CHECKPOINT_NAME, save_checkpoint
+from rpnkit.learner.host import host_copy
 from rpnkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -176,7 +174,7 @@ class Checkpointer:
         """
         if not context.is_main_process:
             return
-        save_checkpoint(training_state(context), self.path)
+        save_checkpoint(run_state(context), self.path)
 
 
 class LastEpoch:
@@ -196,43 +194,13 @@ class LastEpoch:
     def rpnkit_epoch_end(self, context: TrainContext) -> None:
         """Copy the state of the epoch just completed (on the main process)."""
         if context.is_main_process:
-            self._saved = host_copy(training_state(context))
+            self._saved = host_copy(run_state(context))
 
     def state(self) -> dict[str, Any] | None:
         """The last completed epoch's checkpoint state, or ``None`` before the first."""
         if self._saved is None:
             return None
         return host_copy(self._saved)
-
-
-def host_copy(value: Any) -> Any:
-    """A copy of a checkpoint state that shares nothing mutable with ``value``.
-
-    Tensors are cloned to the CPU (detached, same dtype and values); dicts, lists and tuples
-    are rebuilt around copies of their items, keeping their type and attributes (the
-    ``_metadata`` of a ``state_dict``); numbers, strings and ``None`` are kept; anything else
-    is deep-copied. Much cheaper than a round trip through :func:`torch.save`, which
-    :class:`LastEpoch` used to make after every epoch.
-    """
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if type(value) in (dict, OrderedDict):
-        copied = type(value)((key, host_copy(item)) for key, item in value.items())
-        extra = getattr(value, "__dict__", None)
-        if extra:
-            copied.__dict__.update(copy.deepcopy(extra))
-        return copied
-    if type(value) in (list, tuple):
-        if {type(item) for item in value} <= _ATOMS:  # a random state: 625 ints
-            return type(value)(value)
-        return type(value)(host_copy(item) for item in value)
-    if type(value) in _ATOMS:
-        return value
-    return copy.deepcopy(value)
-
-
-#: Immutable values :func:`host_copy` keeps as they are.
-_ATOMS = frozenset({type(None), bool, int, float, str, bytes})
 
 
 def build_early_stopping(value: object) -> EarlyStopping | None:

@@ -21,7 +21,17 @@ __all__ = ["MetricColumns", "copies_loss", "label", "metric_columns", "metric_na
 
 #: The history keys that are not a metric of their own.
 _BASE_KEYS = frozenset(
-    {"epoch", "train_loss", "train_score", "test_loss", "test_score", "lr", "seconds"}
+    {
+        "epoch",
+        "train_loss",
+        "train_score",
+        "val_loss",
+        "val_score",
+        "test_loss",
+        "test_score",
+        "lr",
+        "seconds",
+    }
 )
 #: Relative difference under which a metric counts as a copy of the loss (float32 losses
 #: against float64 metric sums differ by about 1e-7).
@@ -45,18 +55,22 @@ class MetricColumns:
     train, test
         Its history keys: ``train_score`` / ``test_score`` when it is the run's only metric,
         ``train_<name>`` / ``test_<name>`` when there are several.
+    val
+        Its validation column, ``val_score`` or ``val_<name>`` the same way (present in runs
+        with a validation split).
     """
 
     name: str
     train: str
     test: str
+    val: str = ""
 
 
 def metric_columns(names: Sequence[str]) -> list[MetricColumns]:
     """Return the history keys of each metric in ``names`` (headline first)."""
     if len(names) == 1:
-        return [MetricColumns(names[0], "train_score", "test_score")]
-    return [MetricColumns(name, f"train_{name}", f"test_{name}") for name in names]
+        return [MetricColumns(names[0], "train_score", "test_score", "val_score")]
+    return [MetricColumns(name, f"train_{name}", f"test_{name}", f"val_{name}") for name in names]
 
 
 def metric_names(keys: Iterable[str], headline: str | None = None) -> list[str]:
@@ -96,7 +110,7 @@ def label(key: str, names: Sequence[str] = ()) -> str:
         The run's metric names, headline first.
     """
     split, _, rest = key.partition("_")
-    if split in ("train", "test") and rest:
+    if split in ("train", "val", "test") and rest:
         if rest == "score" and names:
             rest = names[0]
         return f"{split} {rest}"
@@ -119,7 +133,7 @@ def copies_loss(rows: Sequence[Mapping[str, float | None]], metric: MetricColumn
         return False
     compared = 0
     for row in rows:
-        for split, key in (("train", metric.train), ("test", metric.test)):
+        for split, key in (("train", metric.train), ("val", metric.val), ("test", metric.test)):
             loss, value = row.get(f"{split}_loss"), row.get(key)
             if loss is None or value is None or math.isnan(loss) or math.isnan(value):
                 continue

@@ -34,6 +34,7 @@ from rpnkit.learner.record import HistoryRow, TrainingRecord, history_keys
 from rpnkit.metrics import Metric
 
 if TYPE_CHECKING:
+    from rpnkit.learner.best import BestWeights
     from rpnkit.learner.optimization import LRSchedulerLike
 
 __all__ = ["LossFn", "Mode", "TrainContext"]
@@ -64,6 +65,10 @@ class TrainContext:
         The training device.
     train_loader, test_loader
         The loaders (``test_loader`` is ``None`` when no test pass runs).
+    val_loader
+        The validation loader, or ``None`` without a validation split. When there is one,
+        whatever selects (early stopping, the best epoch, ``ReduceLROnPlateau``, the
+        ``"auto"`` monitor) looks at its ``val_*`` columns, and the test pass is the report.
     n_epochs
         Total number of epochs: the last one is ``n_epochs - 1``.
     start_epoch
@@ -85,6 +90,11 @@ class TrainContext:
         Batches per epoch of the training loader (``None`` when it has no length).
     epoch
         The epoch running now; in ``rpnkit_epoch_end`` the epoch just finished.
+    best
+        The best epoch kept so far (:class:`~rpnkit.learner.best.BestWeights`) when the run
+        keeps its best weights (``save_best``/``restore_best``), else ``None``.
+    accumulate_grad_batches
+        Batches whose gradients make one optimizer step.
     step
         The training steps (batches) run so far since the first epoch of the run, earlier
         runs' included after ``resume=``.
@@ -110,6 +120,9 @@ class TrainContext:
     rank: int = 0
     world_size: int = 1
     steps_per_epoch: int | None = None
+    val_loader: Iterable[Any] | None = None
+    best: BestWeights | None = None
+    accumulate_grad_batches: int = 1
     epoch: int = 0
     step: int = 0
     should_stop: bool = False
@@ -117,7 +130,7 @@ class TrainContext:
     _keys: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._keys = history_keys([m.name for m in self.metrics])
+        self._keys = history_keys([m.name for m in self.metrics], val=self.val_loader is not None)
         self.check_key(self.monitor, "monitor")
 
     @property
@@ -134,6 +147,11 @@ class TrainContext:
     def loaders(self) -> list[Iterable[Any] | None]:
         """The training and test loaders (``None`` for a run without a test pass)."""
         return [self.train_loader, self.test_loader]
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether the run has a validation split (``val_*`` history columns)."""
+        return self.val_loader is not None
 
     @property
     def history_keys(self) -> list[str]:
@@ -168,7 +186,7 @@ class TrainContext:
         Losses improve downwards; scores follow their metric's ``higher_is_better``; the
         remaining columns (``epoch``, ``lr``, ``seconds``) are treated as lower-is-better.
         """
-        column = key.split("_", 1)[1] if key.startswith(("train_", "test_")) else key
+        column = key.split("_", 1)[1] if key.startswith(("train_", "val_", "test_")) else key
         if column == "score" and self.metrics:
             return "max" if self.metrics[0].higher_is_better else "min"
         for metric in self.metrics:

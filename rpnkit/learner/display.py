@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rpnkit.learner.columns import copies_loss, label, metric_columns
 from rpnkit.learner.record import HistoryRow
@@ -102,6 +102,8 @@ class EpochTable:
         Show the metric columns (the run has metrics).
     test
         Show the test columns (the run has a test pass).
+    val
+        Show the validation columns (the run has a validation split).
     display_step
         Print a table row every this many epochs (and after the last epoch).
     console
@@ -109,10 +111,17 @@ class EpochTable:
     """
 
     def __init__(
-        self, *, scores: bool, test: bool, display_step: int, console: Console | None = None
+        self,
+        *,
+        scores: bool,
+        test: bool,
+        display_step: int,
+        val: bool = False,
+        console: Console | None = None,
     ) -> None:
         self.scores = scores
         self.test = test
+        self.val = val
         self.display_step = display_step
         self.names: list[str] = []
         #: Every column of the run, and those the table shows; chosen at the first row.
@@ -163,6 +172,7 @@ class EpochTable:
             context.mode(context.monitor) == "max",
             context.stop_reason,
             compile_seconds=context.record["preparation"].get("compile_time_cost"),
+            best=context.record.get("best"),
         )
 
     def choose_columns(self, row: HistoryRow) -> str | None:
@@ -178,6 +188,8 @@ class EpochTable:
         copies = [metric for metric in metrics if copies_loss([row], metric)]
         shown = [metric for metric in metrics if metric not in copies]
         keys = ["epoch", "train_loss", *(m.train for m in shown)]
+        if self.val:
+            keys += ["val_loss", *(m.val for m in shown)]
         if self.test:
             keys += ["test_loss", *(m.test for m in shown)]
         keys += ["lr", "seconds"]
@@ -185,9 +197,12 @@ class EpochTable:
         self.columns = self.all_columns
         if self.rich:
             heads = [shown[0].test, "test_loss", "train_loss", shown[0].train] if shown else []
+            if self.val:
+                heads[0:0] = [shown[0].val, "val_loss"] if shown else ["val_loss"]
             priority = [
                 "epoch",
                 *heads,
+                *(m.val for m in shown[1:] if self.val),
                 *(m.test for m in shown[1:]),
                 *(m.train for m in shown[1:]),
                 "seconds",
@@ -253,8 +268,14 @@ class EpochTable:
         stop_reason: str | None,
         *,
         compile_seconds: float | None = None,
+        best: Mapping[str, Any] | None = None,
     ) -> None:
-        """Print the end-of-training summary: every loss and metric of the last epoch.
+        """Print the end-of-training summary: every loss and metric of the reported epoch.
+
+        The ``Final:`` line shows the last epoch's numbers, or with restored best weights the
+        best epoch's, its test numbers measured again on those weights; a line names the
+        epoch the test numbers come from. In a terminal the ``Final:`` line is broken
+        between items, never inside one.
 
         Parameters
         ----------
@@ -270,28 +291,50 @@ class EpochTable:
             Why training stopped before ``n_epochs``, if it did.
         compile_seconds
             The estimated one-time compile cost of a compiled run (included in ``seconds``).
+        best
+            The record's ``best`` entry (:class:`~rpnkit.learner.record.BestRecord`), when
+            the run kept its best weights.
         """
         if not history:
             return
         if not self.all_columns:
             self.choose_columns(history[0])
         last = history[-1]
-        final = ", ".join(
-            f"{column.header} {column.format(last[column.key])}"
+        shown: Mapping[str, float] = last
+        restored = best is not None and best["restored"]
+        if best is not None and restored:
+            at = next((row for row in history if int(row["epoch"]) == best["epoch"]), last)
+            shown = {**at, **best["test"]}
+        items = [
+            f"{column.header} {column.format(shown[column.key])}"
             for column in self.all_columns
             if column.key not in ("epoch", "lr", "seconds")
-        )
+        ]
         took = f"Trained {int(last['epoch']) + 1} epochs in {seconds:.2f} s"
         if compile_seconds is not None:
             took += f" (about {compile_seconds:.2f} s of it compiling)"
-        lines = [f"{took}.", f"Final: {final}."]
+        lines = [f"{took}.", *self._items("Final: ", items)]
         finite = [row for row in history if not math.isnan(row[monitor])]
         if finite:
             pick = max if higher_is_better else min
-            best = pick(finite, key=lambda row: row[monitor])
+            top = pick(finite, key=lambda row: row[monitor])
             lines.append(
-                f"Best {label(monitor, self.names)}: {best[monitor]:.4f} "
-                f"at epoch {int(best['epoch'])}."
+                f"Best {label(monitor, self.names)}: {top[monitor]:.4f} "
+                f"at epoch {int(top['epoch'])}."
+            )
+        if self.test:
+            if best is not None and restored:
+                lines.append(
+                    f"Test numbers from epoch {best['epoch']}: the best by "
+                    f"{label(str(best['monitor']), self.names)}, whose weights the model "
+                    "ends with."
+                )
+            else:
+                lines.append(f"Test numbers from epoch {int(last['epoch'])}, the last.")
+        if best is not None and not restored and best["epoch"] >= 0:
+            lines.append(
+                f"Best weights kept from epoch {best['epoch']} "
+                f"(by {label(str(best['monitor']), self.names)})."
             )
         if stop_reason:
             lines.append(f"Stopped by {stop_reason}.")
@@ -301,3 +344,24 @@ class EpochTable:
             self.console.print(Text("\n".join(lines), style="bold"))
         else:
             print("\n".join(lines), flush=True)
+
+    def _items(self, head: str, items: Sequence[str]) -> list[str]:
+        """``head`` and ``items`` joined by commas, ending in a full stop; in a terminal,
+        broken between items to keep to its width (continuations indented under the first
+        item). Plain text is one line."""
+        if not items:
+            return [f"{head.rstrip()}"]
+        if not self.rich:
+            return [f"{head}{', '.join(items)}."]
+        width, indent = self.console.width, " " * len(head)
+        pieces = [item + ("." if i == len(items) - 1 else ",") for i, item in enumerate(items)]
+        lines: list[str] = []
+        current = head + pieces[0]
+        for piece in pieces[1:]:
+            if len(current) + 1 + len(piece) > width:
+                lines.append(current)
+                current = indent + piece
+            else:
+                current += " " + piece
+        lines.append(current)
+        return lines

@@ -19,9 +19,19 @@ from torch import Tensor
 
 from rpnkit.errors import TrainingError
 from rpnkit.learner.evaluation import Evaluation
+from rpnkit.learner.record import EpochRecord, TestResult, batch_records
 from rpnkit.metrics import Metric
 
-__all__ = ["HostValues", "TrainPass", "check_finite", "fresh", "mean_loss", "to_host"]
+__all__ = [
+    "HostValues",
+    "TrainPass",
+    "check_finite",
+    "epoch_entry",
+    "fresh",
+    "mean_loss",
+    "running_loss",
+    "to_host",
+]
 
 
 def fresh(metric: Metric) -> Metric:
@@ -60,6 +70,8 @@ class HostValues:
     train_scores: list[float]
     test_loss: float | None
     test_scores: list[float]
+    val_loss: float | None = None
+    val_scores: list[float] = field(default_factory=list)
 
 
 def to_host(
@@ -68,14 +80,20 @@ def to_host(
     train_scores: list[Tensor],
     evaluation: Evaluation | None,
     dtype: torch.dtype,
+    validation: Evaluation | None = None,
 ) -> HostValues:
-    """Move every number of an epoch to the host in one transfer and split them up again."""
+    """Move every number of an epoch to the host in one transfer and split them up again.
+
+    ``validation`` (the validation pass, when the run has one) travels in the same transfer.
+    """
     parts = [batch_losses]
     if train.scores:
         parts.append(torch.stack(train.scores))
     parts += [score.reshape(1) for score in train_scores]
     if evaluation is not None:
         parts += [evaluation.mean_loss.reshape(1), *(s.reshape(1) for s in evaluation.scores)]
+    if validation is not None:
+        parts += [validation.mean_loss.reshape(1), *(s.reshape(1) for s in validation.scores)]
     values = torch.cat([part.to(dtype) for part in parts]).tolist()
     n, m = len(train.losses), len(train_scores)
     losses, values = values[:n], values[n:]
@@ -84,13 +102,48 @@ def to_host(
         scores, values = values[: len(train.scores)], values[len(train.scores) :]
         for i in train.skipped:
             scores.insert(i, math.nan)
+    train_values, values = values[:m], values[m:]
+    test_loss, test_scores = None, []
+    if evaluation is not None:
+        k = 1 + len(evaluation.scores)
+        test_loss, test_scores, values = values[0], values[1:k], values[k:]
     return HostValues(
         batch_losses=losses,
         batch_scores=scores,
-        train_scores=values[:m],
-        test_loss=values[m] if evaluation is not None else None,
-        test_scores=values[m + 1 :],
+        train_scores=train_values,
+        test_loss=test_loss,
+        test_scores=test_scores,
+        val_loss=values[0] if validation is not None else None,
+        val_scores=values[1:] if validation is not None else [],
     )
+
+
+def epoch_entry(
+    train: TrainPass, host: HostValues, names: Sequence[str], train_end: float
+) -> EpochRecord:
+    """The record's entry of an epoch: its batch records and, after a test pass, the test
+    result (timed from ``train_end``, the training pass's end, to now)."""
+    entry = EpochRecord(
+        start_time=train.wall_start,
+        end_time=train_end,
+        time_cost=train_end - train.wall_start,
+        batch_records=batch_records(
+            wall_start=train.wall_start,
+            clock_start=train.clock_start,
+            starts=train.starts,
+            ends=train.ends,
+            losses=host.batch_losses,
+            scores=host.batch_scores,
+            metric_name=names[0] if names else None,
+        ),
+    )
+    if host.test_loss is not None:
+        entry["test_result"] = TestResult(
+            test_loss=host.test_loss,
+            test_score=host.test_scores[0] if names else None,
+            time_cost=time.time() - train_end,
+        )
+    return entry
 
 
 def mean_loss(losses: Sequence[float], sizes: Sequence[int], skipped: Sequence[int]) -> float:
@@ -99,6 +152,19 @@ def mean_loss(losses: Sequence[float], sizes: Sequence[int], skipped: Sequence[i
     kept = [(v, n) for i, (v, n) in enumerate(zip(losses, sizes, strict=True)) if i not in left_out]
     samples = sum(n for _, n in kept)
     return sum(v * n for v, n in kept) / samples if samples else math.nan
+
+
+def running_loss(losses: Sequence[Tensor], every: int, epoch: int, *, check: bool) -> float:
+    """The mean of the last ``every`` batch losses, read from the device in one transfer.
+
+    With ``check``, a non-finite one raises :class:`TrainingError` here already (one
+    process; under DDP only the epoch's end checks, where every process stops together).
+    """
+    window = torch.stack(list(losses[-every:])).tolist()
+    if check:
+        check_finite(window, epoch, first=len(losses) - len(window))
+    finite = [value for value in window if math.isfinite(value)]
+    return sum(finite) / len(finite) if finite else math.nan
 
 
 def check_finite(losses: Sequence[float], epoch: int, first: int = 0) -> None:

@@ -17,7 +17,6 @@ and the running loss is read only at refresh points somebody listens to.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from torch import Tensor, nn
 
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.arguments import loader_length, rows
+from rpnkit.learner.best import best_keeper, finish_best, restore_best
 from rpnkit.learner.callbacks import closing
 from rpnkit.learner.checkpoint import (
     load_checkpoint,
@@ -35,28 +35,34 @@ from rpnkit.learner.checkpoint import (
     restore_rng_state,
     restore_training_state,
 )
-from rpnkit.learner.compiling import CompileClock, compile_network
+from rpnkit.learner.compiling import compile_network
 from rpnkit.learner.context import TrainContext
 from rpnkit.learner.device import MixedPrecision, host_dtype
-from rpnkit.learner.display import EpochTable
-from rpnkit.learner.epoch import TrainPass, check_finite, fresh, mean_loss, to_host
-from rpnkit.learner.evaluation import evaluate
+from rpnkit.learner.epoch import (
+    TrainPass,
+    check_finite,
+    epoch_entry,
+    fresh,
+    mean_loss,
+    running_loss,
+    to_host,
+)
+from rpnkit.learner.evaluation import Evaluation, evaluate
 from rpnkit.learner.hooks import TrainingHooks, _HookFailed
 from rpnkit.learner.launch import data_parallel, launch_rank
 from rpnkit.learner.optimization import Optimization, build_optimization
 from rpnkit.learner.parallel import Parallel
 from rpnkit.learner.position import Resumption, StepSaver, open_epoch
-from rpnkit.learner.progress import ProgressBar, Refresh
+from rpnkit.learner.progress import Refresh
 from rpnkit.learner.record import (
-    EpochRecord,
     HistoryRow,
-    TestResult,
     TrainingRecord,
-    batch_records,
     history_row,
 )
 from rpnkit.learner.request import Request
+from rpnkit.learner.run_callbacks import run_callbacks, run_hooks
 from rpnkit.learner.seeding import seed_everything
+from rpnkit.learner.selection import note_test_selection, resolve_monitor
 from rpnkit.learner.step import BatchForward
 
 if TYPE_CHECKING:
@@ -66,6 +72,7 @@ __all__ = ["Request", "Run"]
 
 _TRAIN = "data_loader['train_loader']"
 _TEST = "data_loader['test_loader']"
+_VAL = "data_loader['val_loader']"
 
 
 @dataclass
@@ -85,25 +92,31 @@ class Run:
     parallel: Parallel
     train_rows: Tensor | None
     test_rows: Tensor | None
+    val_rows: Tensor | None
     callbacks: list[Any]
     resumption: Resumption | None
     saver: StepSaver | None
     hooks: TrainingHooks
+    #: Whether a plugin implements ``rpnkit_batch_end`` (set when :meth:`fit` starts).
+    batch_listening: bool = False
 
     @classmethod
     def prepare(cls, learner: BackwardLearner, request: Request) -> Run:
         """Check and build everything the run needs; nothing trains yet."""
         target, parallel = data_parallel(request.strategy, request.device, learner.backend)
         train_loader, test_loader = request.train_loader, request.test_loader
-        if request.train_idx is not None:
-            parallel.refuse_rows("train_idx")
-        if request.test_idx is not None:
-            parallel.refuse_rows("test_idx")
+        val_loader = request.val_loader
+        for name in ("train_idx", "val_idx", "test_idx"):
+            if getattr(request, name) is not None:
+                parallel.refuse_rows(name)
         train_loader = parallel.shard_train_loader(train_loader, _TRAIN)
         if test_loader is not None:
             test_loader = parallel.shard_test_loader(test_loader, _TEST)
+        if val_loader is not None:
+            val_loader = parallel.shard_test_loader(val_loader, _VAL)
         train_rows = rows(request.train_idx, target, "train_idx")
         test_rows = rows(request.test_idx, target, "test_idx")
+        val_rows = rows(request.val_idx, target, "val_idx")
         checkpoint = load_checkpoint(learner.resume) if learner.resume is not None else None
         if checkpoint is not None:
             where = f"resume={str(learner.resume)!r}"
@@ -115,19 +128,19 @@ class Run:
             metric.to(target)
         precision = MixedPrecision.for_device(learner.precision, target)
         steps = loader_length(train_loader)
+        accumulate = learner.accumulate_grad_batches
         optimization = build_optimization(
             model,
             learner.optimizer,
             learner.lr_scheduler,
             interval=learner.lr_scheduler_interval,
             n_epochs=learner.n_epochs,
-            steps_per_epoch=steps,
+            # Optimizer steps per epoch: what a per-step scheduler's horizon counts.
+            steps_per_epoch=None if steps is None else -(-steps // accumulate),
             precision=precision,
             clip=learner.grad_clip_norm,
         )
-        monitor = learner.monitor
-        if monitor == "auto":
-            monitor = "test_loss" if test_loader is not None else "train_loss"
+        monitor = resolve_monitor(learner.monitor, val=val_loader, test=test_loader)
         context = TrainContext(
             model=model,
             optimizer=optimization.optimizer,
@@ -147,11 +160,15 @@ class Run:
             rank=launch_rank(),
             world_size=parallel.world_size,
             steps_per_epoch=steps,
+            val_loader=val_loader,
+            accumulate_grad_batches=accumulate,
         )
-        callbacks = _callbacks(learner, request, context)
+        context.best = best_keeper(learner.save_best, learner.restore_best, context)
+        callbacks = run_callbacks(learner, request, context)
         resumption = None
         if checkpoint is not None:
             restore_training_state(context, checkpoint)
+            restore_best(context, checkpoint, f"resume={str(learner.resume)!r}")
             resumption = Resumption.of(checkpoint)
         # Wrapped after the restore: DDP copies rank 0's parameters to every process.
         network = parallel.wrap(model)
@@ -171,6 +188,7 @@ class Run:
             parallel=parallel,
             train_rows=train_rows,
             test_rows=test_rows,
+            val_rows=val_rows,
             callbacks=callbacks,
             resumption=resumption,
             saver=(
@@ -178,7 +196,7 @@ class Run:
                 if learner.checkpoint_dir is None
                 else StepSaver(learner.checkpoint_dir, learner.checkpoint_every_n_steps, parallel)
             ),
-            hooks=TrainingHooks(callbacks),
+            hooks=run_hooks(callbacks),
         )
 
     # -- the run ----------------------------------------------------------------------------
@@ -195,6 +213,9 @@ class Run:
         context, hook = self.context, self.hooks
         with closing(self.callbacks):
             listening = hook.listening("rpnkit_progress")
+            self.batch_listening = hook.listening("rpnkit_batch_end")
+            if self.learner.verbose and context.is_main_process:
+                note_test_selection(context, self.learner.early_stopping, self.optimization)
             resume = self.resumption
             if resume is not None:
                 resume.check(context)
@@ -215,6 +236,7 @@ class Run:
                     context.should_stop = self.parallel.any_true(context.should_stop)
                     if context.should_stop:
                         break
+                self._finish_best()
                 hook("rpnkit_train_end", context=context)
             except KeyboardInterrupt as exc:
                 raise TrainingInterrupted(context.record, len(context.history)) from exc
@@ -226,49 +248,26 @@ class Run:
         """One training pass and test pass: record them, then step an epoch-wise scheduler."""
         context, parallel = self.context, self.parallel
         train = self._train_pass(listening, resume)
-        wall_start, clock_start, lr = train.wall_start, train.clock_start, train.lr
+        clock_start, lr = train.clock_start, train.lr
         batch_losses = parallel.global_means(torch.stack(train.losses), train.sizes)
         train_scores = [parallel.compute(metric) for metric in context.metrics]
         # Rank 0's batch-norm statistics (and other buffers): the model rank 0 saves.
         parallel.broadcast_buffers(context.model)
         train_end = time.time()
-        evaluation = None
-        if context.test_loader is not None:
-            evaluation = evaluate(
-                context.model,
-                context.test_loader,
-                forward=self.evaluate,
-                loss=context.loss,
-                metrics=context.metrics,
-                rows=self.test_rows,
-                collect=False,
-                parallel=parallel,
-                argument=_TEST,
-            )
-        host = to_host(train, batch_losses, train_scores, evaluation, host_dtype(context.device))
+        evaluation = self._pass(context.test_loader, self.test_rows, _TEST)
+        validation = self._pass(context.val_loader, self.val_rows, _VAL)
+        host = to_host(
+            train,
+            batch_losses,
+            train_scores,
+            evaluation,
+            host_dtype(context.device),
+            validation=validation,
+        )
         if self.learner.nan_policy == "raise":
             check_finite(host.batch_losses, context.epoch)
         names = [metric.name for metric in context.metrics]
-        entry = EpochRecord(
-            start_time=wall_start,
-            end_time=train_end,
-            time_cost=train_end - wall_start,
-            batch_records=batch_records(
-                wall_start=wall_start,
-                clock_start=clock_start,
-                starts=train.starts,
-                ends=train.ends,
-                losses=host.batch_losses,
-                scores=host.batch_scores,
-                metric_name=names[0] if names else None,
-            ),
-        )
-        if host.test_loss is not None:
-            entry["test_result"] = TestResult(
-                test_loss=host.test_loss,
-                test_score=host.test_scores[0] if names else None,
-                time_cost=time.time() - train_end,
-            )
+        entry = epoch_entry(train, host, names, train_end)
         row = history_row(
             epoch=context.epoch,
             lr=lr,
@@ -277,9 +276,13 @@ class Run:
             train_scores=dict(zip(names, host.train_scores, strict=True)),
             test_loss=host.test_loss,
             test_scores=dict(zip(names, host.test_scores, strict=True)) if evaluation else {},
+            val_loss=host.val_loss,
+            val_scores=dict(zip(names, host.val_scores, strict=True)) if validation else None,
         )
         context.record["training"][context.epoch] = entry
         context.history.append(row)
+        if context.best is not None:
+            context.best.observe(context)
         if train.skipped:
             warnings.warn(
                 f"nan_policy='skip' skipped {len(train.skipped)} batch(es) with a non-finite "
@@ -297,6 +300,7 @@ class Run:
         forward, rows_, metrics = self.forward, self.train_rows, context.metrics
         batch_metric = fresh(metrics[0]) if learner.batch_scores and metrics else None
         skip_nan = learner.nan_policy == "skip"
+        accumulate = context.accumulate_grad_batches
         refresh = Refresh(learner.progress_every, context.steps_per_epoch)
         self.network.train()
         self.parallel.set_epoch(context.train_loader, context.epoch)
@@ -315,7 +319,7 @@ class Run:
             if skip_nan and not self.parallel.all_true(torch.isfinite(loss)):
                 passed.skipped.append(step)
             else:
-                self.optimization.step(loss)
+                self.optimization.train_step(loss, labels.shape[0], step, accumulate)
                 scores = output.detach()
                 for metric in metrics:
                     metric.update(scores, labels)
@@ -328,26 +332,58 @@ class Run:
             passed.starts.append(start)
             passed.ends.append(time.perf_counter())
             context.step += 1
+            if self.batch_listening:
+                self.hooks(
+                    "rpnkit_batch_end",
+                    context=context,
+                    batch=step,
+                    loss=passed.losses[-1],
+                    outputs=output.detach(),
+                    labels=labels,
+                )
             if listening and refresh.due(step + 1):
                 self._progress(passed.losses)
             if saver is not None:
                 saver.after_step(context, step + 1, passed)
         if not passed.losses:
             raise ConfigError(f"{_TRAIN} is empty: it yielded no batches; give it some data")
+        if accumulate > 1:
+            self.optimization.step_window()  # a window cut short by the epoch's end
         return passed
 
-    def _progress(self, losses: list[Tensor]) -> None:
-        """Hand the mean loss of the last steps to ``rpnkit_progress``: one small transfer.
+    def _finish_best(self) -> None:
+        """Record the best epoch; with ``restore_best``, load its weights and test them."""
+        context = self.context
+        if context.best is not None:
+            context.record["best"] = finish_best(
+                context,
+                self.learner.restore_best,
+                lambda: self._pass(context.test_loader, self.test_rows, _TEST),
+            )
 
-        On one process a non-finite loss raises here already; under DDP only the epoch's end
-        checks, where every process sees the same losses and stops together.
-        """
+    def _pass(self, loader: Any, rows_: Tensor | None, argument: str) -> Evaluation | None:
+        """One evaluation pass over ``loader`` (``None`` for a split the run does not have)."""
+        if loader is None:
+            return None
+        context = self.context
+        return evaluate(
+            context.model,
+            loader,
+            forward=self.evaluate,
+            loss=context.loss,
+            metrics=context.metrics,
+            rows=rows_,
+            collect=False,
+            parallel=self.parallel,
+            argument=argument,
+        )
+
+    def _progress(self, losses: list[Tensor]) -> None:
+        """Hand the mean loss of the last steps to ``rpnkit_progress`` (one small transfer;
+        on one process a non-finite loss raises here already, see :func:`running_loss`)."""
         context, learner = self.context, self.learner
-        window = torch.stack(losses[-learner.progress_every :]).tolist()
-        if self.parallel.world_size == 1 and learner.nan_policy == "raise":
-            check_finite(window, context.epoch, first=len(losses) - len(window))
-        finite = [value for value in window if math.isfinite(value)]
-        running = sum(finite) / len(finite) if finite else math.nan
+        check = self.parallel.world_size == 1 and learner.nan_policy == "raise"
+        running = running_loss(losses, learner.progress_every, context.epoch, check=check)
         self.hooks(
             "rpnkit_progress",
             context=context,
@@ -355,26 +391,3 @@ class Run:
             loss=running,
             lr=self.optimization.lr,
         )
-
-
-def _callbacks(learner: BackwardLearner, request: Request, context: TrainContext) -> list[Any]:
-    """The per-run callbacks: early stopping; on the main process loggers, checkpoints, display."""
-    chosen: list[Any] = list(learner.callbacks)
-    if learner.compile:
-        chosen.append(CompileClock())
-    if learner.early_stopping is not None:
-        chosen.append(learner.early_stopping)
-    if not context.is_main_process:
-        return chosen
-    chosen += learner.loggers  # loggers write on the main process only
-    if learner.verbose and request.progress and ProgressBar.visible():
-        chosen.append(ProgressBar(n_epochs=learner.n_epochs))
-    if learner.verbose:
-        chosen.append(
-            EpochTable(
-                scores=bool(request.metrics),
-                test=context.test_loader is not None,
-                display_step=request.display_step,
-            )
-        )
-    return chosen

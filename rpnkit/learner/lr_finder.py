@@ -223,7 +223,7 @@ def lr_find(
         raise ConfigError(f"diverge={diverge!r} is not valid; expected a number > 1")
     if not isinstance(model, nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    train_loader, _ = split_loaders(data_loader, False, None)
+    train_loader, _, _ = split_loaders(data_loader, False, None)
     target, _ = data_parallel("single", device, learner.backend)
     model.to(target)
     saved_model = copy.deepcopy(model.state_dict())

@@ -80,6 +80,8 @@ class Optimization:
     scaler: torch.amp.GradScaler
     clip: float | None
     parameters: list[Tensor]
+    #: Samples whose gradients are summed so far in an accumulation window.
+    window: int = 0
 
     @property
     def grad_scaler(self) -> torch.amp.GradScaler | None:
@@ -97,6 +99,47 @@ class Optimization:
         optimizer, scaler = self.optimizer, self.scaler
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        if self.clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(self.parameters, self.clip)
+        scaler.step(optimizer)
+        scaler.update()
+        if self.interval == "step" and self.scheduler is not None:
+            self.scheduler.step()
+
+    def train_step(self, loss: Tensor, samples: int, batch: int, accumulate: int) -> None:
+        """One training batch: a step (:meth:`step`), or with ``accumulate`` > 1 its share
+        of the window's gradients (:meth:`accumulate`), stepping after the window's last
+        batch (``batch`` counts the epoch's batches from 0)."""
+        if accumulate == 1:
+            self.step(loss)
+            return
+        self.accumulate(loss, samples)
+        if (batch + 1) % accumulate == 0:
+            self.step_window()
+
+    def accumulate(self, loss: Tensor, samples: int) -> None:
+        """Add ``samples`` times the batch's mean ``loss`` to the window's summed gradients.
+
+        :meth:`step_window` divides by the window's samples, so the step is the one of a
+        single batch of all of them (for a mean loss), whatever the batches' sizes.
+        """
+        if self.window == 0:
+            self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss * samples).backward()
+        self.window += samples
+
+    def step_window(self) -> None:
+        """Step with the accumulated gradients (their per-sample mean), then start a new
+        window; nothing when no batch was accumulated."""
+        if self.window == 0:
+            return
+        optimizer, scaler = self.optimizer, self.scaler
+        for group in optimizer.param_groups:
+            for parameter in group["params"]:
+                if parameter.grad is not None:
+                    parameter.grad.div_(self.window)
+        self.window = 0
         if self.clip is not None:
             scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(self.parameters, self.clip)

@@ -33,12 +33,12 @@ import torch
 
 from rpnkit.data.loader import BatchLoader
 from rpnkit.errors import ConfigError
+from rpnkit.learner.best import run_state
 from rpnkit.learner.checkpoint import (
     CHECKPOINT_NAME,
     capture_rng_state,
     restore_rng_state,
     save_checkpoint,
-    training_state,
 )
 from rpnkit.learner.epoch import TrainPass
 from rpnkit.learner.parallel import Parallel
@@ -249,7 +249,7 @@ class StepSaver:
         ranks = self.parallel.gather_objects(mine)
         if not context.is_main_process:
             return
-        state = training_state(context)
+        state = run_state(context)
         state["epoch"] = context.epoch - 1
         state["position"] = {"epoch": context.epoch, "batches": batches}
         self._write(state, context, ranks)
@@ -258,7 +258,7 @@ class StepSaver:
         """Save the state after the epoch (after the epoch-end hooks)."""
         ranks = self.parallel.gather_objects({"rng": capture_rng_state(context.loaders)})
         if context.is_main_process:
-            self._write(training_state(context), context, ranks)
+            self._write(run_state(context), context, ranks)
 
     def _write(self, state: dict[str, Any], context: TrainContext, ranks: list[Any]) -> None:
         state["ranks"] = ranks

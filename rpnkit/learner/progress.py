@@ -86,8 +86,9 @@ class ProgressBar:
     Parameters
     ----------
     n_epochs
-        The run's number of epochs; bars are titled ``epoch 3/10`` as in tinybig (epochs
-        count from 0).
+        The run's number of epochs; bars are titled ``epoch 3 (4/10)``: the epoch as the
+        epoch table, the history and the summary number it (from 0), then how many of the
+        run's epochs it makes.
     """
 
     def __init__(self, *, n_epochs: int) -> None:
@@ -112,7 +113,7 @@ class ProgressBar:
         self.close()
         self._bar = tqdm(
             total=context.steps_per_epoch,
-            desc=f"epoch {context.epoch}/{self.n_epochs}",
+            desc=f"epoch {context.epoch} ({context.epoch + 1}/{self.n_epochs})",
             unit="batch",
             leave=False,
             dynamic_ncols=True,

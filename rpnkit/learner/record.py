@@ -21,6 +21,7 @@ from typing import NotRequired, TypedDict
 __all__ = [
     "HISTORY_KEYS",
     "BatchRecord",
+    "BestRecord",
     "EpochRecord",
     "FullTestResult",
     "HistoryRow",
@@ -36,8 +37,10 @@ __all__ = [
 #: (means over the epoch's training samples), ``test_loss`` and ``test_score`` (the test pass
 #: after the epoch), ``lr`` (the first parameter group's rate during the epoch) and
 #: ``seconds`` (the epoch's wall time, test pass included); with several metrics also
-#: ``train_<name>`` and ``test_<name>`` for each. Values that were not measured (no metric, no
-#: test pass) are NaN, so every column is numeric.
+#: ``train_<name>`` and ``test_<name>`` for each. A run with a validation split also has
+#: ``val_loss`` and ``val_score`` (and ``val_<name>``), from the validation pass after the
+#: epoch. Values that were not measured (no metric, no test pass) are NaN, so every column is
+#: numeric.
 HistoryRow = dict[str, float]
 
 #: The columns every history row has, in display order.
@@ -121,27 +124,51 @@ class EpochRecord(TypedDict, total=False):
     test_result: TestResult
 
 
+class BestRecord(TypedDict):
+    """The best epoch of a run that keeps its best weights (``save_best``/``restore_best``).
+
+    ``epoch`` is the 0-based epoch whose weights were kept, ``monitor`` the history column
+    that chose it, ``mode`` ``"min"`` or ``"max"``, ``value`` that column's value then, and
+    ``restored`` whether training ended with those weights in the model. When it did,
+    ``test`` holds the test pass on the restored weights (``test_loss``, ``test_score`` and
+    ``test_<name>`` of each metric), else it is empty.
+    """
+
+    epoch: int
+    monitor: str
+    mode: str
+    value: float
+    restored: bool
+    test: dict[str, float]
+
+
 class TrainingRecord(TypedDict):
     """What :meth:`BackwardLearner.train` returns.
 
     ``training`` is keyed by the 0-based epoch; after ``resume=`` it holds the epochs this
-    call ran, while ``history`` holds every epoch since the first run.
+    call ran, while ``history`` holds every epoch since the first run. A run keeping its best
+    weights adds ``best`` (:class:`BestRecord`).
     """
 
     preparation: PreparationRecord
     training: dict[int, EpochRecord]
     history: list[HistoryRow]
+    best: NotRequired[BestRecord]
 
 
-def history_keys(metric_names: Sequence[str]) -> list[str]:
+def history_keys(metric_names: Sequence[str], *, val: bool = False) -> list[str]:
     """Return the keys of a history row for metrics ``metric_names`` (headline first).
 
     With one metric or none the keys are :data:`HISTORY_KEYS`; with several, every metric
-    also gets ``train_<name>`` and ``test_<name>``.
+    also gets ``train_<name>`` and ``test_<name>``. With ``val`` (a validation split) the
+    rows also have ``val_loss``, ``val_score`` and ``val_<name>``, after the train columns.
     """
     keys = list(HISTORY_KEYS)
+    if val:
+        keys[3:3] = ["val_loss", "val_score"]
+    splits = ("train", "val", "test") if val else ("train", "test")
     if len(metric_names) > 1:
-        keys += [f"{split}_{name}" for name in metric_names for split in ("train", "test")]
+        keys += [f"{split}_{name}" for name in metric_names for split in splits]
     return keys
 
 
@@ -198,6 +225,8 @@ def history_row(
     train_scores: Mapping[str, float],
     test_loss: float | None,
     test_scores: Mapping[str, float],
+    val_loss: float | None = None,
+    val_scores: Mapping[str, float] | None = None,
 ) -> HistoryRow:
     """Build an epoch's history row (see :data:`HistoryRow`).
 
@@ -216,19 +245,29 @@ def history_row(
         without a test pass).
     test_loss
         Mean test loss per sample, ``None`` without a test pass.
+    val_loss, val_scores
+        The validation pass's mean loss and metric values; ``val_loss=None`` (no validation
+        split) leaves the ``val_*`` columns out.
     """
     names = list(train_scores)
     row: HistoryRow = {
         "epoch": epoch,
         "train_loss": train_loss,
         "train_score": train_scores[names[0]] if names else math.nan,
-        "test_loss": math.nan if test_loss is None else test_loss,
-        "test_score": test_scores.get(names[0], math.nan) if names else math.nan,
-        "lr": lr,
-        "seconds": seconds,
     }
+    splits: list[tuple[str, Mapping[str, float]]] = [("train", train_scores)]
+    if val_loss is not None:
+        val_scores = val_scores or {}
+        row["val_loss"] = val_loss
+        row["val_score"] = val_scores.get(names[0], math.nan) if names else math.nan
+        splits.append(("val", val_scores))
+    row["test_loss"] = math.nan if test_loss is None else test_loss
+    row["test_score"] = test_scores.get(names[0], math.nan) if names else math.nan
+    row["lr"] = lr
+    row["seconds"] = seconds
+    splits.append(("test", test_scores))
     if len(names) > 1:
         for name in names:
-            row[f"train_{name}"] = train_scores[name]
-            row[f"test_{name}"] = test_scores.get(name, math.nan)
+            for split, scores in splits:
+                row[f"{split}_{name}"] = scores.get(name, math.nan)
     return row

@@ -25,11 +25,13 @@ class Request:
     model: nn.Module
     train_loader: Iterable[Any]
     test_loader: Iterable[Any] | None
+    val_loader: Iterable[Any] | None
     device: str | torch.device
     metrics: list[Metric]
     display_step: int
     train_idx: Any
     test_idx: Any
+    val_idx: Any
     strategy: Strategy
     progress: bool
 
@@ -46,19 +48,21 @@ class Request:
         model = arguments["model"]
         if not isinstance(model, nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        test_idx = arguments["test_idx"]
-        train_loader, test_loader = split_loaders(
-            arguments["data_loader"], arguments["test_check"], test_idx
+        test_idx, val_idx = arguments["test_idx"], arguments.get("val_idx")
+        train_loader, val_loader, test_loader = split_loaders(
+            arguments["data_loader"], arguments["test_check"], test_idx, val_idx
         )
         return cls(
             model=model,
             train_loader=train_loader,
             test_loader=test_loader,
+            val_loader=val_loader,
             device=arguments["device"],
             metrics=resolve_metrics(arguments["metric"]),
             display_step=positive_int(arguments["display_step"], "display_step"),
             train_idx=arguments["train_idx"],
             test_idx=test_idx,
+            val_idx=val_idx,
             strategy=check_strategy(arguments["strategy"]),
             progress=not arguments["disable_tqdm"],
         )

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from torch import Tensor
+
     from rpnkit.components.registry import Registry
     from rpnkit.learner.context import TrainContext
 
@@ -103,6 +105,33 @@ def rpnkit_progress(context: TrainContext, step: int, loss: float, lr: float) ->
         (fewer at the start of an epoch).
     lr
         The current learning rate (first parameter group).
+    """
+
+
+@hookspec
+def rpnkit_batch_end(
+    context: TrainContext, batch: int, loss: Tensor, outputs: Tensor, labels: Tensor
+) -> None:
+    """Called after every training batch, only when some plugin of the run implements it.
+
+    The loss, outputs and labels are handed over as they are on the device: reading one
+    (``float(loss)``, ``.item()``, ``.tolist()``) waits for the accelerator, so a listener
+    that reads should do it only on the steps it needs (as per-step logging does, every
+    ``log_every_n_steps``). A run where nothing implements this hook never calls it.
+
+    Parameters
+    ----------
+    context
+        The :class:`~rpnkit.learner.context.TrainContext` of the run; ``context.step`` counts
+        the steps so far, this one included.
+    batch
+        The batch's 0-based index in the epoch.
+    loss
+        The batch's mean loss (detached, 0-dim, on the device).
+    outputs
+        The model's outputs for the batch's rows (detached).
+    labels
+        The batch's labels.
     """
 
 

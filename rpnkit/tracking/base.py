@@ -50,7 +50,7 @@ def require_extra(module: str, logger: str, extra: str) -> None:
 def epoch_scalars(row: Mapping[str, Any], metric_names: Sequence[str] = ()) -> dict[str, float]:
     """The finite numbers of a history row, named ``train/loss``, ``test/accuracy``, ``lr``.
 
-    ``train_X`` and ``test_X`` become ``train/X`` and ``test/X``; the headline ``score``
+    ``train_X``, ``val_X`` and ``test_X`` become ``train/X``, ``val/X`` and ``test/X``; the headline ``score``
     columns take the first metric's name (unless that name has columns of its own, with
     several metrics). ``epoch`` is the step, not a value, and NaN values (a run without a
     test pass or a metric) are left out.
@@ -70,7 +70,7 @@ def epoch_scalars(row: Mapping[str, Any], metric_names: Sequence[str] = ()) -> d
         if not math.isfinite(value):
             continue
         split, _, column = key.partition("_")
-        if split not in ("train", "test") or not column:
+        if split not in ("train", "val", "test") or not column:
             out[key] = float(value)
             continue
         if column == "score":
@@ -88,6 +88,11 @@ class Logger:
     ----------
     directory
         The folder the logger writes under (created when training starts).
+    log_every_n_steps
+        Also log the training loss and learning rate every this many training steps
+        (:meth:`log_step`, through :class:`~rpnkit.tracking.steps.StepLogging`); each such
+        step reads one loss from the device. ``None``: per-epoch rows only, and the run has
+        no per-batch listener.
 
     Notes
     -----
@@ -98,12 +103,24 @@ class Logger:
     #: The registry name, for messages.
     name = "logger"
 
-    def __init__(self, directory: str | os.PathLike[str] = ".") -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str] = ".", log_every_n_steps: int | None = None
+    ) -> None:
         if not isinstance(directory, (str, os.PathLike)):
             raise ConfigError(
                 f"logger {self.name!r} directory must be a path, got {type(directory).__name__}"
             )
+        if log_every_n_steps is not None and (
+            not isinstance(log_every_n_steps, int)
+            or isinstance(log_every_n_steps, bool)
+            or log_every_n_steps < 1
+        ):
+            raise ConfigError(
+                f"logger {self.name!r} log_every_n_steps={log_every_n_steps!r} is not valid; "
+                "expected a positive integer or null"
+            )
         self.directory = Path(directory)
+        self.log_every_n_steps = log_every_n_steps
         self._open = False
 
     def __repr__(self) -> str:
@@ -116,6 +133,16 @@ class Logger:
     def log(self, scalars: Mapping[str, float], epoch: int, context: TrainContext) -> None:
         """Record one finished epoch's numbers (see :func:`epoch_scalars`)."""
         raise NotImplementedError
+
+    def log_step(self, scalars: Mapping[str, float], step: int, context: TrainContext) -> None:
+        """Record one training step's numbers (``train/step_loss``, ``lr``) at global
+        ``step`` (1-based, counted over the run); called every ``log_every_n_steps`` steps."""
+        raise NotImplementedError
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the logger is writing (between its run's start and end, main process)."""
+        return self._open
 
     def finish(self, completed: bool) -> None:
         """Stop writing; ``completed`` is ``False`` when the run failed or was interrupted."""

@@ -43,22 +43,42 @@ class CSVLogger(Logger):
         The folder of the file.
     filename
         The file's name (default ``history.csv``, the file ``rpnkit train`` writes).
+    log_every_n_steps
+        Also append ``step,epoch,train_step_loss,lr`` every this many training steps to
+        ``steps.csv`` beside it (``None``: not).
     """
 
     name = "csv"
 
     def __init__(
-        self, directory: str | os.PathLike[str] = ".", filename: str = "history.csv"
+        self,
+        directory: str | os.PathLike[str] = ".",
+        filename: str = "history.csv",
+        log_every_n_steps: int | None = None,
     ) -> None:
-        super().__init__(directory)
+        super().__init__(directory, log_every_n_steps)
         if not isinstance(filename, str) or not filename or os.sep in filename:
             raise ConfigError(
                 f"logger 'csv' filename={filename!r} is not valid; expected a file name such "
                 "as 'history.csv' (the folder is the directory parameter)"
             )
         self.path = self.directory / filename
+        self.steps_path = self.directory / "steps.csv"
+        self._steps: list[str] = []
 
     def log(self, scalars: Mapping[str, float], epoch: int, context: TrainContext) -> None:
         """Rewrite the file with every history row so far (earlier runs' too after resume)."""
         with atomic_open(self.path) as file:
             file.write(history_csv(context.history))
+
+    def open(self, context: TrainContext) -> None:
+        """Start the step rows (a resumed run keeps none of the interrupted run's)."""
+        self._steps = ["step,epoch,train_step_loss,lr\n"]
+
+    def log_step(self, scalars: Mapping[str, float], step: int, context: TrainContext) -> None:
+        """Rewrite ``steps.csv`` with one more row (atomically, so never half a row)."""
+        self._steps.append(
+            f"{step},{context.epoch},{scalars['train/step_loss']!r},{scalars['lr']!r}\n"
+        )
+        with atomic_open(self.steps_path) as file:
+            file.write("".join(self._steps).encode())

@@ -68,6 +68,8 @@ class MLflowLogger(Logger):
     tracking_uri
         Another tracking store (``sqlite:///...``, ``http://...``); ``None``: the local file
         store.
+    log_every_n_steps
+        Also log ``train/step_loss`` and ``step/lr`` every this many training steps.
 
     Raises
     ------
@@ -84,8 +86,9 @@ class MLflowLogger(Logger):
         experiment: str = "rpnkit",
         run_name: str | None = None,
         tracking_uri: str | None = None,
+        log_every_n_steps: int | None = None,
     ) -> None:
-        super().__init__(directory)
+        super().__init__(directory, log_every_n_steps)
         for field, value in (("experiment", experiment), ("run_name", run_name)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise ConfigError(
@@ -145,6 +148,17 @@ class MLflowLogger(Logger):
 
         now = int(time.time() * 1000)
         metrics = [Metric(key, value, now, epoch) for key, value in scalars.items()]
+        self._store().log_batch(self.run_id, metrics=metrics)
+
+    def log_step(self, scalars: Mapping[str, float], step: int, context: TrainContext) -> None:
+        """Log a training step's numbers at MLflow step ``step`` (``train/step_loss``, ...)."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(key if key != "lr" else "step/lr", value, now, step)
+            for key, value in scalars.items()
+        ]
         self._store().log_batch(self.run_id, metrics=metrics)
 
     def finish(self, completed: bool) -> None:

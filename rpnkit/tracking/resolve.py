@@ -26,6 +26,7 @@ TRAINING_HOOKS: tuple[str, ...] = (
     "rpnkit_train_start",
     "rpnkit_epoch_start",
     "rpnkit_progress",
+    "rpnkit_batch_end",
     "rpnkit_epoch_end",
     "rpnkit_train_end",
 )

@@ -32,6 +32,8 @@ class TensorBoardLogger(Logger):
     subdirectory
         The folder of the event files inside it (default ``tensorboard``; ``""``: the run's
         folder itself).
+    log_every_n_steps
+        Also add ``train/step_loss`` and ``step/lr`` every this many training steps.
 
     Raises
     ------
@@ -42,9 +44,12 @@ class TensorBoardLogger(Logger):
     name = "tensorboard"
 
     def __init__(
-        self, directory: str | os.PathLike[str] = ".", subdirectory: str = "tensorboard"
+        self,
+        directory: str | os.PathLike[str] = ".",
+        subdirectory: str = "tensorboard",
+        log_every_n_steps: int | None = None,
     ) -> None:
-        super().__init__(directory)
+        super().__init__(directory, log_every_n_steps)
         if not isinstance(subdirectory, str):
             raise ConfigError(
                 f"logger 'tensorboard' subdirectory must be a folder name, got {subdirectory!r}"
@@ -66,6 +71,11 @@ class TensorBoardLogger(Logger):
         for tag, value in scalars.items():
             self._writer.add_scalar(tag, value, global_step=epoch)
         self._writer.flush()
+
+    def log_step(self, scalars: Mapping[str, float], step: int, context: TrainContext) -> None:
+        """Add a training step's scalars at global step ``step`` (``train/step_loss``, ...)."""
+        for tag, value in scalars.items():
+            self._writer.add_scalar(tag if tag != "lr" else "step/lr", value, global_step=step)
 
     def finish(self, completed: bool) -> None:
         """Close the event file."""
