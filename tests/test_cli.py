@@ -76,7 +76,7 @@ def test_show_gives_target_plugin_signature(name: str, capsys: pytest.CaptureFix
     assert "torch.optim:AdamW" in out
     assert "builtin.torch_components" in out
     assert "AdamW(params, lr=0.001, betas=(0.9, 0.999)" in out
-    lr_row = next(line for line in out.splitlines() if line.startswith("│ lr "))
+    lr_row = next(line for line in out.splitlines() if line.startswith("parameter: lr\t"))
     assert "float | torch.Tensor" in lr_row and "0.001" in lr_row
 
 

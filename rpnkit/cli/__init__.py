@@ -75,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefer_huge_pages()  # before anything imports torch
     allow_file_store()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    if not given:  # bare `rpnkit`: what it can do, not an error
+        parser.print_help()
+        return 0
+    args = parser.parse_args(given)
     with warnings.catch_warnings():  # restores warnings.showwarning when the command ends
         warnings.showwarning = _show_warning
         if getattr(args, "builds_optimizers", False):

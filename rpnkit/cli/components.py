@@ -115,16 +115,19 @@ def _print_plain(rows_by_group: dict[str, list[dict[str, Any]]]) -> None:
 
 
 def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]]) -> None:
-    """One aligned, coloured table per group on a terminal, summaries wrapped to its width.
+    """One aligned, coloured table per group on a terminal, every line within its width.
 
     Drawn by hand rather than with rich's tables, which take about half a second to lay out
-    the couple of hundred rows (issue 14's budget for the whole command is 0.35 s).
+    the couple of hundred rows (issue 14's budget for the whole command is 0.35 s). Every
+    cell wraps inside its column (:func:`_fit_columns` narrows the aliases, then the plugin,
+    then the name when the terminal is narrow); on a very narrow terminal the summary goes on
+    the lines below the row.
     """
     import shutil
-    import textwrap
 
     width = shutil.get_terminal_size().columns
     styles = {"name": "1;36", "aliases": "2", "plugin": "35", "summary": ""}
+    keys = [k for k, _ in LIST_COLUMNS]
     for group, rows in rows_by_group.items():
         if not rows:
             continue
@@ -132,25 +135,69 @@ def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]])
         cells = [
             {
                 k: _column(row, k).replace(",", ", ") if k == "aliases" else _column(row, k)
-                for k, _ in LIST_COLUMNS
+                for k in keys
             }
             for row in rows
         ]
-        widths = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in LIST_COLUMNS[:-1]}
-        left = sum(widths.values()) + 2 * len(widths)
-        room = max(width - left, 20)
-        out = [f"\x1b[1m{info.name}\x1b[0m: {info.summary}"]
-        header = "  ".join(h.ljust(widths.get(k, 0)) for k, h in LIST_COLUMNS)
-        out.append(f"\x1b[1;4m{header.rstrip()}\x1b[0m")
+        natural = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in LIST_COLUMNS[:-1]}
+        widths, room = _fit_columns(natural, width)
+        title = _lines(f"{info.name}: {info.summary}", width - 1)
+        out = [f"\x1b[1m{info.name}\x1b[0m{title[0][len(info.name) :]}", *title[1:]]
+        header = "  ".join(h.ljust(widths.get(k, 0)) for k, h in LIST_COLUMNS[:-1])
+        header += "  summary" if room else ""
+        out.append(f"\x1b[1;4m{header.rstrip()[: width - 1]}\x1b[0m")
         for c in cells:
-            summary = textwrap.wrap(c["summary"], room) or [""]
-            first = "  ".join(
-                f"\x1b[{styles[k]}m{c[k].ljust(widths[k])}\x1b[0m" if styles[k] else c[k]
-                for k, _ in LIST_COLUMNS[:-1]
-            )
-            out.append(f"{first}  {summary[0]}")
-            out += [" " * left + line for line in summary[1:]]
+            parts = {k: _lines(c[k], widths[k]) for k in keys[:-1]}
+            summary = _lines(c["summary"], room) if room else []
+            height = max(len(lines) for lines in [*parts.values(), summary])
+            for n in range(height):
+                line = "  ".join(
+                    _styled(parts[k][n] if n < len(parts[k]) else "", widths[k], styles[k])
+                    for k in keys[:-1]
+                )
+                text = summary[n] if n < len(summary) else ""
+                out.append(f"{line}  {text}".rstrip() if text else line.rstrip())
+            if not room:  # too narrow for a summary column: it goes below, indented
+                out += ["    " + line for line in _lines(c["summary"], max(width - 5, 10))]
         sys.stdout.write("\n".join(out) + "\n\n")
+
+
+#: The narrowest summary column worth keeping beside the others.
+_MIN_SUMMARY = 24
+#: The narrowest each column may become, in the order they give way.
+_MIN_WIDTHS = {"aliases": 10, "plugin": 10, "name": 14}
+
+
+def _fit_columns(natural: dict[str, int], width: int) -> tuple[dict[str, int], int]:
+    """Column widths that fit ``width`` with a summary column, and that column's width.
+
+    The aliases give way first, then the plugin, then the name; a summary column of 0 means
+    even the narrowest columns leave no room, and the summary goes below each row.
+    """
+    widths = dict(natural)
+    usable = width - 1  # a line ending exactly at the edge wraps on some terminals
+
+    def room() -> int:
+        return usable - sum(widths.values()) - 2 * len(widths)
+
+    for key, narrowest in _MIN_WIDTHS.items():
+        if room() >= _MIN_SUMMARY:
+            break
+        widths[key] = max(min(widths[key], narrowest), widths[key] - (_MIN_SUMMARY - room()))
+    if room() < _MIN_SUMMARY:
+        return widths, 0
+    return widths, room()
+
+
+def _lines(text: str, width: int) -> list[str]:
+    """``text`` wrapped to ``width`` (long names broken where they must be)."""
+    import textwrap
+
+    return textwrap.wrap(text, max(width, 1), break_on_hyphens=False) or [""]
+
+
+def _styled(text: str, width: int, style: str) -> str:
+    return f"\x1b[{style}m{text.ljust(width)}\x1b[0m" if style else text.ljust(width)
 
 
 def _parameters(obj: Any) -> list[inspect.Parameter] | None:
@@ -205,6 +252,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             "run `rpnkit list` to see all"
         )
     console = Console()
+    plain = not sys.stdout.isatty()  # piped: "key: value" lines, no box drawing
     for e in found:
         obj = e.load()
         doc = (inspect.getdoc(obj) or "").strip().split("\n\n", 1)[0].replace("\n", " ")
@@ -221,6 +269,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             "signature": _short_signature(getattr(obj, "__name__", e.name), params),
             "docstring": doc or "-",
         }
+        if plain:
+            print(f"{e.group}/{e.name}")
+            print("\n".join(f"{key}: {value}" for key, value in rows.items()))
+            for p in params or []:
+                default = "required" if p.default is inspect.Parameter.empty else repr(p.default)
+                print(f"parameter: {p.name}\t{_annotation(p)}\t{default}")
+            continue
         for key, value in rows.items():
             table.add_row(key, escape(value))
         console.print(table)
@@ -245,6 +300,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     records = list(get_plugin_manager().records.values())
     if args.json:
         print(json.dumps([vars(r) for r in records], indent=2))
+        return 0
+    if not sys.stdout.isatty():  # piped: tab-separated lines, no box drawing
+        print("\t".join(("name", "source", "module", "distribution", "status", "reason")))
+        for r in records:
+            dist = f"{r.distribution} {r.version}" if r.distribution else "-"
+            reason = " ".join((r.error or r.warning or "").split())
+            print("\t".join((r.name, r.source, r.module, dist, r.status, reason)).rstrip())
         return 0
     from rich.console import Console
     from rich.markup import escape
