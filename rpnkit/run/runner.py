@@ -43,6 +43,7 @@ from rpnkit.run.outputs import (
     write_config,
     write_outputs,
 )
+from rpnkit.run.structure import node_sets, resolve_graph
 from rpnkit.run.task_fit import check_model_fits_data, metrics_in_target_units, task_problems
 from rpnkit.tracking.resolve import resolve_loggers
 
@@ -237,16 +238,12 @@ def _checkpointing(output: Mapping[str, Any]) -> dict[str, Any]:
 
 def _resolve_sizes(config: RunConfig, data: Any) -> tuple[RunConfig, dict[str, int]] | None:
     """``config`` with the model's ``auto`` sizes resolved from ``data`` (None: no data yet)."""
-    from rpnkit.rpn.graph.source import resolve_graph
     from rpnkit.rpn.sizes import auto_fields, resolve_sizes
 
     if data is None and auto_fields(config.model):
         return None  # the data's problem is reported; the model's sizes are unknown
-    model, sizes = resolve_sizes(config.model, data)
-    with_graph = resolve_graph(model, config.data)  # graph: auto is the run's graph dataset
-    if sizes or with_graph != model:
-        return replace(config, model=with_graph), sizes
-    return config, {}
+    model, sizes = resolve_sizes(resolve_graph(config.model, config.data), data)
+    return replace(config, model=model), sizes  # graph: auto is the run's graph dataset
 
 
 def _build(group: str, spec: dict[str, Any]) -> Any:
@@ -364,8 +361,6 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
         config, moved = next_version(config)
         if moved is not None and verbose:
             print(moved, file=sys.stderr, flush=True)
-    from rpnkit.rpn.graph.source import node_sets
-
     out_dir = prepare_output(config)
     if config.seed is not None:
         seed_everything(config.seed)

@@ -11,7 +11,6 @@ same graph when the run is loaded.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +18,9 @@ from torch import Tensor
 
 from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError
+from rpnkit.run.structure import AUTO_GRAPH, node_sets, resolve_graph
 
 __all__ = ["AUTO_GRAPH", "graph_parts", "node_sets", "resolve_graph"]
-
-#: The value of a model's ``graph`` that stands for the run's dataset.
-AUTO_GRAPH = "auto"
 
 
 def graph_parts(
@@ -67,11 +64,11 @@ def graph_parts(
                 "or nodes and links) when building the model directly"
             )
         graph = {"name": graph, "parameters": {}}
-    if isinstance(graph, Mapping):
-        graph = _dataset_graph(graph, label)
     inner = getattr(graph, "graph", None)
     if inner is not None and hasattr(inner, "edge_index"):
         graph = inner  # a GraphBundle: its GraphData
+    elif isinstance(graph, Mapping):
+        graph = _dataset_graph(graph, label)
     if isinstance(graph, Tensor):
         if graph.ndim != 2 or graph.shape[0] != 2:
             raise ConfigError(
@@ -114,49 +111,3 @@ def _dataset_graph(spec: Mapping[str, Any], label: str) -> Any:
             "as karate_club, sbm, graph_csv or cora_files"
         )
     return graph
-
-
-def resolve_graph(model: Mapping[str, Any], data: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``model`` with ``graph: auto`` replaced by the run's ``data`` spec (a copy).
-
-    Parameters
-    ----------
-    model
-        A run config's ``model`` section (``{"name", "parameters"}``).
-    data
-        The run config's ``data`` section.
-
-    Returns
-    -------
-    dict
-        The model section; unchanged (a copy) when its ``graph`` is not ``auto``.
-    """
-    resolved = copy.deepcopy(dict(model))
-    parameters = resolved.get("parameters")
-    if isinstance(parameters, Mapping) and parameters.get("graph") == AUTO_GRAPH and data:
-        resolved["parameters"] = {**parameters, "graph": copy.deepcopy(dict(data))}
-    return resolved
-
-
-def node_sets(data: Any) -> dict[str, Tensor]:
-    """The learner's ``train_idx`` / ``val_idx`` / ``test_idx`` for a graph dataset.
-
-    Parameters
-    ----------
-    data
-        A built dataset; a :class:`~rpnkit.data.graphs.GraphBundle` gives its node sets
-        (``val_idx`` only when not empty), anything else none.
-
-    Returns
-    -------
-    dict
-        Keyword arguments for :meth:`~rpnkit.learner.BackwardLearner.train`: one full batch,
-        the loss on the training nodes, the metrics on the validation and test nodes.
-    """
-    graph = getattr(data, "graph", None)
-    if graph is None or not isinstance(getattr(graph, "train_idx", None), Tensor):
-        return {}
-    sets = {"train_idx": graph.train_idx, "test_idx": graph.test_idx}
-    if len(graph.val_idx):
-        sets["val_idx"] = graph.val_idx
-    return sets

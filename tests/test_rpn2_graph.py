@@ -1,0 +1,175 @@
+"""RPN 2 graph models: gcn and gat against tinybig 0.2.1, edge attention against its dense definition."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+import pytest
+import torch
+
+import rpnkit
+from rpnkit.errors import ConfigError
+from rpnkit.rpn.attention.bilinear import masked_column_softmax
+from rpnkit.rpn.graph import EdgeBilinearInterdependence, graph_parts, node_sets, resolve_graph
+from rpnkit.rpn.presets.graph import gat, gcn
+
+LINKS = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (0, 3), (6, 2), (6, 5)]
+NODES = 7
+
+
+def _quiet(build: Any) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):  # tinybig prints while it builds
+        return build()
+
+
+def _params(model: torch.nn.Module) -> list[tuple[int, ...]]:
+    return [tuple(p.shape) for p in model.parameters()]
+
+
+def _dense_gat(graph_A: torch.Tensor, x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """The definition: column softmax over the non-zeros of Â ⊙ X W Xᵀ."""
+    return masked_column_softmax(graph_A * (x @ W @ x.T))
+
+
+@pytest.mark.parametrize(
+    ("options", "count"),
+    [({}, 5 * 4 + 4 * 3), ({"with_lorr": True, "r": 2, "with_residual": True,
+                            "enable_bias": True}, 71)],
+)  # fmt: skip
+def test_gcn_parameters_and_outputs_match_tinybig(tinybig: Any, options: dict, count: int) -> None:
+    graph = _quiet(lambda: tinybig.koala.topology.graph(
+        nodes=list(range(NODES)), links=LINKS, directed=False))  # fmt: skip
+    reference = _quiet(lambda: tinybig.model.gcn(dims=[5, 4, 3], graph=graph, **options))
+    ours = gcn([5, 4, 3], nodes=NODES, links=LINKS, **options)
+    assert sum(p.numel() for p in ours.parameters()) == count
+    assert sum(p.numel() for p in reference.parameters()) == count
+    assert sorted(_params(ours)) == sorted(_params(reference))
+    # same weights -> same node outputs (log-probabilities)
+    names = {"w": "w", "b": "bias", "w_remainder": "remainder.weight"}
+    state = {}
+    for key, value in reference.state_dict().items():
+        layer, rest = key.split(".heads.0.")
+        state[f"{layer}.heads.0.{names[rest]}"] = value
+    ours.load_state_dict(state)
+    x = torch.randn(NODES, 5)
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = reference(x)
+    torch.testing.assert_close(ours(x), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"with_lorr_interdependence": True, "r_interdependence": 2},
+     {"with_dual_lphm_interdependence": True, "r_interdependence": 1}],
+)  # fmt: skip
+def test_gat_parameters_and_outputs_match_tinybig(tinybig: Any, options: dict) -> None:
+    graph = _quiet(lambda: tinybig.koala.topology.graph(
+        nodes=list(range(NODES)), links=LINKS, directed=False))  # fmt: skip
+    reference = _quiet(lambda: tinybig.model.gat(dims=[4, 6, 2], graph=graph, **options))
+    ours = gat([4, 6, 2], nodes=NODES, links=LINKS, **options)
+    assert sorted(_params(ours)) == sorted(_params(reference))
+    names = {"w": "w", "w_instance_interdependence": "w_instance_interdependence"}
+    state = {}
+    for key, value in reference.state_dict().items():
+        layer, rest = key.split(".heads.0.")
+        state[f"{layer}.heads.0.{names[rest]}"] = value
+    ours.load_state_dict(state)
+    x = torch.randn(NODES, 4)
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = reference(x)
+    torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("bilinear", ["identity", "low_rank", "dual_lphm"])
+@pytest.mark.parametrize("normalization", [True, False])
+def test_edge_attention_equals_its_dense_definition(bilinear: str, normalization: bool) -> None:
+    torch.manual_seed(0)
+    f = EdgeBilinearInterdependence(
+        m=4, nodes=NODES, links=LINKS, bilinear=bilinear, r=2, normalization=normalization
+    )
+    x, z = torch.randn(NODES, 4), torch.randn(NODES, 3)
+    w = torch.randn(f.calculate_l())
+    W = f.scores.calculate_W(w)
+    expected = _dense_gat(f.graph.dense_A(), x, W)
+    torch.testing.assert_close(f.calculate_A(x.T, w), expected)
+    torch.testing.assert_close(f(x, w, kappa_x=z), expected.T @ z)
+    assert torch.allclose(expected.sum(0), torch.ones(NODES))  # every column a distribution
+
+
+def test_edge_attention_is_sparse_and_differentiable() -> None:
+    f = EdgeBilinearInterdependence(m=3, nodes=NODES, links=LINKS)
+    assert f.calculate_l() == 9
+    x = torch.randn(NODES, 3, requires_grad=True)
+    w = torch.randn(9, requires_grad=True)
+    f(x, w).square().sum().backward()
+    assert x.grad is not None and w.grad is not None and torch.isfinite(w.grad).all()
+    # an edge whose score is exactly zero is left out of its softmax (tinybig's mask_zeros)
+    zero = f.edge_weights(torch.zeros(NODES, 3), w)
+    assert torch.equal(zero, torch.zeros_like(zero))
+
+
+def test_multihop_attention_uses_the_dense_product() -> None:
+    f = EdgeBilinearInterdependence(m=3, nodes=NODES, links=LINKS, with_multihop=True, h=2)
+    x, w = torch.randn(NODES, 3), torch.randn(9)
+    expected = _dense_gat(f.graph.dense_A(), x, f.scores.calculate_W(w))
+    torch.testing.assert_close(f(x, w), expected.T @ x)
+
+
+def test_gcn_equals_mean_over_in_neighbours_and_self() -> None:
+    model = gcn([3, 2], nodes=NODES, links=LINKS, with_softmax=False, with_relu=False)
+    head = model.layers[0].heads[0]
+    x = torch.randn(NODES, 3)
+    A = torch.eye(NODES)
+    for a, b in LINKS:
+        A[a, b] = A[b, a] = 1.0
+    mean = (A / A.sum(0, keepdim=True)).T @ x
+    W = head.w.view(2, 3)
+    torch.testing.assert_close(model(x), mean @ W.T)
+
+
+def test_graph_models_from_registry_names_and_tinybig_paths() -> None:
+    data = rpnkit.build("dataset", "karate_club")
+    for name in ("gcn", "tinybig.model.gcn", "tinybig.model.rpn_gcn", "rpn_gat"):
+        model = rpnkit.build("model", name, dims=[34, 4, 2], graph={"name": "karate_club"})
+        assert model(data.graph.x).shape == (34, 2)
+    from rpnkit.plugins.state import get_registry
+
+    names = set(get_registry().names("model"))
+    assert {"gcn", "gat", "rnn", "regression_rnn", "transformer"} <= names
+    assert {"graph_interdependence", "graph_bilinear_interdependence"} <= set(
+        get_registry().names("layer")
+    )
+
+
+def test_graph_sources_and_node_sets() -> None:
+    data = rpnkit.build("dataset", "karate_club")
+    parts = graph_parts(data, None, None, False, None, "gcn")
+    assert parts["nodes"] == 34 and parts["links"].shape[0] == 2
+    assert set(node_sets(data)) >= {"train_idx", "test_idx"}
+    assert node_sets(torch.zeros(2)) == {}
+    spec = {"name": "gcn", "parameters": {"dims": [34, 2], "graph": "auto"}}
+    resolved = resolve_graph(spec, {"name": "karate_club", "parameters": {}})
+    assert resolved["parameters"]["graph"] == {"name": "karate_club", "parameters": {}}
+    assert spec["parameters"]["graph"] == "auto"  # the input is unchanged
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [({"graph": "auto"}, "graph='auto' takes the run's dataset"),
+     ({"graph_file_path": "g.pkl"}, "does not unpickle"),
+     ({}, "graph=None and links=None"),
+     ({"graph": {"name": "iris"}}, "holds no graph")],
+)  # fmt: skip
+def test_graph_mistakes_are_one_line(kwargs: dict, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as caught:
+        gcn([4, 2], **kwargs)
+    assert "\n" not in str(caught.value)
+
+
+def test_wrong_node_count_is_one_line() -> None:
+    model = gat([3, 2], nodes=NODES, links=LINKS)
+    with pytest.raises(ConfigError, match="expected the whole graph, 7 rows") as caught:
+        model(torch.randn(5, 3))
+    assert "\n" not in str(caught.value)
