@@ -27,6 +27,8 @@ METRICS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("rmse", "rpnkit.metrics.regression:RMSE", ("root_mean_squared_error",),
      "Root mean squared error"),
     ("r2", "rpnkit.metrics.regression:R2", ("r2_score",), "Coefficient of determination R²"),
+    ("confusion_matrix", "rpnkit.metrics.confusion:ConfusionMatrix", ("confusion",),
+     "Counts by true and predicted class (rpnkit plot --confusion); not a history column"),
 )  # fmt: skip
 
 

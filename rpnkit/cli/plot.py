@@ -36,7 +36,22 @@ def add_parsers(sub: Any) -> None:
         metavar="RUN",
         help="history.json or a run's output dir; several runs (or a sweep dir) overlay",
     )
-    p.add_argument("-o", "--output", default="curves.png", help="image file (default curves.png)")
+    p.add_argument("-o", "--output", default=None, help="image file (default curves.png)")
+    p.add_argument(
+        "--confusion",
+        action="store_true",
+        help="draw the confusion matrix of one classification run on its test split instead "
+        "(rebuilds its dataset; default image confusion.png)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        default="last",
+        help="with --confusion: the run's last weights (model.pt) or its best (best.pt)",
+    )
+    p.add_argument(
+        "--device", default="cpu", help="with --confusion: where the model runs (default cpu)"
+    )
     p.set_defaults(func=cmd_plot)
 
 
@@ -95,6 +110,9 @@ def _pyplot() -> Any:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Draw the curves of one run, or of several overlaid, into ``args.output``."""
+    if args.confusion:
+        return _plot_confusion(args)
+    args.output = args.output or "curves.png"
     if len(args.history) == 1 and not _is_sweep(Path(args.history[0])):
         return _plot_one(args, args.history[0])
     from rpnkit.cli.compare import find_runs, read_run, run_labels
@@ -188,4 +206,42 @@ def _plot_one(args: argparse.Namespace, history: str) -> int:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     print(f"wrote {out}")
+    return 0
+
+
+def _plot_confusion(args: argparse.Namespace) -> int:
+    """Draw the confusion matrix of one run's test split into ``args.output``."""
+    from rpnkit.inference.confusion import run_confusion
+    from rpnkit.inference.run import load_run
+
+    if len(args.history) != 1:
+        raise ConfigError(f"--confusion takes one RUN, got {len(args.history)}")
+    run = load_run(args.history[0], device=args.device, checkpoint=args.checkpoint)
+    matrix, classes = run_confusion(run)
+    counts = matrix.cpu().numpy()
+    plt = _pyplot()
+    size = max(4.0, 0.45 * len(classes) + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    image = ax.imshow(counts, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ticks = range(len(classes))
+    ax.set_xticks(ticks, classes, rotation=45 if max(map(len, classes)) > 3 else 0, ha="right")
+    ax.set_yticks(ticks, classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    correct = int(counts.trace())
+    total = int(counts.sum())
+    ax.set_title(f"confusion ({args.checkpoint} weights): {correct}/{total} correct")
+    if len(classes) <= 20:
+        threshold = counts.max() / 2 if counts.size else 0
+        for i in ticks:
+            for j in ticks:
+                colour = "white" if counts[i, j] > threshold else "black"
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", color=colour,
+                        fontsize="small")  # fmt: skip
+    fig.tight_layout()
+    out = Path(args.output or "confusion.png")
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    print(f"wrote {out} ({len(classes)} classes, {total} test samples)")
     return 0

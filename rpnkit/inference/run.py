@@ -159,7 +159,14 @@ def _batches(x: Tensor, size: int) -> Iterator[Tensor]:
         yield x[start : start + size]
 
 
-def load_run(run_dir: str | os.PathLike[str], *, device: str = "cpu") -> LoadedRun:
+#: The weights a run can be loaded with: ``model.pt`` (the last epoch, or the restored best)
+#: or ``best.pt`` (the best epoch, written with ``output.save_best``).
+CHECKPOINTS: dict[str, str] = {"last": "model.pt", "best": "best.pt"}
+
+
+def load_run(
+    run_dir: str | os.PathLike[str], *, device: str = "cpu", checkpoint: str = "last"
+) -> LoadedRun:
     """Load a finished run: its config, its weights in a fresh model, its preprocessing.
 
     Parameters
@@ -168,6 +175,9 @@ def load_run(run_dir: str | os.PathLike[str], *, device: str = "cpu") -> LoadedR
         The folder ``rpnkit train`` wrote (``output.dir``).
     device
         Where the model runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"auto"``).
+    checkpoint
+        ``"last"``: the weights the run ended with (``model.pt``); ``"best"``: those of its
+        best epoch (``best.pt``, kept with ``output.save_best``).
 
     Returns
     -------
@@ -189,7 +199,16 @@ def load_run(run_dir: str | os.PathLike[str], *, device: str = "cpu") -> LoadedR
             f"run {str(path)!r} saved no model (output.save_model: false); train it again "
             "with output.save_model: true"
         )
-    weights_file = path / "model.pt"
+    if checkpoint not in CHECKPOINTS:
+        raise ConfigError(
+            f"--checkpoint {checkpoint!r} is not valid; expected one of {', '.join(CHECKPOINTS)}"
+        )
+    weights_file = path / CHECKPOINTS[checkpoint]
+    if checkpoint == "best" and not weights_file.is_file():
+        raise ConfigError(
+            f"run {str(path)!r} has no best.pt: it was trained without output.save_best; "
+            "use --checkpoint last, or train with --set output.save_best.monitor=val_loss"
+        )
     if not weights_file.is_file():
         raise ConfigError(f"run {str(path)!r} has no model.pt; its outputs are incomplete")
     preprocessing = _preprocessing(path, config)

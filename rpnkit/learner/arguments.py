@@ -127,6 +127,11 @@ def resolve_metrics(metric: MetricSpec) -> list[Metric]:
                 f"{where} must be an rpnkit.metrics.Metric, a registry name such as 'accuracy' "
                 f"or a list of them; got {type(item).__name__}"
             )
+        if not item.scalar:
+            raise ConfigError(
+                f"{where}={item.name!r} is a matrix, not a number a history column can hold; "
+                "draw it with `rpnkit plot --confusion RUN` after training"
+            )
         metrics.append(item)
     names = [m.name for m in metrics]
     repeated = sorted({n for n in names if names.count(n) > 1})

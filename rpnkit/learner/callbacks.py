@@ -196,6 +196,12 @@ class LastEpoch:
         if context.is_main_process:
             self._saved = host_copy(run_state(context))
 
+    def best(self) -> dict[str, Any] | None:
+        """The best epoch's weights kept by the run (``save_best``), or ``None``."""
+        best = None if self._saved is None else self._saved.get("best")
+        weights = best.get("weights") if isinstance(best, Mapping) else None
+        return None if weights is None else host_copy(weights)
+
     def state(self) -> dict[str, Any] | None:
         """The last completed epoch's checkpoint state, or ``None`` before the first."""
         if self._saved is None:

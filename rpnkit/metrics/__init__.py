@@ -8,6 +8,7 @@ lists in one call, as tinybig's metrics do.
 """
 
 from rpnkit.metrics.classification import F1, Accuracy, Average, PerClassMetric, Precision, Recall
+from rpnkit.metrics.confusion import ConfusionMatrix
 from rpnkit.metrics.metric import Metric, Reduction
 from rpnkit.metrics.regression import MAE, MSE, R2, RMSE, RegressionMetric
 
@@ -19,6 +20,7 @@ __all__ = [
     "RMSE",
     "Accuracy",
     "Average",
+    "ConfusionMatrix",
     "Metric",
     "PerClassMetric",
     "Precision",

@@ -73,6 +73,9 @@ class Metric(ABC):
 
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    #: Whether :meth:`compute` gives one number (a history column); the confusion matrix
+    #: does not.
+    scalar: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._defaults: dict[str, Tensor] = {}

@@ -14,6 +14,7 @@ A run config has these top-level sections::
     output:  {dir: runs/digits, save_model: true, checkpoints: false,
               loggers: [tensorboard, {name: csv, parameters: {...}}]}
                                  # checkpoints: true, false or {every_n_steps: N}
+                                 # save_best: {monitor: val_loss, mode: min} keeps best.pt
 
 Components (``data``, ``model``, ``loss``, ``optimizer``, ``lr_scheduler``, ``metric``) are
 given like everywhere else in rpnkit: a registry name or a ``{name, parameters}`` mapping.
@@ -64,7 +65,15 @@ SECTIONS: tuple[str, ...] = (
 #: Keys of the ``learner`` section that go to ``BackwardLearner.train`` rather than ``__init__``.
 LEARNER_TRAIN_OPTIONS: tuple[str, ...] = ("display_step", "test_check", "disable_tqdm")
 _COMPONENT_KEYS = ("loss", "optimizer", "lr_scheduler")
-_OUTPUT_KEYS = ("dir", "save_model", "checkpoints", "overwrite", "versioned", "loggers")
+_OUTPUT_KEYS = (
+    "dir",
+    "save_model",
+    "save_best",
+    "checkpoints",
+    "overwrite",
+    "versioned",
+    "loggers",
+)
 _STRATEGIES = ("auto", "single", "ddp")
 
 
@@ -306,6 +315,10 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
             raise ConfigError(f"output.{flag} must be true or false, got {value!r}")
         output[flag] = value
     output["checkpoints"] = _checkpoints(output.get("checkpoints", False))
+    if output.get("save_best") is not None:
+        from rpnkit.learner.best import check_save_best
+
+        check_save_best(output["save_best"], "output.save_best")
     output["dir"] = out_dir
     if "loggers" in output:
         output["loggers"] = _loggers(output["loggers"])

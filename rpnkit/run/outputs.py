@@ -50,6 +50,7 @@ OUTPUT_FILES: tuple[str, ...] = (
     "config.yaml",
     "preprocessing.json",
     "model.pt",
+    "best.pt",
 )
 
 
@@ -190,13 +191,15 @@ def write_outputs(
     weights: Mapping[str, Any] | None = None,
     partial: bool = False,
     data: Any = None,
+    best: Mapping[str, Any] | None = None,
 ) -> None:
     """Write history (JSON + CSV), the resolved config, the preprocessing and the weights.
 
     ``weights`` replaces the model's current state (the last completed epoch's, after an
     interruption); ``partial`` marks ``history.json`` as the record of an interrupted run;
     ``data``, the built dataset, gives ``preprocessing.json`` (without it, a stale one is
-    removed).
+    removed); ``best``, the weights of the best epoch (``output.save_best``), gives
+    ``best.pt`` (without it, a stale one is removed).
     """
     import torch
 
@@ -213,6 +216,11 @@ def write_outputs(
         target = getattr(model, "module", model)  # unwrap DistributedDataParallel
         with atomic_open(out_dir / "model.pt") as file:
             torch.save(dict(weights) if weights is not None else target.state_dict(), file)
+    if best is not None and config.output.get("save_model", True):
+        with atomic_open(out_dir / "best.pt") as file:
+            torch.save(best, file)
+    elif (out_dir / "best.pt").is_file():
+        (out_dir / "best.pt").unlink()
 
 
 def _write_preprocessing(path: Path, data: Any) -> None:

@@ -228,11 +228,12 @@ def _checkpointing(output: Mapping[str, Any]) -> dict[str, Any]:
     """The learner's checkpoint settings from ``output``: under ``output.dir/checkpoints``."""
     checkpoints, directory = output.get("checkpoints"), output.get("dir")
     if directory is None or not checkpoints:
-        return {}
+        return {} if output.get("save_best") is None else {"save_best": output["save_best"]}
     every = checkpoints["every_n_steps"] if isinstance(checkpoints, Mapping) else None
     return {
         "checkpoint_dir": Path(directory) / "checkpoints",
         "checkpoint_every_n_steps": every,
+        **({} if output.get("save_best") is None else {"save_best": output["save_best"]}),
     }
 
 
@@ -393,7 +394,7 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
     if launch_rank() != 0:
         out_dir = None
     if out_dir is not None:
-        write_outputs(out_dir, config, record, parts.model, data=parts.data)
+        write_outputs(out_dir, config, record, parts.model, data=parts.data, best=keeper.best())
     wait_for_all()  # every process leaves together, after rank 0's files are written
     history = record.get("history", [])
     return RunResult(record, out_dir, history[-1] if history else {})
