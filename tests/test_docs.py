@@ -208,10 +208,11 @@ def _bash_blocks(text: str) -> list[str]:
 def test_quick_start_opens_with_the_readme_commands() -> None:
     readme = _bash_blocks((ROOT / "README.md").read_text())
     quickstart = _bash_blocks((DOCS / "quickstart.md").read_text())
-    assert len(readme) == 3  # install + main job, the tests, your own CSV
+    assert len(readme) == 4  # install + main job, the tests, your own CSV, its regression
     assert quickstart[:2] == readme[:2]
     assert "rpnkit train configs/digits.yaml" in readme[0]
     assert readme[2] == _csv_lines() and len(readme[2].splitlines()) == 3
+    assert readme[3] in quickstart and "configs/regression.yaml" in readme[3]
 
 
 def _csv_lines() -> str:
