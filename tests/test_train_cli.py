@@ -163,9 +163,14 @@ def test_a_non_empty_output_dir_is_refused(
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert _train("iris.yaml", out, "--set", "learner.n_epochs=1") == 2
-    assert "is not empty" in capsys.readouterr().err
+    fixed = ("--set", "learner.n_epochs=1", "--set", "output.versioned=false")
+    assert _train("iris.yaml", out, *fixed) == 2
+    assert "is not empty; add --overwrite" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    # versioned (as the shipped config is), the run goes beside it and keep.txt stays
+    assert _train("iris.yaml", out, "--set", "learner.n_epochs=1") == 0
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert (tmp_path / "out-2" / "model.pt").is_file()
 
 
 def test_plot_draws_curves(tmp_path: Path) -> None:
