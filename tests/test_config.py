@@ -14,7 +14,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 MINIMAL = {"data": "iris", "model": {"name": "rpn", "parameters": {"layers": []}}}
 
 
-@pytest.mark.parametrize("name", ["digits", "iris", "function_fit", "tinybig_iris"])
+@pytest.mark.parametrize("name", ["digits", "iris", "function_fit", "tinybig_iris", "regression"])
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(CONFIGS / f"{name}.yaml")
     assert config.model["name"] == "rpn"
@@ -34,6 +34,7 @@ def test_component_shorthands_normalise() -> None:
         "save_model": True,
         "checkpoints": False,
         "overwrite": False,
+        "versioned": False,
     }
 
 
