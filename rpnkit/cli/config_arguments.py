@@ -39,9 +39,7 @@ def add_config_arguments(
             help="YAML config file (rpnkit or tinybig form); left out with --resume RUN",
         )
     else:
-        p.add_argument(
-            "config", metavar="CONFIG", help="YAML config file (rpnkit or tinybig form)"
-        )
+        p.add_argument("config", metavar="CONFIG", help="YAML config file (rpnkit or tinybig form)")
     p.add_argument(
         "--set",
         dest="overrides",
