@@ -130,6 +130,8 @@ class SequenceChainInterdependence(Interdependence):
                 f"sequence_chain: {rows} rows are not valid; expected whole sequences, a "
                 f"multiple of chain_length={length} (b·L rows)"
             )
+        if self.kind == "inverse_approx" and self.chain.directed:  # (I − A)⁻¹: a cumsum
+            return data.reshape(rows // length, length, width).cumsum(1).reshape(rows, width)
         # (b·L, n) -> (L, b·n): time steps as the rows the chain mixes
         steps = data.reshape(rows // length, length, width).transpose(0, 1)
         mixed = self.chain.operate(steps.reshape(length, -1), 0)
