@@ -220,3 +220,20 @@ def test_bad_options_are_one_line_errors(build: Any, message: str) -> None:
         build()
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("metric", ["max", "min"])
+def test_max_pooling_gradient_is_torchs(metric: str) -> None:
+    # several channels take the channels-last pooling path; its gradient is max_pool2d's
+    x = torch.randn(3, 4, 6, 6, dtype=torch.float64, requires_grad=True)
+    head = GridCompressionHead(6, 6, 4, pooling_metric=metric, p_h=1, cd_h=2, cd_w=2, cd_d=1,
+                               with_dropout=False).double()  # fmt: skip
+    sign = 1.0 if metric == "max" else -1.0
+    expected = sign * F.max_pool2d(F.pad(sign * x, (1, 0, 1, 0)), 3, 2)
+    out = head(x)
+    torch.testing.assert_close(out, expected.reshape(3, -1), rtol=0, atol=0)
+    grad = torch.randn_like(out)
+    (mine,) = torch.autograd.grad(out, x, grad)
+    (theirs,) = torch.autograd.grad(expected.reshape(3, -1), x, grad)
+    torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
+    assert torch.autograd.gradcheck(lambda t: head(t), (x,))

@@ -147,8 +147,8 @@ class GridInterdependenceHead(nn.Module):
         self.bias = nn.Parameter(torch.empty(self.n)) if enable_bias else None
         self.remainder = LinearRemainder(self.m, self.n) if with_residual else None
         steps: list[Any] = [nn.BatchNorm1d(self.n)] if with_batch_norm else []
-        if with_relu:
-            steps.append("relu")
+        if with_relu:  # in place on the batch norm's output, which its backward does not keep
+            steps.append(nn.ReLU(inplace=True) if with_batch_norm else "relu")
         self.output_process = ProcessingChain(steps, field="output_process", features=self.n)
         self.reset_parameters()
 
@@ -188,12 +188,12 @@ class GridInterdependenceHead(nn.Module):
         """Return ``(b, out_channel · P)`` for an image batch (see the class documentation)."""
         grid = self.geometry.as_grid(x)
         out = self.geometry.convolve(grid, self.geometry.kernel(self.weight_matrix()))
-        out = out.reshape(grid.shape[0], self.n)
+        # in place on the convolution's own output (its backward does not keep it)
         if self.bias is not None:
-            out = out + self.bias
+            out = out.add_(self.bias.view(out.shape[1:]))
         if self.remainder is not None:
-            out = out + self.remainder(grid.reshape(grid.shape[0], self.m))
-        return self.output_process(out)
+            out = out.add_(self.remainder(grid.reshape(grid.shape[0], self.m)).view(out.shape))
+        return self.output_process(out.reshape(grid.shape[0], self.n))
 
     def extra_repr(self) -> str:
         """Channels, geometry and sizes."""

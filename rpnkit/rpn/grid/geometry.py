@@ -130,6 +130,12 @@ class GridGeometry:
         self.before = tuple(-min(cell[a] for cell in cells) for a in range(dims))
         self.after = tuple(max(cell[a] for cell in cells) for a in range(dims))
         self.kernel_size = tuple(b + a + 1 for b, a in zip(self.before, self.after, strict=True))
+        # the cells after the grid that some packed patch reads (often none: a 2×2 window
+        # every 2 cells of an even side never reads past it)
+        self.read_after = tuple(
+            max(0, (self.output_grid[a] - 1) * self.stride[a] + self.after[a] + 1 - self.grid[a])
+            for a in range(dims)
+        )
         positions = []
         for cell in cells:
             flat = 0
@@ -189,11 +195,12 @@ class GridGeometry:
         return cells.reshape(n, self.channels, *self.kernel_size)
 
     def pad(self, grid: Tensor, value: float = 0.0) -> Tensor:
-        """``grid`` (``(b, C, *spatial)``) padded by the box's extents before and after."""
+        """``grid`` (``(b, C, *spatial)``) zero-padded by the box's extent before it and by
+        the cells the patches read after it; ``grid`` itself when no padding is read."""
         widths: list[int] = []
         for a in reversed(range(self.spatial_dims)):
-            widths += [self.before[a], self.after[a]]
-        return F.pad(grid, widths, value=value)
+            widths += [self.before[a], self.read_after[a]]
+        return F.pad(grid, widths, value=value) if any(widths) else grid
 
     @property
     def symmetric(self) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from rpnkit.checks import choice, finite_number, positive_int
 from rpnkit.rpn.compression.reduction import REDUCTIONS
@@ -153,9 +154,12 @@ class GridCompressionHead(nn.Module):
         dims = geometry.spatial_dims
         kernel, stride = geometry.kernel_size, geometry.stride[:dims]
         if self.metric in ("max", "min"):
-            max_pool = F.max_pool2d if dims == 2 else F.max_pool3d
             sign = 1.0 if self.metric == "max" else -1.0
-            out = max_pool(geometry.pad(grid if sign > 0 else -grid), kernel, stride)
+            padded = geometry.pad(grid if sign > 0 else -grid)
+            if dims == 2 and self.channel_num > 1:
+                out = _ChannelsLastMaxPool2d.apply(padded, kernel, stride)
+            else:
+                out = (F.max_pool2d if dims == 2 else F.max_pool3d)(padded, kernel, stride)
             if geometry.dead_cells:  # depth cells of a flat grid read 0 in every patch
                 out = out.clamp(min=0.0)
             return out if sign > 0 else -out
@@ -182,3 +186,33 @@ class GridCompressionHead(nn.Module):
     def extra_repr(self) -> str:
         """Metric, geometry and sizes."""
         return f"metric={self.metric}, {self.geometry.describe()}, m={self.m}, n={self.n}"
+
+
+class _ChannelsLastMaxPool2d(torch.autograd.Function):
+    """``F.max_pool2d`` of a contiguous ``(b, C, h, w)`` batch, pooled in channels-last memory.
+
+    torch's CPU max pooling is vectorised over the channels of a channels-last tensor and not
+    over the cells of a contiguous one: pooling a channels-last copy is faster for a few
+    channels or more, copy included. The values and the window indices are the same; the
+    backward pass is torch's, from those indices, on the contiguous layout.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, grid: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...]) -> Tensor:
+        """Pool ``grid``; the output is contiguous, as ``F.max_pool2d``'s of ``grid``."""
+        channels_last = grid.contiguous(memory_format=torch.channels_last)
+        out, indices = F.max_pool2d(channels_last, kernel, stride, return_indices=True)
+        ctx.save_for_backward(grid, indices.contiguous())
+        ctx.window = (list(kernel), list(stride))
+        return out.contiguous()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        """Route every output's gradient to the cell its window's maximum came from."""
+        grid, indices = ctx.saved_tensors
+        kernel, stride = ctx.window
+        grad_grid = torch.ops.aten.max_pool2d_with_indices_backward(
+            grad.contiguous(), grid, kernel, stride, [0, 0], [1, 1], False, indices
+        )
+        return grad_grid, None, None
