@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import statistics
 import sys
@@ -211,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         ours, theirs, x = case.setup(tinybig)
         built = time.perf_counter() - start
-        ours_call = lambda: case.step(ours, x)  # noqa: E731
-        theirs_call = lambda: quietly(lambda: case.step(theirs, x))  # noqa: E731
+        ours_call = functools.partial(case.step, ours, x)
+        theirs_call = functools.partial(quietly, functools.partial(case.step, theirs, x))
         if ours_call().shape != theirs_call().shape:
             print(f"{case.name}: output shapes differ")
             missed.append(case.name)
