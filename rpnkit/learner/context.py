@@ -159,7 +159,8 @@ class TrainContext:
         return list(self._keys)
 
     def check_key(self, key: str, argument: str) -> str:
-        """Return ``key`` if history rows have it.
+        """Return ``key`` if history rows have it (the headline metric may be named:
+        ``val_accuracy`` is ``val_score`` in a run whose only metric is accuracy).
 
         Parameters
         ----------
@@ -173,6 +174,14 @@ class TrainContext:
         ConfigError
             If rows of this run have no such key.
         """
+        split, _, name = key.partition("_")
+        if (
+            key not in self._keys
+            and self.metrics
+            and name == self.metrics[0].name
+            and f"{split}_score" in self._keys
+        ):
+            return f"{split}_score"  # the headline metric by its name: ``val_accuracy``
         if key not in self._keys:
             raise ConfigError(
                 f"{argument}={key!r} is not a history column{did_you_mean(key, self._keys)}; "
