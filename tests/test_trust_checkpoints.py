@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rpnkit.errors import ConfigError
 from rpnkit.learner import BackwardLearner
-from rpnkit.learner.checkpoint import CHECKPOINT_NAME, checksum, load_checkpoint
+from rpnkit.learner.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from rpnkit.learner.checkpoint_verification import checksum
 
 
 def _data() -> dict[str, DataLoader[Any]]:

@@ -25,7 +25,6 @@ naming what differs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import random
@@ -39,6 +38,12 @@ import torch
 
 from rpnkit.atomic import atomic_open
 from rpnkit.errors import ConfigError, one_line
+from rpnkit.learner.checkpoint_verification import (
+    check_manifest,
+    checksum,
+    manifest,
+    schema_problem,
+)
 
 if TYPE_CHECKING:
     from rpnkit.learner.context import TrainContext
@@ -49,9 +54,7 @@ __all__ = [
     "capture_rng_state",
     "checkpoint_path",
     "checkpoint_position",
-    "checksum",
     "load_checkpoint",
-    "manifest",
     "restore_rng_state",
     "restore_training_state",
     "save_checkpoint",
@@ -164,7 +167,7 @@ def training_state(context: TrainContext) -> dict[str, Any]:
         ``format``, ``epoch`` (the last finished epoch), ``position`` (``{"epoch": E,
         "batches": B}``: the next batch to train), ``step`` (optimizer steps so far),
         ``model``, ``optimizer``, ``lr_scheduler``, ``grad_scaler``, ``history``, ``rng`` and
-        ``manifest`` (see :func:`manifest`).
+        ``manifest`` (see :func:`~rpnkit.learner.checkpoint_verification.manifest`).
     """
     scheduler, scaler = context.lr_scheduler, context.grad_scaler
     model = context.model.state_dict()
@@ -183,69 +186,6 @@ def training_state(context: TrainContext) -> dict[str, Any]:
     }
 
 
-def _class_name(obj: object) -> str | None:
-    return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
-
-
-def manifest(
-    model_state: Mapping[str, Any], optimizer: object, lr_scheduler: object
-) -> dict[str, Any]:
-    """What a checkpoint was written for: classes, and the model's parameter names and shapes.
-
-    Parameters
-    ----------
-    model_state
-        The model's ``state_dict()``.
-    optimizer, lr_scheduler
-        The run's optimizer and scheduler (``None``: none).
-
-    Returns
-    -------
-    dict
-        ``{"optimizer": "torch.optim.adam.Adam", "lr_scheduler": ... or None, "parameters":
-        {name: [sizes]}}``.
-    """
-    return {
-        "optimizer": _class_name(optimizer),
-        "lr_scheduler": _class_name(lr_scheduler),
-        "parameters": {
-            name: list(value.shape)
-            for name, value in model_state.items()
-            if isinstance(value, torch.Tensor)
-        },
-    }
-
-
-def checksum(state: Mapping[str, Any]) -> str:
-    """A BLAKE2 digest of ``state`` without its ``checksum`` key: every tensor's dtype, shape
-    and bytes and every plain value, mapping keys in a fixed order."""
-    digest = hashlib.blake2b(digest_size=16)
-    _feed(digest, {k: v for k, v in state.items() if k != "checksum"})
-    return digest.hexdigest()
-
-
-def _feed(digest: Any, value: Any) -> None:
-    if isinstance(value, torch.Tensor):
-        tensor = value.detach().cpu()
-        if tensor.layout != torch.strided:
-            tensor = tensor.to_dense()
-        tensor = tensor.contiguous()
-        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}".encode())
-        if tensor.numel():
-            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    elif isinstance(value, Mapping):
-        digest.update(f"{{{len(value)}".encode())
-        for key in sorted(value, key=repr):
-            digest.update(repr(key).encode())
-            _feed(digest, value[key])
-    elif isinstance(value, (list, tuple)):
-        digest.update(f"[{len(value)}".encode())
-        for item in value:
-            _feed(digest, item)
-    else:
-        digest.update(f"{type(value).__name__}:{value!r};".encode())
-
-
 def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename).
 
@@ -260,11 +200,16 @@ def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike[str]) -> P
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    DiskFullError
+        If the device fills up (the previous checkpoint is kept).
     """
     target = Path(path)
     payload = dict(state)
     payload["checksum"] = checksum(payload)
-    with atomic_open(target) as file:
+    with atomic_open(target, defer_signals=True) as file:  # Ctrl-C acts right after
         torch.save(payload, file)
     return target
 
@@ -322,7 +267,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"resume={str(path)!r}: {subject} is not an rpnkit checkpoint of this version "
             f"(expected format {FORMAT!r}){older}; train anew"
         )
-    problem = _schema_problem(state)
+    problem = schema_problem(state)
     if problem is not None:
         raise ConfigError(
             f"resume={str(path)!r}: {subject} is not a valid checkpoint: {problem}; resume "
@@ -335,81 +280,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             "checkpoint or train anew"
         )
     return state
-
-
-def _is_int(value: object, minimum: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _tensor_map(value: object) -> bool:
-    return isinstance(value, Mapping) and all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
-    )
-
-
-def _schema_problem(state: Mapping[str, Any]) -> str | None:
-    """What in ``state`` does not follow the checkpoint schema, or ``None``."""
-    position, optimizer, rng = state.get("position"), state.get("optimizer"), state.get("rng")
-    info = state.get("manifest")
-    checks: list[tuple[str, bool]] = [
-        ("epoch", _is_int(state.get("epoch"), -1)),
-        (
-            "position",
-            isinstance(position, Mapping)
-            and _is_int(position.get("epoch"))
-            and _is_int(position.get("batches")),
-        ),
-        ("step", _is_int(state.get("step"))),
-        ("model", _tensor_map(state.get("model"))),
-        (
-            "optimizer",
-            isinstance(optimizer, Mapping)
-            and isinstance(optimizer.get("state"), Mapping)
-            and isinstance(optimizer.get("param_groups"), list),
-        ),
-        (
-            "lr_scheduler",
-            state.get("lr_scheduler", 0) is None or isinstance(state.get("lr_scheduler"), Mapping),
-        ),
-        (
-            "grad_scaler",
-            state.get("grad_scaler", 0) is None or isinstance(state.get("grad_scaler"), Mapping),
-        ),
-        (
-            "history",
-            isinstance(state.get("history"), list)
-            and all(isinstance(row, Mapping) for row in state["history"]),
-        ),
-        (
-            "rng",
-            isinstance(rng, Mapping)
-            and isinstance(rng.get("torch"), torch.Tensor)
-            and isinstance(rng.get("cuda"), list)
-            and isinstance(rng.get("numpy"), Mapping)
-            and isinstance(rng["numpy"].get("keys"), torch.Tensor)
-            and isinstance(rng.get("python"), Mapping)
-            and isinstance(rng["python"].get("state"), list)
-            and isinstance(rng.get("loaders"), list)
-            and all(isinstance(g, torch.Tensor) for g in rng["loaders"]),
-        ),
-        (
-            "manifest",
-            isinstance(info, Mapping)
-            and isinstance(info.get("parameters"), Mapping)
-            and all(
-                isinstance(c, (str, type(None)))
-                for c in (info.get("optimizer"), info.get("lr_scheduler"))
-            ),
-        ),
-        ("checksum", isinstance(state.get("checksum"), str)),
-    ]
-    bad = [key for key, ok in checks if not ok]
-    if not bad:
-        return None
-    missing = [key for key in bad if key not in state]
-    if missing:
-        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
-    return f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not have the checkpoint's form"
 
 
 def _refusal(exc: BaseException) -> str:
@@ -474,7 +344,7 @@ def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> N
         If the checkpoint does not fit the model, optimizer or scheduler of this run (compared
         with its manifest, naming what differs, before any state is loaded).
     """
-    _check_manifest(context, state["manifest"])
+    check_manifest(state["manifest"], context.model, context.optimizer, context.lr_scheduler)
     parts: list[tuple[str, Any]] = [
         ("model", context.model),
         ("optimizer", context.optimizer),
@@ -503,39 +373,3 @@ def restore_training_state(context: TrainContext, state: Mapping[str, Any]) -> N
     context.start_epoch = context.epoch = epoch
     default_steps = epoch * (context.steps_per_epoch or 0) + batches
     context.step = int(state.get("step", default_steps))
-
-
-def _check_manifest(context: TrainContext, saved: Mapping[str, Any]) -> None:
-    """Refuse a checkpoint written for another optimizer, scheduler or model, in one line."""
-    here = manifest(context.model.state_dict(), context.optimizer, context.lr_scheduler)
-    for key in ("optimizer", "lr_scheduler"):
-        if None not in (saved.get(key), here[key]) and saved.get(key) != here[key]:
-            raise ConfigError(
-                f"resume checkpoint was written with {key} {saved.get(key)} but this run's "
-                f"{key} is {here[key]}; resume with the settings of the interrupted run"
-            )
-    theirs, ours = dict(saved["parameters"]), here["parameters"]
-    missing = [name for name in ours if name not in theirs]
-    extra = [name for name in theirs if name not in ours]
-    if missing or extra:
-        parts = [
-            f"lacks {_short_list(missing)}" if missing else "",
-            f"has {_short_list(extra)} that this model does not" if extra else "",
-        ]
-        raise ConfigError(
-            "resume checkpoint's model state does not fit this run's model: it "
-            f"{' and '.join(p for p in parts if p)}; resume with the model of the interrupted run"
-        )
-    for name, shape in ours.items():
-        if list(theirs[name]) != shape:
-            raise ConfigError(
-                f"resume checkpoint's model state does not fit this run's model: parameter "
-                f"{name!r} has shape {list(theirs[name])} there and {shape} here; resume with "
-                "the model of the interrupted run"
-            )
-
-
-def _short_list(names: list[str], limit: int = 3) -> str:
-    """``'a', 'b', 'c' and 2 more``: a few names for a one-line message."""
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -44,6 +44,7 @@ __all__ = [
     "check_backend",
     "check_strategy",
     "data_parallel",
+    "die_with_parent",
     "launch_rank",
     "wait_for_all",
 ]
@@ -270,3 +271,42 @@ def data_parallel(
             f"({dist.get_backend()!r}); leave backend None to use the group as it is"
         )
     return target, DataParallel(dist.get_rank(), dist.get_world_size(), target)
+
+
+#: ``PR_SET_PDEATHSIG`` of Linux's ``prctl``: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signal_number: int = 9) -> bool:
+    """Have the kernel kill this process when its parent (the launching ``rpnkit``) dies.
+
+    torchrun starts each worker in its own session, so a SIGKILL to the launcher's process
+    group does not reach them; on Linux ``prctl(PR_SET_PDEATHSIG)`` is the backstop that ends a
+    worker with its launcher. Called by a launched ``rpnkit train`` worker for its own
+    process (never by a library call).
+
+    Parameters
+    ----------
+    signal_number
+        The signal sent when the parent dies (``SIGKILL``: nothing is written after the
+        launch is gone).
+
+    Returns
+    -------
+    bool
+        Whether the request was made (``False`` off Linux).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent or parent == 1:  # the parent died before the request
+        os.kill(os.getpid(), signal_number)
+    return True
