@@ -126,6 +126,19 @@ CASES: list[tuple[str, bytes, tuple[str, ...]]] = [
      ("lr_scheduler 'step_lr'", "gamma='x'", "a finite number")),
     ("scheduler step size not an integer", (GOOD_DATA + GOOD_MODEL + "learner: {lr_scheduler: {name: step, parameters: {step_size: 1.5}}}\n").encode(),
      ("step_size=1.5", "an integer")),
+    ("duplicate section", (GOOD_DATA + GOOD_MODEL + "learner: {n_epochs: 1}\nlearner: {n_epochs: 2}\n").encode(),
+     ("'learner'", "given twice", "line 4")),
+    ("callbacks naming code", (GOOD_DATA + GOOD_MODEL + "learner: {callbacks: [os.system]}\n").encode(),
+     ("learner.callbacks", "os.system")),
+    ("a million threads", (f"threads: 1000000\n{GOOD_DATA}{GOOD_MODEL}").encode(), ("threads=1000000", "valid: 1 to")),
+    ("checkpoints outside the run", (GOOD_DATA + GOOD_MODEL + "learner: {checkpoint_dir: ../escaped}\n").encode(),
+     ("learner.checkpoint_dir", "'../escaped'", "outside the run directory")),
+    ("logger writing elsewhere", (GOOD_DATA + GOOD_MODEL + "output: {loggers: [{name: csv, parameters: {directory: /tmp/x}}]}\n").encode(),
+     ("output.loggers[0].parameters.directory", "'/tmp/x'")),
+    ("a __main__ module as a loss", (GOOD_DATA + GOOD_MODEL + "learner: {loss: venv.__main__.EnvBuilder}\n").encode(),
+     ("learner.loss", "venv.__main__", "runs a program")),
+    ("a module that is not imported", (GOOD_DATA + GOOD_MODEL + "learner: {loss: antigravity.X}\n").encode(),
+     ("learner.loss", "'antigravity'", "--trust-code")),
 ]  # fmt: skip
 
 
