@@ -29,7 +29,7 @@ def _copy_from(reference: torch.nn.Module, ours: torch.nn.Module) -> None:
     """tinybig's ``layers.i.heads.0.{w,b,w_remainder}`` into ours (steps…, then output)."""
     names = {"w": "w", "b": "bias", "w_remainder": "remainder.weight"}
     targets = [f"steps.{i}" for i in range(len(ours.steps))] + ["output"]
-    state = {}
+    state = ours.state_dict()  # keeps our buffers (a B-spline's knots)
     for key, value in reference.state_dict().items():
         layer, rest = key.split(".heads.0.")
         state[f"{targets[int(layer.split('.')[1])]}.heads.0.{names[rest]}"] = value
@@ -46,7 +46,16 @@ def _copy_from(reference: torch.nn.Module, ours: torch.nn.Module) -> None:
               "bi_directional": True}),
      ("rnn", {"chain_length": 4, "dims": [2, 4, 3], "with_multihop": True, "h": 2}),
      ("regression_rnn", {"chain_length": 4, "dims": [1, 5, 1], "with_softmax": False}),
-     ("regression_rnn", {"chain_length": 6, "dims": [2, 3, 4, 2], "with_lorr": True, "r": 2})],
+     ("regression_rnn", {"chain_length": 6, "dims": [2, 3, 4, 2], "with_lorr": True, "r": 2}),
+     # κ of the perceptron layers only (tinybig's chain layers keep the identity)
+     ("rnn", {"chain_length": 4, "dims": [3, 5, 2], "with_bspline": True}),
+     ("rnn", {"chain_length": 4, "dims": [3, 5, 6, 2], "with_bspline": True, "d": 3,
+              "with_residual": True}),
+     ("rnn", {"chain_length": 4, "dims": [3, 5, 2], "with_taylor": True}),
+     ("rnn", {"chain_length": 4, "dims": [3, 5, 2], "with_taylor": True, "with_bspline": True}),
+     ("rnn", {"chain_length": 4, "dims": [3, 5, 2], "with_hybrid_expansion": True}),
+     ("regression_rnn", {"chain_length": 3, "dims": [2, 4, 1], "with_bspline": True,
+                         "with_hybrid_expansion": True, "with_softmax": False})],
 )  # fmt: skip
 def test_sequence_models_match_tinybig(tinybig: Any, factory: str, kwargs: dict) -> None:
     reference = _quiet(lambda: getattr(tinybig.model, factory)(**kwargs))

@@ -61,6 +61,7 @@ def head_options(
     with_residual: bool = False,
     with_taylor: bool = False,
     d: int = 2,
+    with_bspline: bool = False,
     with_batch_norm: bool = False,
     with_relu: bool = True,
     with_dropout: bool = False,
@@ -71,11 +72,17 @@ def head_options(
 ) -> dict[str, Any]:
     """The :class:`~rpnkit.rpn.head.RPNHead` options for tinybig's flags.
 
-    κ is ``taylor`` of order ``d`` when ``with_taylor``, else the identity; ψ see
+    κ is ``taylor`` of order ``d`` when ``with_taylor``, else ``bspline`` of degree ``d``
+    (tinybig's ``bspline_expansion(d=d)``: ``t=5`` intervals on ``(-1, 1)``) when
+    ``with_bspline``, else the identity (tinybig's perceptron head's order); ψ see
     :func:`reconciliation_spec`; π is ``linear`` (no bias, tinybig's ``linear_remainder``)
     when ``with_residual``, else zero; the output steps see :func:`output_steps`.
     """
-    expansion: Any = {"name": "taylor", "parameters": {"d": d}} if with_taylor else "identity"
+    expansion: Any = "identity"
+    if with_taylor:
+        expansion = {"name": "taylor", "parameters": {"d": d}}
+    elif with_bspline:
+        expansion = {"name": "bspline", "parameters": {"d": d}}
     return {
         "expansion": expansion,
         "reconciliation": reconciliation_spec(with_dual_lphm, with_lorr, r, enable_bias),

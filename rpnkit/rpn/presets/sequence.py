@@ -105,21 +105,20 @@ def _build(
         "enable_bias": flags["enable_bias"],
         "with_residual": flags["with_residual"],
         "with_taylor": flags["with_taylor"],
+        "with_bspline": flags["with_bspline"],
         "d": flags["d"],
         "channel_num": flags["channel_num"],
         "parameters_init_method": flags["parameters_init_method"],
     }
-    if flags["with_bspline"] or flags["with_hybrid_expansion"]:
-        raise ConfigError(
-            "with_bspline / with_hybrid_expansion are not supported by rpnkit's rnn presets; "
-            "expected False (use with_taylor, or a model: rpn config)"
-        )
+    # tinybig passes with_hybrid_expansion to its perceptron heads, which have no hybrid
+    # branch: it changes nothing, here as there. Its chain layers take no expansion flags
+    # (identity κ), whatever with_taylor / with_bspline say.
+    chain_flags = {**flags, "chain_length": length, "with_taylor": False}
     steps: list[nn.Module] = []
     for m, n in itertools.pairwise(sizes[:-1]):
         steps.append(
             RPNLayer(m, n, width=flags["width"], **head_options(n, **perceptron, with_relu=True))
         )
-        chain_flags = {**flags, "chain_length": length}
         steps.append(
             RPNLayer(
                 n,
@@ -194,16 +193,21 @@ def rnn(
         Per-step sizes ``[m, hidden…, outputs]``, at least two (with two, no chain layer).
     bi_directional, with_multihop, h, accumulative, with_inverse_approx, with_exponential_approx, self_dependence, self_scaling
         The chain matrix of the chain layers.
-    with_taylor, d, with_dual_lphm, with_lorr, r, with_residual, enable_bias
-        κ (Taylor of order ``d``, perceptron layers), ψ, a linear remainder, the bias.
+    with_taylor, with_bspline, d, with_dual_lphm, with_lorr, r, with_residual, enable_bias
+        κ of the perceptron layers (Taylor of order ``d``, else a B-spline of degree ``d``
+        on 5 intervals of ``(-1, 1)``, tinybig's ``bspline_expansion(d=d)``; the chain layers
+        keep the identity, as tinybig's), ψ, a linear remainder, the bias.
     with_batch_norm, with_relu, with_dropout, p
         The chain layers' output steps (batch norm over each step's ``n`` values).
     with_softmax
         Softmax on the output.
     channel_num, width, parameters_init_method
         Channels, heads per layer, initialisation.
-    with_bspline, with_hybrid_expansion, with_dual_lphm_interdependence, with_lorr_interdependence, r_interdependence
-        tinybig's signature; must stay off (tinybig's chain layer ignores the last three).
+    with_hybrid_expansion
+        Accepted and, as in tinybig 0.2.1, without effect: tinybig hands it to its perceptron
+        heads, which have no hybrid expansion.
+    with_dual_lphm_interdependence, with_lorr_interdependence, r_interdependence
+        tinybig's signature; must stay off (tinybig's chain layer ignores them).
     name, device
         Accepted for tinybig configs.
 
