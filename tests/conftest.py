@@ -13,6 +13,18 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Make a bare ``pytest`` the fast run for daily work: it leaves out the ``e2e`` tests.
+
+    The end-to-end suite (real ``rpnkit`` processes that train, get killed, resume, launch
+    DDP) runs with ``pytest -m e2e``; CI runs both. Naming test files or nodes, or passing any
+    ``-m`` expression, selects exactly what was asked (``-m "e2e or not e2e"`` for
+    everything).
+    """
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.markexpr:
+        config.option.markexpr = "not e2e"
+
+
 @pytest.fixture
 def make_distribution(tmp_path: Path) -> Callable[..., Path]:
     """Write an installed-looking distribution (``*.dist-info`` + modules) into a folder.

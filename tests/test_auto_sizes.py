@@ -183,6 +183,7 @@ def test_the_tinybig_form_keeps_its_meaning_and_refuses_auto() -> None:
 
 
 # -- the command line ------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_train_on_a_csv_of_any_shape_then_predict_evaluate_and_resume(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "mine.csv")
     out = tmp_path / "runs" / "mine"

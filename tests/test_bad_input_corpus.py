@@ -189,6 +189,7 @@ def _rpnkit(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 def test_validate_reports_each_of_several_files_on_its_own_line(tmp_path: Path) -> None:
     names = ["good.yaml", *(f"bad{i}.yaml" for i in range(len(CASES)))]
     (tmp_path / "good.yaml").write_text(GOOD_DATA + GOOD_MODEL)
@@ -219,6 +220,7 @@ def test_validate_reports_each_of_several_files_on_its_own_line(tmp_path: Path) 
         (lambda out: out.parent.joinpath("blocker").write_text("x"), False, ()),
     ],
 )  # fmt: skip
+@pytest.mark.e2e
 def test_validate_refuses_the_output_dirs_train_refuses(
     tmp_path: Path, make: Any, overwrite: bool, words: tuple[str, ...]
 ) -> None:

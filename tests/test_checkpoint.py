@@ -71,6 +71,7 @@ def without_seconds(history: list[dict[str, float]]) -> list[dict[str, float]]:
 
 
 @pytest.mark.parametrize("own_generator", [True, False], ids=["loader-generator", "global-rng"])
+@pytest.mark.e2e
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
     tmp_path: Path, own_generator: bool
 ) -> None:

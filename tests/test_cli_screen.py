@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_rpnkit
 
 LONG_REASON = "the optional dependency needed here is missing: " + "install it " * 20
@@ -76,6 +78,7 @@ def _history(tmp_path: Path, metric: object, rows: list[dict[str, float]]) -> Pa
     return path
 
 
+@pytest.mark.e2e
 def test_plot_draws_a_panel_per_metric_for_classification(tmp_path: Path) -> None:
     rows = [
         {"epoch": e, "train_loss": 1.0 / (e + 1), "train_score": 0.5 + e / 10, "test_loss": 0.9 / (e + 1),
@@ -97,6 +100,7 @@ def _png_width_of_one_panel(tmp_path: Path) -> int:
     return _png_width(out)
 
 
+@pytest.mark.e2e
 def test_a_regression_score_copying_the_loss_is_not_drawn_twice(tmp_path: Path) -> None:
     copy = [
         {"epoch": e, "train_loss": 2.0 - e, "train_score": 2.0 - e, "test_loss": 1.5 - e / 2,

@@ -13,6 +13,9 @@ from rpnkit.cli.compare import differing_keys, find_runs, read_run, run_labels
 from rpnkit.errors import ConfigError
 from tests.conftest import run_rpnkit
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 TINY = {
     "seed": 0,
     "threads": 1,

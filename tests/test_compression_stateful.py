@@ -114,6 +114,7 @@ def test_variance_threshold_keeps_the_widest_features_in_ascending_order() -> No
     [("isomap", {"n_neighbors": 3}), ("lle", {"n_neighbors": 4}), ("mds", {}),
      ("spectral_embedding", {}), ("tsne", {"perplexity": 3.0})],
 )  # fmt: skip
+@pytest.mark.e2e
 def test_manifold_embeds_each_batch_reproducibly(name: str, params: dict[str, Any]) -> None:
     batch = _batches(1)[0].requires_grad_()
     compression = build("compression", name, D=2, **params)

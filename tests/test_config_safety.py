@@ -11,6 +11,9 @@ from rpnkit import build, trusted_code
 from rpnkit.errors import ConfigError
 from tests.conftest import run_rpnkit
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 BASE_DATA = "data: {name: iris}\n"
 BASE_MODEL = "model: {name: rpn, parameters: {layers: [{m: 4, n: 3}]}}\n"
 

@@ -272,6 +272,7 @@ class StopAfter:
         context.should_stop = context.epoch == self.epoch
 
 
+@pytest.mark.e2e
 def test_a_resumed_run_on_a_bundle_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     torch.manual_seed(0)
     uninterrupted = net()

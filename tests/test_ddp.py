@@ -174,6 +174,7 @@ def single() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return reference.state_dict(), dict(record)
 
 
+@pytest.mark.e2e
 def test_final_weights_equal_a_single_process_run_with_the_same_global_batch(
     launched: tuple[Path, list[dict[str, Any]]], single: tuple[dict[str, torch.Tensor], Any]
 ) -> None:
@@ -270,6 +271,7 @@ def test_a_batch_size_that_does_not_split_over_the_processes_is_a_one_line_error
 
 
 # -- the command line --------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_rpnkit_train_nproc_per_node_trains_on_two_processes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     command = ["train", str(ROOT / "configs" / "iris.yaml"), "--nproc-per-node", "2"]

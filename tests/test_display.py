@@ -175,6 +175,7 @@ def _train(*args: str) -> list[str]:
     return [sys.executable, "-m", "rpnkit", "train", str(ROOT / "configs/iris.yaml"), *args]
 
 
+@pytest.mark.e2e
 def test_a_log_gets_one_line_per_epoch_and_no_bar(tmp_path: Path) -> None:
     done = subprocess.run(
         _train("--set", "learner.n_epochs=3", "--output", str(tmp_path / "run")),
@@ -220,6 +221,7 @@ def run_in_terminal(args: list[str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.e2e
 def test_a_terminal_gets_the_bar_and_the_rich_table(tmp_path: Path) -> None:
     config = str(ROOT / "configs/iris.yaml")
     text = run_in_terminal(

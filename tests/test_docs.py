@@ -168,6 +168,7 @@ def _runnable(page: str) -> bool:
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if _runnable(page)])
+@pytest.mark.e2e
 def test_page_code_runs(
     page: str, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -221,6 +222,7 @@ def _csv_lines() -> str:
     return next(block for block in quickstart if "data.name=csv" in block)
 
 
+@pytest.mark.e2e
 def test_the_quick_start_trains_on_your_own_csv_in_three_lines(tmp_path: Path) -> None:
     """The three lines, run as they are, on a file of another shape than iris's."""
     generator = random.Random(0)

@@ -14,6 +14,9 @@ import rpnkit
 from tests.conftest import run_rpnkit
 from tests.trained_runs import features, rpn_layers, train, write_colours
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 TINY_MLP = '''
 from torch import nn
 

@@ -20,6 +20,9 @@ from rpnkit.deferred_signals import signals_deferred
 from rpnkit.learner.checkpoint import load_checkpoint
 from rpnkit.run.lock import lock_file, run_lock
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 # checkpoints after every step, so a signal lands inside a save often
 STEPPED = """
 seed: 0

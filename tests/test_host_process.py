@@ -20,6 +20,9 @@ import yaml
 
 from rpnkit.learner.dynamo_import import VERIFIED_TORCH, verified
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "seed": 0,

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 CONFIG = """
 seed: 0
 data: {name: digits, parameters: {batch_size: 64}}

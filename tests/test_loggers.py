@@ -114,6 +114,7 @@ def test_a_config_logs_under_its_output_dir_and_csv_matches_history_csv(tmp_path
     assert saved["output"]["loggers"][0] == {"name": "tensorboard", "parameters": {}}
 
 
+@pytest.mark.e2e
 def test_an_unknown_logger_name_is_one_line_with_a_suggestion(tmp_path: Path) -> None:
     with pytest.raises(ComponentNotFoundError, match="did you mean 'tensorboard'"):
         BackwardLearner(loggers=["tensorbord"])
@@ -128,6 +129,7 @@ def test_an_unknown_logger_name_is_one_line_with_a_suggestion(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("logger", "module"), [("tensorboard", "tensorboard"), ("mlflow", "mlflow")]
 )
+@pytest.mark.e2e
 def test_a_logger_without_its_extra_names_the_extra(
     tmp_path: Path, logger: str, module: str
 ) -> None:
@@ -149,6 +151,7 @@ def test_a_logger_without_its_extra_names_the_extra(
         ({"loggers": [{"name": "csv", "params": {}}]}, "output.loggers[0] has unknown key"),
     ],
 )
+@pytest.mark.e2e
 def test_malformed_output_loggers_are_refused(
     tmp_path: Path, output: dict[str, Any], message: str
 ) -> None:
@@ -240,6 +243,7 @@ def test_mlflow_run_in_a_local_file_store(tmp_path: Path, monkeypatch: pytest.Mo
     assert [m.value for m in losses] == pytest.approx([r["test_loss"] for r in history])
 
 
+@pytest.mark.e2e
 def test_under_ddp_only_rank_0_logs(tmp_path: Path) -> None:
     from tests.test_ddp import loopback_environment
 

@@ -127,6 +127,7 @@ CONFIG = {
 @pytest.mark.parametrize(
     "optimizer", [{"name": "adam", "parameters": {"lr": 0.01}}, "sgd", None], ids=str
 )
+@pytest.mark.e2e
 def test_cli_prints_a_set_line_that_trains_with_the_suggestion(
     tmp_path: Path, optimizer: Any
 ) -> None:
@@ -157,6 +158,7 @@ def test_cli_refuses_a_bad_range_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == ["error: min_lr=1 must be below max_lr=0.1"]
 
 
+@pytest.mark.e2e
 def test_cli_takes_the_config_flags_of_train(tmp_path: Path) -> None:
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump(CONFIG))

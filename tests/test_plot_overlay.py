@@ -10,6 +10,9 @@ import pytest
 from tests.conftest import run_rpnkit
 from tests.test_compare import train_runs
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:

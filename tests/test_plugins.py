@@ -207,6 +207,7 @@ def rpnkit_add_components(registry):
 """
 
 
+@pytest.mark.e2e
 def test_an_override_is_visible_in_list_show_validate_and_train(
     make_distribution: Callable[..., Path], tmp_path: Path
 ) -> None:

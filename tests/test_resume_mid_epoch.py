@@ -31,6 +31,9 @@ from rpnkit.plugins.state import get_plugin_manager
 from rpnkit.run.config import normalize_config
 from tests.conftest import run_rpnkit
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 CONFIG = """
 seed: 0
 data: {name: iris, parameters: {batch_size: 10, test_size: 0.3, seed: 0}}

@@ -143,6 +143,7 @@ PRESETS_ON_IRIS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     ids=[f"{name}-{'-'.join(map(str, options.values())) or 'defaults'}"
          for name, options, _ in PRESETS_ON_IRIS],
 )  # fmt: skip
+@pytest.mark.e2e
 def test_preset_learns_iris(name: str, options: dict[str, Any], needs: tuple[str, ...]) -> None:
     _require(needs)
     torch.manual_seed(0)

@@ -18,6 +18,9 @@ from rpnkit.learner import BackwardLearner
 from rpnkit.learner.compiling import compile_time_cost
 from rpnkit.run.config import normalize_config
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 TINY = {
     "seed": 0,
     "data": {"name": "iris", "parameters": {"batch_size": 32}},

@@ -11,6 +11,9 @@ import yaml
 
 from tests.conftest import run_rpnkit
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 pytest.importorskip("optuna")
 
 #: A config built to train in well under a second per epoch on digits.

@@ -18,6 +18,9 @@ from rpnkit.learner.columns import copies_loss, metric_columns
 from rpnkit.metrics import MAE
 from tests.conftest import run_rpnkit
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 IRIS = str(ROOT / "configs" / "iris.yaml")
 REGRESSION = str(ROOT / "configs" / "regression.yaml")

@@ -79,6 +79,7 @@ def test_validates(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert f"{config}: OK" in capsys.readouterr().out
 
 
+@pytest.mark.e2e
 def test_trains_and_saves_its_outputs_to_a_run_directory_named_after_it(
     config: Path,
     tmp_path: Path,

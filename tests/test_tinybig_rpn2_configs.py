@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 import yaml
 
@@ -67,6 +68,7 @@ def test_validate_lists_one_warning_per_ignored_key_and_exits_0() -> None:
     assert f"{IGNORED}: OK" in done.stdout
 
 
+@pytest.mark.e2e
 def test_strict_turns_the_warnings_into_errors() -> None:
     done = _rpnkit("validate", "--strict", str(IGNORED))
     assert done.returncode == 2
@@ -116,6 +118,7 @@ def test_v01_expansion_function_configs_build_the_same_model_as_0_2_1s_spelling(
     ]
 
 
+@pytest.mark.e2e
 def test_rpn2_head_config_builds_and_trains(tmp_path: Path) -> None:
     spec = load_config(RPN2_HEAD).model
     (layer,) = spec["parameters"]["layers"]

@@ -14,6 +14,9 @@ from rpnkit import build, trusted_code
 from rpnkit.components.trust import import_refusal
 from rpnkit.errors import ComponentNotFoundError, ConfigError
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 BASE = "data: {name: iris}\nmodel: {name: rpn, parameters: {layers: [{m: 4, n: 3}]}}\n"
 
 

@@ -13,6 +13,9 @@ import pytest
 from tests.conftest import run_rpnkit
 from tests.trained_runs import rpn_layers, train, write_colours
 
+# real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
