@@ -240,3 +240,160 @@ def test_validate_refuses_the_output_dirs_train_refuses(
         assert len(errors) == 1 and all(w in errors[0] for w in words), (command, errors)
         assert "Traceback" not in result.stderr
         assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+# -- data files: training, predict and evaluate read them; each problem is one line ------------
+_ROWS = ["a,b,y"] + [f"{i % 7}.5,{i % 3},{i % 2}" for i in range(40)]
+
+
+def _table(*middle: str, header: str = "a,b,y", width: int = 3) -> bytes:
+    rows = [header, *(",".join(r.split(",")[:width]) for r in _ROWS[1:6]), *middle]
+    return (
+        "\n".join([*rows, *(",".join(r.split(",")[:width]) for r in _ROWS[6:])]) + "\n"
+    ).encode()
+
+
+def _pickled_object_npz(path: Path) -> None:
+    import numpy as np
+
+    np.savez(path, x=np.array([[1, 2], [3, 4]], dtype=object), y=np.array([0, 1]))
+
+
+# (case id, file name, contents (bytes, or a function writing the file), words of the line)
+DATA_CASES: list[tuple[str, str, Any, tuple[str, ...]]] = [
+    ("a latin-1 byte", "latin.csv", _table("1.0,2\xff,1").replace(b"\xc3\xbf", b"\xff"),
+     ("'latin.csv'", "not UTF-8", "0xff", "line 7")),
+    ("a cell over 128 KiB", "big.csv", _table("1," + "2" * (140 * 1024) + ",1"),
+     ("'big.csv'", "line 7", "over 131,072 characters")),
+    ("1e39, infinite as float32", "huge.csv", _table("1e39,1,1"), ("'huge.csv'", "column 'a'", "'1e39'", "float32")),
+    ("a header naming a column twice", "dup.csv", _table(header="a,a,y"), ("'dup.csv'", "'a'", "twice")),
+]  # fmt: skip
+
+
+def _write(path: Path, contents: Any) -> None:
+    if callable(contents):
+        contents(path)
+    else:
+        path.write_bytes(contents)
+
+
+def _one_line(result: subprocess.CompletedProcess[str], words: tuple[str, ...]) -> str:
+    errors = [e for e in (result.stdout + result.stderr).splitlines() if e.startswith("error")]
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert len(errors) == 1 and all(w in errors[0] for w in words), errors
+    assert "Traceback" not in result.stderr and "allow_pickle" not in result.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "contents", "words"),
+    [*DATA_CASES, ("an object array", "obj.npz", _pickled_object_npz, ("'obj.npz'", "Python objects"))],
+    ids=[*(c[0] for c in DATA_CASES), "an object array"],
+)  # fmt: skip
+def test_a_bad_data_file_is_refused_by_training_in_one_line(
+    tmp_path: Path, case: str, name: str, contents: Any, words: tuple[str, ...]
+) -> None:
+    _write(tmp_path / name, contents)
+    data = (
+        "npz, parameters: {path: obj.npz}"
+        if name.endswith(".npz")
+        else f"csv, parameters: {{path: {name}, target: y}}"
+    )
+    (tmp_path / "c.yaml").write_text(
+        f"seed: 0\ndata: {{name: {data}}}\nmodel: {{name: rpn, parameters: {{layers: [{{m: 2, n: 2}}]}}}}\n"
+        "learner: {n_epochs: 1}\n"
+    )  # fmt: skip
+    result = _rpnkit("train", "c.yaml", "--output", "run", "--quiet", cwd=tmp_path)
+    _one_line(result, words)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run trained on a two-feature CSV (columns a, b; target y)."""
+    folder = tmp_path_factory.mktemp("small_run")
+    (folder / "good.csv").write_text("\n".join(_ROWS) + "\n")
+    (folder / "c.yaml").write_text(
+        f"seed: 0\ndata: {{name: csv, parameters: {{path: {folder / 'good.csv'}, target: y}}}}\n"
+        "model: {name: rpn, parameters: {layers: [{m: 2, n: 2}]}}\nlearner: {n_epochs: 1}\n"
+    )
+    assert main(["train", str(folder / "c.yaml"), "--output", str(folder / "run"), "--quiet"]) == 0
+    return folder / "run"
+
+
+def _numpy_inputs(kind: str) -> Any:
+    def write(path: Path) -> None:
+        import pickle
+
+        import numpy as np
+
+        if kind == "object npz":
+            np.savez(path, x=np.array([[1, 2], [3, 4]], dtype=object))
+        elif kind == "object npy":
+            np.save(path, np.array([[1, 2], [3, 4]], dtype=object), allow_pickle=True)
+        else:  # a pickle named .npy
+            path.write_bytes(pickle.dumps([[1.0, 2.0]]))
+
+    return write
+
+
+PREDICT_CASES: list[tuple[str, str, Any, tuple[str, ...]]] = [
+    *((case, name, _table(*(
+        [{"latin.csv": "1.0,2\xff", "big.csv": "1," + "2" * (140 * 1024), "huge.csv": "1e39,1"}[name]] if name != "dup.csv" else []),
+        header="a,a" if name == "dup.csv" else "a,b", width=2).replace(b"\xc3\xbf", b"\xff"), words)
+      for case, name, _, words in DATA_CASES),
+    ("an object array in an npz", "obj.npz", _numpy_inputs("object npz"), ("'obj.npz'", "array 'x'", "Python objects")),
+    ("an object .npy", "obj.npy", _numpy_inputs("object npy"), ("'obj.npy'", "Python objects")),
+    ("a pickle named .npy", "pickle.npy", _numpy_inputs("pickle"), ("'pickle.npy'", "neither a .npy array nor an .npz")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "contents", "words"), PREDICT_CASES, ids=[c[0] for c in PREDICT_CASES]
+)
+def test_a_bad_input_file_is_refused_by_predict_in_one_line(
+    tmp_path: Path, small_run: Path, case: str, name: str, contents: Any, words: tuple[str, ...]
+) -> None:
+    _write(tmp_path / name, contents)
+    result = _rpnkit("predict", str(small_run), name, "-o", "out.csv", cwd=tmp_path)
+    _one_line(result, words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("name", ["obj.npz", "latin.csv"])
+def test_a_bad_labelled_file_is_refused_by_evaluate_in_one_line(
+    tmp_path: Path, small_run: Path, name: str
+) -> None:
+    if name == "obj.npz":
+        _pickled_object_npz(tmp_path / name)
+        words: tuple[str, ...] = ("'obj.npz'", "Python objects")
+    else:
+        (tmp_path / name).write_bytes(_table("1.0,2\xff,1").replace(b"\xc3\xbf", b"\xff"))
+        words = ("'latin.csv'", "not UTF-8", "0xff", "line 7")
+    _one_line(_rpnkit("evaluate", str(small_run), "--data", name, cwd=tmp_path), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_later_batch_of_another_width_is_one_line() -> None:
+    import torch
+    from torch import nn
+
+    from rpnkit import BackwardLearner
+    from rpnkit.errors import ConfigError
+
+    class Ragged:
+        """Two batches: 4 features, then 5."""
+
+        def __iter__(self) -> Any:
+            yield torch.randn(8, 4), torch.randint(0, 2, (8,))
+            yield torch.randn(8, 5), torch.randint(0, 2, (8,))
+
+        def __len__(self) -> int:
+            return 2
+
+    loaders = {"train_loader": Ragged(), "test_loader": Ragged()}
+    with pytest.raises(ConfigError) as caught:
+        BackwardLearner(n_epochs=1).train(nn.Linear(4, 2), loaders, disable_tqdm=True)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "batch 1 of" in message and "width 5" in message and "in_features=4" in message

@@ -179,7 +179,11 @@ def test_unknown_tinybig_class_is_named_with_its_key_path() -> None:
     raw = _config(_head(data_transformation_configs=_function("tinybig.expansion.taylr_expansion")))
     (problem,) = _problems(raw)
     assert problem.startswith(f"{HEAD}.data_transformation_configs.function_class=")
-    assert "no rpnkit expansion equivalent (did you mean 'taylor_expansion'" in problem
+    # the suggestion is spelt as the config spells it: a tinybig class path
+    assert (
+        "no rpnkit expansion equivalent (did you mean 'tinybig.expansion.taylor_expansion'"
+        in problem
+    )
 
 
 # -- processing functions ----------------------------------------------------------------------
@@ -546,7 +550,7 @@ def test_binary_setup_trains_with_one_output(tmp_path: Path) -> None:
             "data_class to an rpnkit dataset",
         ),
         ("tinybig.data.banknote", "is a table inside tinybig"),
-        ("tinybig.data.irs", "has no rpnkit dataset equivalent (did you mean 'iris'"),
+        ("tinybig.data.irs", "no rpnkit dataset equivalent (did you mean 'tinybig.data.iris'"),
     ],
 )
 def test_datasets_without_an_offline_equivalent_are_refused(cls: str, reason: str) -> None:

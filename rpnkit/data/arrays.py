@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from rpnkit.data.bundle import DataBundle
+from rpnkit.data.csv_file import FLOAT32_MAX, out_of_float32
 from rpnkit.data.files import check_path
 from rpnkit.data.labels import check_task, encode_targets
 from rpnkit.data.mapped import ArrayRef, open_array
@@ -131,6 +132,11 @@ def npz_dataset(
                 f"dataset {name!r}: features array {features!r} has a missing or non-finite value in row "
                 f"{int(bad[0]) + 1}; features must be finite numbers"
             )
+        if x.size and np.abs(x).max() > FLOAT32_MAX:
+            row = int(np.flatnonzero((np.abs(x) > FLOAT32_MAX).any(axis=1))[0])
+            value = f"{float(np.abs(x[row]).max()):.4g}"
+            raise out_of_float32(f"dataset {name!r}: features array {features!r}", value,
+                                 f"row {row + 1}")  # fmt: skip
         return DataBundle.from_tensors(
             torch.from_numpy(x), targets, name=name, task=kind, classes=classes,
             **options.kwargs(),

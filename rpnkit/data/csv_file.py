@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -22,10 +23,21 @@ from rpnkit.data.options import SplitOptions
 from rpnkit.data.table import table_bundle
 from rpnkit.errors import ConfigError
 
-__all__ = ["MISSING", "csv_dataset", "target_values"]
+__all__ = [
+    "FLOAT32_MAX",
+    "MISSING",
+    "csv_dataset",
+    "csv_problem",
+    "not_utf8",
+    "out_of_float32",
+    "target_values",
+]
 
 #: Cell texts read as a missing value (compared without case and surrounding spaces).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "?"})
+#: The largest magnitude a ``float32`` holds. Models compute in ``float32``, so a value beyond
+#: it (``1e39``, finite in ``float64``) would become infinite and every loss NaN: it is refused.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CHUNK = 65536  # rows converted to numbers at a time
 
 
@@ -104,34 +116,39 @@ def csv_dataset(
         8.0 * size,
         "convert it to .npy arrays, which the 'npz' dataset reads batch by batch",
     )
-    with file.open(encoding="utf-8-sig", newline="") as stream:
-        reader = csv.reader(stream, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            raise ConfigError(f"dataset {name!r}: {str(path)!r} has no header line")
-        columns = [column.strip() for column in header]
-        target_at, chosen = select_columns(name, columns, target, features)
-        blocks: list[np.ndarray] = []
-        labels: list[str] = []
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        for row in reader:
-            if not row:  # a blank line
-                continue
-            if len(row) != len(columns):
-                raise ConfigError(
-                    f"dataset {name!r}: line {reader.line_num} of {str(path)!r} has "
-                    f"{len(row)} field(s), the header has {len(columns)}"
-                )
-            rows.append(row)
-            lines.append(reader.line_num)
-            if len(rows) == _CHUNK:
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as stream:
+            reader = csv.reader(stream, delimiter=delimiter)
+            header = next(reader, None)
+            if header is None:
+                raise ConfigError(f"dataset {name!r}: {str(path)!r} has no header line")
+            columns = [column.strip() for column in header]
+            target_at, chosen = select_columns(name, columns, target, features)
+            blocks: list[np.ndarray] = []
+            labels: list[str] = []
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            for row in reader:
+                if not row:  # a blank line
+                    continue
+                if len(row) != len(columns):
+                    raise ConfigError(
+                        f"dataset {name!r}: line {reader.line_num} of {str(path)!r} has "
+                        f"{len(row)} field(s), the header has {len(columns)}"
+                    )
+                rows.append(row)
+                lines.append(reader.line_num)
+                if len(rows) == _CHUNK:
+                    blocks.append(_numbers(name, rows, lines, len(labels), columns, chosen))
+                    labels.extend(r[target_at].strip() for r in rows)
+                    rows, lines = [], []
+            if rows:
                 blocks.append(_numbers(name, rows, lines, len(labels), columns, chosen))
                 labels.extend(r[target_at].strip() for r in rows)
-                rows, lines = [], []
-        if rows:
-            blocks.append(_numbers(name, rows, lines, len(labels), columns, chosen))
-            labels.extend(r[target_at].strip() for r in rows)
+    except UnicodeDecodeError:
+        raise not_utf8(f"dataset {name!r}: {str(path)!r}", file) from None
+    except csv.Error as exc:
+        raise csv_problem(f"dataset {name!r}: {str(path)!r}", exc, reader.line_num) from None
     if not labels:
         raise ConfigError(f"dataset {name!r}: {str(path)!r} has a header line but no rows")
     values = target_values(f"dataset {name!r}", columns[target_at], labels)
@@ -155,7 +172,7 @@ def _numbers(
         block = np.array(cells, dtype=np.float64)
     except ValueError:
         block = None
-    if block is not None and np.isfinite(block).all():
+    if block is not None and np.isfinite(block).all() and _within_float32(block):
         return block
     for r, row in enumerate(cells):
         for k, cell in enumerate(row):
@@ -178,6 +195,8 @@ def _numbers(
                     f"dataset {name!r}: column {column!r} holds the non-finite value "
                     f"{short(cell)} at {where}; features must be finite numbers"
                 )
+            if abs(number) > FLOAT32_MAX:
+                raise out_of_float32(f"dataset {name!r}: column {column!r}", cell, where)
     raise AssertionError("a chunk failed to convert but no cell is bad")
 
 
@@ -195,7 +214,90 @@ def target_values(where: str, column: str | None, labels: list[str]) -> np.ndarr
     text = np.array(labels)
     for dtype in (np.int64, np.float64):
         try:
-            return text.astype(dtype)
+            values = text.astype(dtype)
         except (ValueError, OverflowError):
             continue
+        if dtype is np.float64 and not _within_float32(values):
+            i = int(np.flatnonzero(~(np.abs(values) <= FLOAT32_MAX))[0])
+            raise out_of_float32(f"{where}: target column {column!r}", labels[i], f"row {i + 1}")
+        return values
     return text
+
+
+def _within_float32(values: np.ndarray) -> bool:
+    """Whether every value of a ``float64`` array is finite as a ``float32`` too."""
+    return values.size == 0 or bool(np.abs(values).max() <= FLOAT32_MAX)
+
+
+def out_of_float32(what: str, cell: str, where: str) -> ConfigError:
+    """The error for a value finite in ``float64`` but beyond ``float32``'s range.
+
+    Parameters
+    ----------
+    what
+        The start of the message, naming the file and column.
+    cell
+        The value as written in the file.
+    where
+        The row (and line) holding it.
+    """
+    return ConfigError(
+        f"{what} holds {short(cell.strip())} at {where}, beyond float32's range "
+        f"(±{FLOAT32_MAX:.4g}) in which the model computes; rescale the column"
+    )
+
+
+def not_utf8(where: str, file: Path) -> ConfigError:
+    """The error for a text file that is not UTF-8, naming the first bad byte and its line.
+
+    The file is read again in binary (only on this error path) to find the byte's offset.
+
+    Parameters
+    ----------
+    where
+        The start of the message, naming the file (``"dataset 'x.csv': 'data/x.csv'"``).
+    file
+        The file.
+    """
+    offset = line = 0
+    carry = b""
+    with file.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            data = carry + chunk
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if exc.end < len(data) or exc.reason != "unexpected end of data":
+                    byte = data[exc.start]
+                    line += data.count(b"\n", 0, exc.start) + 1
+                    return ConfigError(
+                        f"{where} is not UTF-8 text: byte 0x{byte:02x} at line {line} (offset "
+                        f"{offset + exc.start}); save the file as UTF-8"
+                    )
+                data, carry = data[: exc.start], data[exc.start :]  # a character cut by the chunk
+            else:
+                carry = b""
+            offset += len(data)
+            line += data.count(b"\n")
+    return ConfigError(f"{where} is not UTF-8 text (it ends inside a character); save it as UTF-8")
+
+
+def csv_problem(where: str, exc: csv.Error, line: int) -> ConfigError:
+    """The error for a line the ``csv`` reader refuses (a field over its size limit above all).
+
+    Parameters
+    ----------
+    where
+        The start of the message, naming the file.
+    exc
+        The reader's error.
+    line
+        The line the reader stopped at.
+    """
+    if "field limit" in str(exc):
+        return ConfigError(
+            f"{where}: line {line} has a field over {csv.field_size_limit():,} characters "
+            "(128 KiB), the CSV reader's limit; no number is that long: look for an unclosed "
+            "quote or the wrong delimiter"
+        )
+    return ConfigError(f"{where}: line {line} is not valid CSV ({exc})")

@@ -84,12 +84,18 @@ def select_columns(
     Raises
     ------
     ConfigError
-        For a name that is not a column (with close matches), a name used twice or
-        ambiguous, a target also listed as a feature, or no feature column at all.
+        For a header naming a column twice, a name that is not a column (with close
+        matches), a name used twice, a target also listed as a feature, or no feature column at all.
     """
     positions: dict[str, list[int]] = {}
     for i, name in enumerate(columns):
         positions.setdefault(name, []).append(i)
+        if len(positions[name]) == 2:  # predict reads columns by name: the header must be too
+            first, second = positions[name]
+            raise ConfigError(
+                f"dataset {dataset!r}: column {name!r} appears twice in the header (columns "
+                f"{first + 1} and {second + 1}); give the columns distinct names"
+            )
 
     def find(field: str, name: object) -> int:
         if not isinstance(name, str):
@@ -98,11 +104,6 @@ def select_columns(
             raise ConfigError(
                 f"dataset {dataset!r}: {field}={name!r} is not a column"
                 f"{did_you_mean(name, list(positions))}; columns: {list_names(columns)}"
-            )
-        if len(positions[name]) > 1:
-            raise ConfigError(
-                f"dataset {dataset!r}: {field}={name!r} names {len(positions[name])} columns "
-                "of the header; give the columns distinct names"
             )
         return positions[name][0]
 

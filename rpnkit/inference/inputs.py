@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from rpnkit.data.csv_file import MISSING, target_values
+from rpnkit.data.csv_file import (
+    FLOAT32_MAX,
+    MISSING,
+    csv_problem,
+    not_utf8,
+    out_of_float32,
+    target_values,
+)
 from rpnkit.data.files import list_names
 from rpnkit.data.labels import short
 from rpnkit.errors import ConfigError, did_you_mean
@@ -169,26 +176,31 @@ def _read_csv(
     labels: bool,
     delimiter: str,
 ) -> InputTable:
-    with file.open(encoding="utf-8-sig", newline="") as stream:
-        reader = csv.reader(stream, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            raise ConfigError(f"{where} has no header line")
-        columns = [c.strip() for c in header]
-        chosen, target_at = _select(columns, where, preprocessing, target, labels)
-        rows: list[list[float]] = []
-        values: list[str] = []
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(columns):
-                raise ConfigError(
-                    f"{where}: line {reader.line_num} has {len(row)} field(s), the header has "
-                    f"{len(columns)}"
-                )
-            rows.append([_number(row[j], columns[j], len(rows) + 1, where) for j in chosen])
-            if target_at is not None:
-                values.append(row[target_at].strip())
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as stream:
+            reader = csv.reader(stream, delimiter=delimiter)
+            header = next(reader, None)
+            if header is None:
+                raise ConfigError(f"{where} has no header line")
+            columns = [c.strip() for c in header]
+            chosen, target_at = _select(columns, where, preprocessing, target, labels)
+            rows: list[list[float]] = []
+            values: list[str] = []
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(columns):
+                    raise ConfigError(
+                        f"{where}: line {reader.line_num} has {len(row)} field(s), the header has "
+                        f"{len(columns)}"
+                    )
+                rows.append([_number(row[j], columns[j], len(rows) + 1, where) for j in chosen])
+                if target_at is not None:
+                    values.append(row[target_at].strip())
+    except UnicodeDecodeError:
+        raise not_utf8(where, file) from None
+    except csv.Error as exc:
+        raise csv_problem(where, exc, reader.line_num) from None
     x = np.array(rows, dtype=np.float64).reshape(len(rows), len(chosen))
     return InputTable(x, None if target_at is None else target_values(where, target, values))
 
@@ -204,14 +216,45 @@ def _number(cell: str, column: str, row: int, where: str) -> float:
         ) from None
     if not np.isfinite(value):
         raise ConfigError(f"{where}: column {column!r} holds {short(cell)} at row {row}")
+    if abs(value) > FLOAT32_MAX:
+        raise out_of_float32(f"{where}: column {column!r}", cell, f"row {row}")
     return value
 
 
+#: The first bytes of a ``.npy`` array and of an ``.npz`` (zip) archive.
+_MAGIC = (b"\x93NUMPY", b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _numpy_problem(where: str, exc: Exception) -> ConfigError:
+    """One line for a NumPy file ``np.load`` refuses, without numpy's advice to unpickle it."""
+    text = str(exc)
+    if "pickle" in text or "Object arrays" in text:
+        return ConfigError(
+            f"{where} holds Python objects (pickled data), which rpnkit never loads; save the "
+            "values as a numeric array (np.save / np.savez)"
+        )
+    return ConfigError(f"{where} is not a readable NumPy file ({text.split('. ')[0]})")
+
+
+def _member(loaded: Any, name: str, where: str) -> np.ndarray:
+    """Array ``name`` of an open ``.npz`` archive (object arrays refused, never unpickled)."""
+    try:
+        return np.asarray(loaded[name])
+    except (OSError, ValueError) as exc:
+        raise _numpy_problem(f"{where}: array {name!r}", exc) from None
+
+
 def _read_numpy(file: Path, where: str, label_array: str | None, array: str | None) -> InputTable:
+    with file.open("rb") as stream:
+        start = stream.read(6)
+    if not any(start.startswith(magic[: len(start)]) for magic in _MAGIC) or not start:
+        raise ConfigError(
+            f"{where} is neither a .npy array nor an .npz archive (it starts with {start!r})"
+        )
     try:
         loaded: Any = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{where} is not a readable NumPy file ({exc})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise _numpy_problem(where, exc) from None
     if isinstance(loaded, np.ndarray):
         if label_array is not None:
             raise ConfigError(f"{where} is one .npy array; labels need an .npz with both arrays")
@@ -225,14 +268,14 @@ def _read_numpy(file: Path, where: str, label_array: str | None, array: str | No
                 f"{where} has no array {name!r}{did_you_mean(name, names)}; arrays: "
                 f"{list_names(names)}"
             )
-        features = _numeric(loaded[name], where, f"array {name!r}")
+        features = _numeric(_member(loaded, name, where), where, f"array {name!r}")
         targets = None
         if label_array is not None:
             if label_array not in names:
                 raise ConfigError(
                     f"{where} has no label array {label_array!r}; arrays: {list_names(names)}"
                 )
-            targets = np.asarray(loaded[label_array])
+            targets = _member(loaded, label_array, where)
             if len(targets) != len(features):
                 raise ConfigError(
                     f"{where}: {len(targets)} labels for {len(features)} rows of features"
@@ -249,6 +292,10 @@ def _numeric(values: np.ndarray, where: str, what: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
     if len(bad):
         raise ConfigError(f"{where}: {what} has a missing or non-finite value in row {bad[0] + 1}")
+    if x.size and np.abs(x).max() > FLOAT32_MAX:
+        row = int(np.flatnonzero((np.abs(x) > FLOAT32_MAX).any(axis=1))[0])
+        largest = f"{float(np.abs(x[row]).max()):.4g}"
+        raise out_of_float32(f"{where}: {what}", largest, f"row {row + 1}")
     return x
 
 

@@ -65,8 +65,8 @@ class BatchForward:
                     output = self.model(features, device=str(self.device))
                 else:
                     output = self.model(features)
-            except RuntimeError as exc:
-                width = _width_error(self.model, features, loader) if step == 0 else None
+            except RuntimeError as exc:  # widths are compared only once the forward failed
+                width = _width_error(self.model, features, loader, step)
                 if width is None:
                     raise
                 raise width from exc
@@ -98,17 +98,27 @@ def _unpack(batch: object, loader: str) -> tuple[Tensor, Tensor]:
     return features, labels
 
 
-def _width_error(model: object, features: Tensor, loader: str) -> ConfigError | None:
-    """A one-line error when the first layer's ``in_features`` differs from the data's width."""
+def _width_error(model: object, features: Tensor, loader: str, step: int) -> ConfigError | None:
+    """A one-line error when the first layer's ``in_features`` differs from the data's width.
+
+    Called only after the model's forward raised, on any batch (batch 0 is the usual case;
+    a later batch of another width is the loader's fault, so the message names the batch).
+    """
     if not isinstance(model, nn.Module) or features.ndim < 1:
         return None
     first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
     width = features.shape[-1]
     if first is None or first.in_features == width:
         return None
+    if step == 0:
+        return ConfigError(
+            f"{loader} gives features of width {width} but the model's first linear layer "
+            f"expects in_features={first.in_features}; make the model's input size match the data"
+        )
     return ConfigError(
-        f"{loader} gives features of width {width} but the model's first linear layer expects "
-        f"in_features={first.in_features}; make the model's input size match the data"
+        f"batch {step} of {loader} has features of width {width} but the model's first linear "
+        f"layer expects in_features={first.in_features}; every batch of a loader must have "
+        "the same number of features"
     )
 
 
