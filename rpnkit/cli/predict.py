@@ -1,4 +1,8 @@
-"""``rpnkit predict RUN_DIR INPUT -o OUT.csv``: a trained run's predictions for new rows."""
+"""``rpnkit predict RUN_DIR [INPUT] -o OUT.csv``: a trained run's predictions for new rows.
+
+A run trained on a graph predicts all its nodes at once: INPUT holds every node's features
+in node order, or is left out to predict the run's own graph (one row per node, its id first).
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,17 @@ def add_parsers(sub: Any) -> None:
         help="predict new rows with a trained run",
         description="Prepare INPUT's rows as the run's training data was (standardisation "
         "of the training split) and write one prediction per row: the label in the "
-        "training file's own names and a probability per class, or the predicted values.",
+        "training file's own names and a probability per class, or the predicted values. "
+        "A run trained on a graph predicts every node at once: leave INPUT out to predict "
+        "its own graph's nodes (node id, then the prediction).",
     )
     add_run_arguments(p)
     p.add_argument(
         "input",
         metavar="INPUT",
+        nargs="?",
         help="features to predict: .csv/.tsv with the training feature columns, .npz, .npy "
-        "or .parquet",
+        "or .parquet (a graph run: every node's row in node order, or none for its own graph)",
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="the CSV to write")
     p.set_defaults(func=cmd_predict)

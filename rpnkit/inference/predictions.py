@@ -40,6 +40,8 @@ class Predictions:
         Classification: shape ``(n, classes)``, each row summing to 1.
     values
         Regression: the predicted values, shape ``(n, out_features)``.
+    ids
+        A graph run's node ids, one per row (the first column written); ``None`` otherwise.
     """
 
     outputs: Tensor
@@ -47,12 +49,17 @@ class Predictions:
     classes: tuple[str, ...] | None = None
     probabilities: Tensor | None = None
     values: Tensor | None = None
+    ids: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.outputs)
 
     def columns(self) -> list[str]:
         """The header :meth:`write_csv` writes."""
+        node = ["node"] if self.ids is not None else []
+        return node + self._value_columns()
+
+    def _value_columns(self) -> list[str]:
         if self.labels is not None and self.classes is not None:
             return ["prediction", *(f"probability_{name}" for name in self.classes)]
         width = self.outputs.shape[1] if self.outputs.ndim == 2 else 1
@@ -60,6 +67,12 @@ class Predictions:
 
     def rows(self) -> list[list[object]]:
         """One list of cells per input row, in the order of :meth:`columns`."""
+        rows = self._value_rows()
+        if self.ids is None:
+            return rows
+        return [[node, *row] for node, row in zip(self.ids, rows, strict=True)]
+
+    def _value_rows(self) -> list[list[object]]:
         if self.labels is not None and self.probabilities is not None:
             probabilities = self.probabilities.tolist()
             return [[label, *p] for label, p in zip(self.labels, probabilities, strict=True)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,30 +108,94 @@ class LoadedRun:
         return x
 
     def outputs(
-        self, x: Tensor | np.ndarray | str | os.PathLike[str], batch_size: int = 4096
+        self, x: Tensor | np.ndarray | str | os.PathLike[str] | None = None, batch_size: int = 4096
     ) -> Tensor:
         """The model's outputs for raw features ``x``, standardised as in training.
 
         A regression run trained on standardised targets gives its outputs in the target's
-        own units (:meth:`~rpnkit.inference.preprocessing.Preprocessing.unscale`).
+        own units (:meth:`~rpnkit.inference.preprocessing.Preprocessing.unscale`). A run
+        trained on a graph takes every node's features at once, in node order; with ``x``
+        ``None`` it predicts its own graph's nodes.
         """
-        inputs = self.preprocessing.apply(self.features(x))
-        parts = [self._forward(batch) for batch in _batches(inputs, batch_size)]
-        return self.preprocessing.unscale(torch.cat(parts)) if parts else torch.empty(0)
+        return self._outputs(x, batch_size)[0]
 
     def predict(
-        self, x: Tensor | np.ndarray | str | os.PathLike[str], batch_size: int = 4096
+        self, x: Tensor | np.ndarray | str | os.PathLike[str] | None = None, batch_size: int = 4096
     ) -> Predictions:
         """Predict raw features ``x``: a tensor or array ``(n, in_features)``, or a file path.
+
+        A run trained on a graph predicts all its nodes at once: ``x`` holds every node's
+        features in node order, or is ``None`` for the run's own graph; the predictions then
+        carry each node's id (the graph file's ids, else the node indices).
 
         Returns
         -------
         Predictions
             Labels in the training file's own names and class probabilities, or values.
         """
-        return make_predictions(
-            self.outputs(x, batch_size), self.preprocessing, log_probabilities=self._log_scores()
+        outputs, ids = self._outputs(x, batch_size)
+        predictions = make_predictions(
+            outputs, self.preprocessing, log_probabilities=self._log_scores()
         )
+        return predictions if ids is None else replace(predictions, ids=ids)
+
+    def _outputs(
+        self, x: Tensor | np.ndarray | str | os.PathLike[str] | None, batch_size: int
+    ) -> tuple[Tensor, tuple[str, ...] | None]:
+        """The outputs, and for a graph run the node id of every row."""
+        nodes = self.graph_nodes()
+        ids: tuple[str, ...] | None = None
+        if x is None:
+            graph = self._graph(nodes)
+            inputs = graph.x  # the bundle's features, prepared as in training
+            ids = graph.node_ids
+        else:
+            inputs = self.preprocessing.apply(self.features(x))
+            if nodes is not None and len(inputs) != nodes:
+                raise ConfigError(
+                    f"predict: the input has {len(inputs)} row(s), but run "
+                    f"{str(self.run_dir)!r} was trained on a graph of {nodes} nodes and predicts "
+                    f"them all at once; give {nodes} rows (every node's features, in node "
+                    "order), or no INPUT to predict the run's own graph"
+                )
+        if nodes is not None:
+            batch_size = max(len(inputs), 1)  # the whole graph is one batch
+            ids = ids or tuple(str(i) for i in range(len(inputs)))
+        parts = [self._forward(batch) for batch in _batches(inputs, batch_size)]
+        outputs = self.preprocessing.unscale(torch.cat(parts)) if parts else torch.empty(0)
+        return outputs, ids
+
+    def graph_nodes(self) -> int | None:
+        """The number of nodes of the graph the model was built on; ``None`` for no graph."""
+        from rpnkit.rpn.graph.nodes import graph_nodes
+
+        return graph_nodes(self.model)
+
+    def _graph(self, nodes: int | None) -> Any:
+        """The run's graph (rebuilt from the data spec), checked to have ``nodes`` nodes."""
+        where = f"run {str(self.run_dir)!r}"
+        if nodes is None:
+            raise ConfigError(
+                f"predict: no INPUT given; {where} was not trained on a graph, so it needs a "
+                "file of features to predict (only a graph run predicts its own nodes)"
+            )
+        spec = self.config.data
+        try:
+            data = get_registry().build("dataset", spec["name"], **spec["parameters"])
+        except (RpnkitError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"predict: {where}'s graph cannot be rebuilt from its data spec ({one_line(exc)});"
+                " give INPUT, a file with every node's features in node order"
+            ) from None
+        graph = getattr(data, "graph", None)
+        count = getattr(graph, "num_nodes", None)
+        if graph is None or count != nodes:
+            raise ConfigError(
+                f"predict: {where}'s dataset {spec['name']!r} is not the graph of "
+                f"{nodes} nodes its model was built on; give INPUT, a file with every node's "
+                "features in node order"
+            )
+        return graph
 
     def _forward(self, batch: Tensor) -> Tensor:
         with torch.inference_mode():

@@ -20,7 +20,12 @@ AUTO_GRAPH = "auto"
 
 
 def resolve_graph(model: Mapping[str, Any], data: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``model`` with ``graph: auto`` replaced by the run's ``data`` spec (a copy).
+    """``model`` with every ``graph: auto`` replaced by the run's ``data`` spec (a copy).
+
+    The model's own ``graph`` (``gcn``, ``gat``) and the ``graph`` of any component spec
+    inside its parameters are resolved: a ``model: rpn`` layer entry such as
+    ``{"name": "graph_interdependence_layer", "parameters": {"graph": "auto", ...}}``, or an
+    interdependence spec of a plain layer config.
 
     Parameters
     ----------
@@ -32,13 +37,26 @@ def resolve_graph(model: Mapping[str, Any], data: Mapping[str, Any] | None) -> d
     Returns
     -------
     dict
-        The model section; an unchanged copy when its ``graph`` is not ``auto``.
+        The model section; an unchanged copy when no ``graph`` in it is ``auto``.
     """
     resolved = copy.deepcopy(dict(model))
-    parameters = resolved.get("parameters")
-    if isinstance(parameters, Mapping) and parameters.get("graph") == AUTO_GRAPH and data:
-        resolved["parameters"] = {**parameters, "graph": copy.deepcopy(dict(data))}
+    if data and "parameters" in resolved:
+        resolved["parameters"] = _with_graph(resolved.get("parameters"), dict(data))
     return resolved
+
+
+def _with_graph(value: Any, data: dict[str, Any]) -> Any:
+    """``value`` with every mapping's ``graph: auto`` replaced by a copy of ``data``."""
+    if isinstance(value, Mapping):
+        return {
+            key: copy.deepcopy(data)
+            if key == "graph" and item == AUTO_GRAPH
+            else _with_graph(item, data)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_with_graph(item, data) for item in value]
+    return value
 
 
 def node_sets(data: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from rpnkit.rpn.graph.layers import (
     graph_interdependence_head,
     graph_interdependence_layer,
 )
+from rpnkit.rpn.graph.nodes import graph_nodes
 from rpnkit.rpn.graph.source import AUTO_GRAPH, graph_parts, node_sets, resolve_graph
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "graph_function_for",
     "graph_interdependence_head",
     "graph_interdependence_layer",
+    "graph_nodes",
     "graph_parts",
     "node_sets",
     "resolve_graph",
