@@ -444,6 +444,10 @@ def test_cli_lists_and_shows_them(
     assert main(["show", "jacobi"]) == 0
     shown = capsys.readouterr().out
     assert "JacobiExpansion(d=2, alpha=1.0, beta=1.0, *, preprocess=None" in shown
-    rows = {line.split("│")[1].strip(): line for line in shown.splitlines() if line.count("│") >= 4}
+    rows = {
+        line.split("\t")[0].removeprefix("parameter: "): line
+        for line in shown.splitlines()
+        if line.startswith("parameter: ")
+    }
     assert "int" in rows["d"] and "2" in rows["d"]
     assert "float" in rows["alpha"] and "1.0" in rows["alpha"] and "1.0" in rows["beta"]

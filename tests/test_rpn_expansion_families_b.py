@@ -431,10 +431,17 @@ def test_cli_lists_and_shows_the_new_expansions(
     shown = capsys.readouterr().out
     assert "rpnkit.rpn.expansion:GammaExpansion" in shown and "gamma_expansion" in shown
     assert main(["show", "expansion/dog"]) == 0
-    rows = {line.split("│")[1].strip(): line for line in capsys.readouterr().out.splitlines()
-            if line.startswith("│ ")}  # fmt: skip
+    rows = _parameter_rows(capsys.readouterr().out)
     assert "2.0" in rows["sigma_2"] and "1.0" in rows["a"] and "1" in rows["d"]
     assert main(["show", "cuboid"]) == 0
-    rows = {line.split("│")[1].strip(): line for line in capsys.readouterr().out.splitlines()
-            if line.startswith("│ ")}  # fmt: skip
+    rows = _parameter_rows(capsys.readouterr().out)
     assert "required" in rows["p_h"] and "required" in rows["h"] and "None" in rows["cd_h"]
+
+
+def _parameter_rows(shown: str) -> dict[str, str]:
+    """The ``parameter:`` lines of ``rpnkit show`` in a pipe, by parameter name."""
+    return {
+        line.split("\t")[0].removeprefix("parameter: "): line
+        for line in shown.splitlines()
+        if line.startswith("parameter: ")
+    }
