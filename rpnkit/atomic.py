@@ -17,9 +17,15 @@ from pathlib import Path
 from typing import IO
 
 from rpnkit.deferred_signals import signals_deferred
-from rpnkit.errors import RpnkitError
+from rpnkit.errors import ConfigError, RpnkitError
 
-__all__ = ["TEMPORARY_SUFFIX", "DiskFullError", "atomic_open", "remove_stale_temporaries"]
+__all__ = [
+    "TEMPORARY_SUFFIX",
+    "DiskFullError",
+    "atomic_open",
+    "check_writable",
+    "remove_stale_temporaries",
+]
 
 #: Suffix of the temporary files :func:`atomic_open` writes before the rename.
 TEMPORARY_SUFFIX = ".rpnkit-tmp"
@@ -47,6 +53,44 @@ def _disk_full(exc: BaseException, parent: Path) -> bool:
         with contextlib.suppress(OSError):
             return shutil.disk_usage(parent).free < 2**20
     return False
+
+
+def check_writable(path: str | os.PathLike[str], what: str) -> Path:
+    """Refuse, before any work, a file that :func:`atomic_open` could not write.
+
+    Parameters
+    ----------
+    path
+        The file to be written (a symbolic link is followed, as :func:`atomic_open` does).
+    what
+        How messages name it (``"-o"``).
+
+    Returns
+    -------
+    Path
+        ``path``, unchanged.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``what`` and the path: a directory at that name, a file where a
+        folder above it would be created, or a folder that does not allow writing (a
+        read-only file system included).
+    """
+    given = Path(path)
+    target = Path(os.path.realpath(given)) if given.is_symlink() else given
+    if target.is_dir():
+        raise ConfigError(f"{what} {str(path)!r} is a directory; give a file name")
+    folders = target.absolute().parents
+    existing = next((p for p in folders if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"{what} {str(path)!r} cannot be created: {str(existing)!r} is a file")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{what} {str(path)!r} cannot be written: the folder {str(existing)!r} does not "
+            "allow writing; choose another place"
+        )
+    return given
 
 
 @contextlib.contextmanager

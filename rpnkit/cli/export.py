@@ -36,9 +36,12 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the export and say how closely it matched the model."""
+    from rpnkit.atomic import check_writable
     from rpnkit.components.trust import trusted_code
     from rpnkit.inference.export import export_run
 
+    if args.output is not None:  # refused before the export, not after it
+        check_writable(args.output, "-o")
     with trusted_code(args.trust_code):
         run = load(args)
     result = export_run(run, args.format, args.output)

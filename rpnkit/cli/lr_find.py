@@ -62,6 +62,34 @@ def set_arguments(config_path: str, overrides: list[str], optimizer: str, lr: st
     return [f"learner.optimizer.name={optimizer}", lr_line]
 
 
+def check_image(path: str) -> None:
+    """Refuse, before the range test, an ``-o`` image that could not be drawn or written.
+
+    Raises
+    ------
+    ConfigError
+        One line: matplotlib missing, a suffix matplotlib cannot write (naming those it
+        can), or a place that cannot be written (:func:`~rpnkit.atomic.check_writable`).
+    """
+    from rpnkit.atomic import check_writable
+
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ConfigError(
+            "-o draws the lr-find curve, which needs matplotlib; install it with: "
+            "pip install 'rpnkit[plot]'"
+        ) from None
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise ConfigError(
+            f"-o {path!r}: {('.' + suffix) if suffix else 'a name without a suffix'} is not an "
+            f"image type matplotlib writes; use one of {', '.join(sorted(formats))}"
+        )
+    check_writable(path, "-o")
+
+
 def cmd_lr_find(args: argparse.Namespace) -> int:
     """Run the range test of the config and report it."""
     from rpnkit.components.trust import trusted_code
@@ -76,6 +104,8 @@ def _lr_find(args: argparse.Namespace) -> int:
     from rpnkit.run.config import load_config
     from rpnkit.run.runner import assemble_or_raise
 
+    if args.output is not None:  # refused before the range test, not after it
+        check_image(args.output)
     overrides = config_overrides(args)
     config = load_config(args.config, overrides)
     apply_threads(config)

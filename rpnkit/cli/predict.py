@@ -37,9 +37,11 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write the predictions of ``args.input`` to ``args.output`` (atomically)."""
+    from rpnkit.atomic import check_writable
     from rpnkit.components.trust import trusted_code
     from rpnkit.errors import ConfigError
 
+    check_writable(args.output, "-o")  # refused before predicting, not after
     with trusted_code(args.trust_code):
         run = load(args)
     predictions = run.predict(args.input)

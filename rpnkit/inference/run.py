@@ -28,6 +28,7 @@ from rpnkit.inference.preprocessing import PREPROCESSING_FILE, Preprocessing
 from rpnkit.learner.device import resolve_device
 from rpnkit.plugins.state import get_registry
 from rpnkit.run.config import RunConfig, load_config
+from rpnkit.run.outputs import killed_run
 
 __all__ = ["LoadedRun", "load_run"]
 
@@ -292,9 +293,17 @@ def check_run_dir(run_dir: str | os.PathLike[str]) -> Path:
     if not path.is_dir():
         raise ConfigError(f"RUN_DIR {str(path)!r} is not a directory")
     if not (path / "config.yaml").is_file():
+        if not any(path.iterdir()):  # a train killed before it wrote anything
+            raise ConfigError(
+                f"RUN_DIR {str(path)!r} is empty (a run killed before training started leaves "
+                "it so); train it again"
+            )
         raise ConfigError(
             f"RUN_DIR {str(path)!r} has no config.yaml: it is not the output of rpnkit train"
         )
+    killed = killed_run(path)
+    if killed is not None:
+        raise ConfigError(f"run {str(path)!r} {killed}")
     stale = sorted(p.name for p in path.glob(f".*{TEMPORARY_SUFFIX}"))
     if stale:
         raise ConfigError(

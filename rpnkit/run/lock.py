@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rpnkit.errors import ConfigError
 
-__all__ = ["LOCK_SUFFIX", "lock_file", "run_lock"]
+__all__ = ["LOCK_SUFFIX", "lock_file", "lock_holder", "run_lock"]
 
 #: Suffix of the lock file beside a run directory.
 LOCK_SUFFIX = ".rpnkit-lock"
@@ -27,6 +27,31 @@ def lock_file(run_dir: str | os.PathLike[str]) -> Path:
     """The lock file of ``run_dir``: ``.NAME.rpnkit-lock`` in its parent."""
     path = Path(os.path.abspath(run_dir))
     return path.parent / f".{path.name}{LOCK_SUFFIX}"
+
+
+def lock_holder(run_dir: str | os.PathLike[str]) -> str | None:
+    """The process id of the ``rpnkit train`` holding ``run_dir``'s lock; ``None`` if none does.
+
+    Asks for a shared lock without waiting (released at once), so a lock left by a killed
+    process counts as free, and so does this process's own (``rpnkit train`` checks its
+    output directory while it holds the lock).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        fd = os.open(lock_file(run_dir), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        return None if holder == str(os.getpid()) else holder  # this process's own lock
+    finally:
+        os.close(fd)  # closing releases a shared lock taken above
+    return None
 
 
 @contextlib.contextmanager

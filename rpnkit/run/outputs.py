@@ -23,11 +23,13 @@ from typing import Any
 import yaml
 
 from rpnkit.atomic import TEMPORARY_SUFFIX, atomic_open, remove_stale_temporaries
+from rpnkit.deferred_signals import signals_deferred
 from rpnkit.errors import ConfigError, TrainingInterrupted
 from rpnkit.learner.callbacks import LastEpoch
 from rpnkit.learner.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from rpnkit.learner.hooks import PluginHookError
 from rpnkit.run.config import RunConfig
+from rpnkit.run.lock import lock_holder
 from rpnkit.tracking.csv_logger import history_csv
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "forget_config",
     "is_taken",
     "keep_interrupted",
+    "killed_run",
     "next_version",
     "prepare_output",
     "resume_command",
@@ -81,9 +84,17 @@ def check_output(config: RunConfig) -> Path | None:
     if out is None:
         return None
     path = Path(out)
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(
+            f"output.dir {str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does "
+            "not exist; create that directory or choose another --output"
+        )
     if path.exists() and not path.is_dir():
         raise ConfigError(f"output.dir {str(path)!r} exists and is not a directory")
     free = config.output.get("overwrite") or config.output.get("versioned")
+    killed = killed_run(path) if not free else None
+    if killed is not None:
+        raise ConfigError(f"output.dir {str(path)!r}: its run {killed}")
     if not free and is_taken(path):
         raise ConfigError(
             f"output.dir {str(path)!r} is not empty; add --overwrite to replace the run in it, "
@@ -177,6 +188,35 @@ def forget_config(out_dir: Path, created: bool) -> None:
         out_dir.rmdir()
 
 
+def killed_run(path: Path) -> str | None:
+    """What to do with a run that a killed ``rpnkit train`` left; ``None`` for any other folder.
+
+    Training writes ``config.yaml`` before its first epoch and ``history.json`` and
+    ``model.pt`` after its last (or on Ctrl-C / SIGTERM), so a folder with the first and
+    not the second was left by a process killed outright (SIGKILL, out of memory, a power
+    cut). It can be resumed if it kept a checkpoint.
+
+    Returns
+    -------
+    str or None
+        The end of a one-line message: ``"is still training (process N)…"`` while another
+        process holds the run's lock (:mod:`rpnkit.run.lock`), ``"was killed before it wrote its outputs; resume it
+        with `rpnkit train --resume RUN`"``, or, without a checkpoint, that it must be
+        trained again.
+    """
+    if not (path / "config.yaml").is_file() or (path / "history.json").exists():
+        return None
+    holder = lock_holder(path)
+    if holder is not None:
+        return f"is still training (process {holder}); wait for it to end"
+    if (path / "checkpoints" / CHECKPOINT_NAME).is_file() or (path / CHECKPOINT_NAME).is_file():
+        return f"was killed before it wrote its outputs; resume it with `{resume_command(path)}`"
+    return (
+        "was killed before it wrote its outputs and kept no checkpoint to resume from "
+        "(output.checkpoints was off); train it again with --overwrite"
+    )
+
+
 def resume_command(out_dir: Path | str) -> str:
     """The one command that continues the run in ``out_dir``."""
     return f"rpnkit train --resume {out_dir}"
@@ -199,8 +239,23 @@ def write_outputs(
     interruption); ``partial`` marks ``history.json`` as the record of an interrupted run;
     ``data``, the built dataset, gives ``preprocessing.json`` (without it, a stale one is
     removed); ``best``, the weights of the best epoch (``output.save_best``), gives
-    ``best.pt`` (without it, a stale one is removed).
+    ``best.pt`` (without it, a stale one is removed). Ctrl-C and SIGTERM are held back
+    until every file is written (:func:`~rpnkit.deferred_signals.signals_deferred`).
     """
+    with signals_deferred():  # Ctrl-C / SIGTERM act once every file is complete
+        _write_outputs(out_dir, config, record, model, weights, partial, data, best)
+
+
+def _write_outputs(
+    out_dir: Path,
+    config: RunConfig,
+    record: dict[str, Any],
+    model: Any,
+    weights: Mapping[str, Any] | None,
+    partial: bool,
+    data: Any,
+    best: Mapping[str, Any] | None,
+) -> None:
     import torch
 
     history = record.get("history", [])

@@ -120,8 +120,36 @@ class Logger:
                 "expected a positive integer or null"
             )
         self.directory = Path(directory)
+        self.check_folder(self.directory, "directory")
         self.log_every_n_steps = log_every_n_steps
         self._open = False
+
+    def check_folder(self, folder: Path, field: str) -> None:
+        """Refuse, before training starts, a folder the logger could not create or write.
+
+        Raises
+        ------
+        ConfigError
+            One line naming the logger, ``field`` and the path: a file where the folder (or
+            one above it) would be, or a folder that does not allow writing.
+        """
+        existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
+        if existing is None:
+            return
+        if not existing.is_dir():
+            blocker = (
+                "is a file"
+                if existing == folder
+                else f"cannot be created: {str(existing)!r} is a file"
+            )
+            raise ConfigError(
+                f"logger {self.name!r} {field}={str(folder)!r} {blocker}; give a folder"
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"logger {self.name!r} {field}={str(folder)!r} cannot be written "
+                f"({str(existing)!r} does not allow writing); give another folder"
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.directory)!r})"

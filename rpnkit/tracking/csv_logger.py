@@ -57,7 +57,12 @@ class CSVLogger(Logger):
         log_every_n_steps: int | None = None,
     ) -> None:
         super().__init__(directory, log_every_n_steps)
-        if not isinstance(filename, str) or not filename or os.sep in filename:
+        if (
+            not isinstance(filename, str)
+            or filename in ("", ".", "..")
+            or os.sep in filename
+            or (os.altsep is not None and os.altsep in filename)
+        ):
             raise ConfigError(
                 f"logger 'csv' filename={filename!r} is not valid; expected a file name such "
                 "as 'history.csv' (the folder is the directory parameter)"

@@ -56,6 +56,7 @@ class TensorBoardLogger(Logger):
             )
         require_extra("tensorboard", self.name, "tensorboard")
         self.log_dir = self.directory / subdirectory
+        self.check_folder(self.log_dir, "subdirectory")
         self._writer: Any = None
 
     def open(self, context: TrainContext) -> None:
