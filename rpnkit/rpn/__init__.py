@@ -7,6 +7,7 @@ resolved through the registry, so plugin components work by name; :mod:`rpnkit.r
 builds tinybig's classic models.
 """
 
+from rpnkit.rpn.compression.base import Compression
 from rpnkit.rpn.expansion import (
     ArcHyperbolicExpansion,
     ArcTrigonometricExpansion,
@@ -87,6 +88,7 @@ from rpnkit.rpn.fusion import (
 )
 from rpnkit.rpn.head import HEAD_KEYS, RPNHead
 from rpnkit.rpn.initialization import INIT_METHODS
+from rpnkit.rpn.interdependence.base import Interdependence
 from rpnkit.rpn.layer import RPNLayer
 from rpnkit.rpn.model import LAYER_KEYS, RPN, build_model
 from rpnkit.rpn.presets import kan, mlp, naive_bayes, perceptron, pgm, svm
@@ -134,6 +136,7 @@ __all__ = [
     "Chi2Expansion",
     "CombinatorialExpansion",
     "CombinatorialNormalExpansion",
+    "Compression",
     "ConcatenationFusion",
     "ConstantEyeReconciliation",
     "ConstantReconciliation",
@@ -167,6 +170,7 @@ __all__ = [
     "IdentityExpansion",
     "IdentityReconciliation",
     "IdentityRemainder",
+    "Interdependence",
     "InverseQuadraticRBFExpansion",
     "JacobiExpansion",
     "L1NormFusion",
