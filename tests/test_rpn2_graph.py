@@ -173,3 +173,43 @@ def test_wrong_node_count_is_one_line() -> None:
     with pytest.raises(ConfigError, match="expected the whole graph, 7 rows") as caught:
         model(torch.randn(5, 3))
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_sparse_propagation_and_its_gradient_equal_the_dense_product(
+    dtype: torch.dtype, dim: int
+) -> None:
+    from rpnkit.rpn.interdependence.topological import Adjacency
+
+    links = torch.tensor([[0, 1, 2, 2, 4, 1], [1, 2, 4, 0, 3, 1]])
+    adjacency = Adjacency(5, links[0], links[1], directed=False, self_scaling=2.0,
+                          normalization=True, normalization_mode="row_column")  # fmt: skip
+    dense = adjacency.dense().to(dtype)
+    z = (
+        torch.randn(5, 3, dtype=dtype, requires_grad=True)
+        if dim == 0
+        else torch.randn(3, 5, dtype=dtype, requires_grad=True)
+    )
+    grad = torch.randn(5, 3, dtype=dtype) if dim == 0 else torch.randn(3, 5, dtype=dtype)
+    out = adjacency.propagate(z, dim)
+    expected = dense.T @ z if dim == 0 else z @ dense
+    torch.testing.assert_close(out, expected)
+    (got,) = torch.autograd.grad(out, z, grad)
+    (want,) = torch.autograd.grad(expected, z, grad)
+    torch.testing.assert_close(got, want)
+
+
+def test_gcn_with_its_sparse_copies_deep_copies_and_trains() -> None:
+    import copy
+
+    data = rpnkit.build("dataset", "karate_club")
+    model = gcn([34, 4, 2], graph=data)
+    x = data.graph.x
+    with torch.inference_mode():
+        model(x)  # the CSR copies are built here, inside inference mode
+    twin = copy.deepcopy(model)  # the copies are left out of the state and rebuilt
+    torch.testing.assert_close(twin(x), model(x))
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    torch.testing.assert_close(model.double()(x.double()), twin.double()(x.double()))

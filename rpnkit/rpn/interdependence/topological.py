@@ -14,6 +14,7 @@ calls; its :meth:`~TopologicalInterdependence.calculate_A` gives the dense matri
 
 from __future__ import annotations
 
+import warnings
 from abc import abstractmethod
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
@@ -150,6 +151,7 @@ class Adjacency(nn.Module):
         self.register_buffer("src", src, persistent=False)
         self.register_buffer("dst", dst, persistent=False)
         self.register_buffer("weight", weight.to(torch.get_default_dtype()), persistent=False)
+        self._products: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
 
     def _normalise(self, src: Tensor, dst: Tensor, weight: Tensor, mode: str) -> Tensor:
         def sums(at: Tensor, values: Tensor) -> Tensor:
@@ -169,10 +171,41 @@ class Adjacency(nn.Module):
         return int(self.weight.numel())
 
     def propagate(self, z: Tensor, dim: int) -> Tensor:
-        """Return ``Âᵀ·z`` (``dim=0``, ``z`` of shape ``(n, k)``) or ``z·Â`` (``dim=1``, ``(k, n)``)."""
+        """Return ``Âᵀ·z`` (``dim=0``, ``z`` of shape ``(n, k)``) or ``z·Â`` (``dim=1``, ``(k, n)``).
+
+        For float32/float64 data ``Âᵀ`` and ``Â`` are kept as CSR matrices (built on first
+        use for each dtype and device, ``O(nnz)`` memory) and applied by one sparse × dense
+        product each way (forward and gradient); otherwise by gather, scale and scatter-add.
+        """
+        if z.dtype in (torch.float32, torch.float64) and z.ndim == 2 and z.layout == torch.strided:
+            forward, backward = self._csr(z.dtype, z.device)
+            if dim == 0:
+                return _FixedSparseProduct.apply(z, forward, backward)
+            return _FixedSparseProduct.apply(z.t(), forward, backward).t()
         weight = self.weight.to(z.dtype)
         weight = weight.unsqueeze(1) if dim == 0 else weight.unsqueeze(0)
         return torch.zeros_like(z).index_add(dim, self.dst, z.index_select(dim, self.src) * weight)
+
+    def _csr(self, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+        """``(Âᵀ, Â)`` as CSR matrices of ``dtype`` on ``device``, built once and kept."""
+        key = (dtype, device)
+        if key not in self._products:
+            weight = self.weight.to(device=device, dtype=dtype)
+            src, dst = self.src.to(device), self.dst.to(device)
+            order = torch.argsort(dst * self.n + src)  # Âᵀ: row dst, column src
+            self._products[key] = (
+                _csr(dst[order], src[order], weight[order], self.n),
+                _csr(src, dst, weight, self.n),  # the edge list is sorted by (src, dst)
+            )
+        return self._products[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The module's state without the CSR copies (rebuilt on use; they do not copy)."""
+        return {**super().__getstate__(), "_products": {}}
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        self._products = {}  # moved or cast: the CSR copies are rebuilt on next use
+        return super()._apply(fn, recurse)
 
     def dense(self) -> Tensor:
         """Return ``Â`` as a dense ``n × n`` matrix."""
@@ -199,6 +232,28 @@ class Adjacency(nn.Module):
     def extra_repr(self) -> str:
         """Nodes and stored entries."""
         return f"n={self.n}, nnz={self.nnz}"
+
+
+def _csr(rows: Tensor, cols: Tensor, values: Tensor, n: int) -> Tensor:
+    """The ``n × n`` CSR matrix of entries sorted by row (torch's beta-state notice silenced)."""
+    counts = torch.bincount(rows, minlength=n)
+    crow = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, cols, values, (n, n), check_invariants=False)
+
+
+class _FixedSparseProduct(torch.autograd.Function):
+    """``M @ z`` for a constant sparse ``M``: the gradient is ``Mᵀ @ grad`` (``Mᵀ`` given)."""
+
+    @staticmethod
+    def forward(ctx: Any, z: Tensor, matrix: Tensor, transposed: Tensor) -> Tensor:
+        ctx.transposed = transposed
+        return matrix @ z
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        return ctx.transposed @ grad, None, None
 
 
 class TopologicalInterdependence(Interdependence):
