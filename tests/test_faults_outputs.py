@@ -201,3 +201,16 @@ def test_a_run_killed_before_its_outputs_says_to_resume_it(
         line = _one_line(_rpnkit(*command, cwd=tmp_path), "'run'", "killed", resume)
         assert "not the output of rpnkit train" not in line
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_export_through_a_symlink_writes_its_target_and_keeps_the_link(
+    tmp_path: Path, run_dir: Path
+) -> None:
+    real = tmp_path / "real.pt"
+    real.write_text("old")
+    (tmp_path / "link.pt").symlink_to(real)
+    result = _rpnkit(
+        "export", str(run_dir), "--format", "torchscript", "-o", "link.pt", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "link.pt").is_symlink() and real.stat().st_size > 100

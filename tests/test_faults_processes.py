@@ -230,3 +230,29 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
+
+
+@pytest.mark.e2e
+def test_sigterm_to_a_ddp_launcher_keeps_the_last_complete_epoch(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(STEPPED.replace("output: {checkpoints: {every_n_steps: 1}}\n", ""))
+    out = tmp_path / "run"
+    launcher = _start(config, out, "--quiet", "--nproc-per-node", "2")
+    deadline = time.monotonic() + 180
+    while not (out / "config.yaml").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(8)  # a few epochs in
+    found = subprocess.run(["pgrep", "-P", str(launcher.pid)], capture_output=True, text=True)
+    workers = [int(p) for p in found.stdout.split()]
+    launcher.send_signal(signal.SIGTERM)
+    _, stderr = launcher.communicate(timeout=120)
+    assert launcher.returncode == 130, stderr
+    assert "Traceback" not in stderr and "SignalException" not in stderr, stderr
+    assert any("training interrupted after" in e for e in _errors(stderr)), stderr
+    summary = json.loads((out / "history.json").read_text())
+    assert summary["partial"] is True and summary["history"]
+    assert (out / "model.pt").is_file()
+    state = load_checkpoint(out / "checkpoints")
+    assert state["position"]["epoch"] == len(summary["history"])
+    time.sleep(5)
+    assert not [pid for pid in workers if _alive(pid)]
