@@ -151,3 +151,24 @@ def test_sequence_models_through_the_registry() -> None:
         assert model(torch.randn(2, 6)).shape[0] == 2
     model = rpnkit.build("model", "tinybig.model.transformer", dims=[4, 4], fc_dims=[2])
     assert model(torch.randn(3, 4)).shape == (3, 2)
+
+
+@pytest.mark.parametrize("bi_directional", [False, True])
+@pytest.mark.parametrize(("self_dependence", "self_scaling"), [(True, 0.5), (False, 1.0)])
+def test_plain_chain_shift_add_equals_the_dense_mixing_with_its_gradient(
+    bi_directional: bool, self_dependence: bool, self_scaling: float
+) -> None:
+    L, b, n = 4, 3, 2
+    f = SequenceChainInterdependence(
+        chain_length=L, bi_directional=bi_directional, self_dependence=self_dependence,
+        self_scaling=self_scaling,
+    )  # fmt: skip
+    A = f.calculate_A()
+    z = torch.randn(b * L, n, requires_grad=True)
+    grad = torch.randn(b * L, n)
+    out = f(kappa_x=z)
+    expected = torch.einsum("st,bsn->btn", A, z.view(b, L, n)).reshape(b * L, n)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(
+        torch.autograd.grad(out, z, grad)[0], torch.autograd.grad(expected, z, grad)[0]
+    )

@@ -132,10 +132,25 @@ class SequenceChainInterdependence(Interdependence):
             )
         if self.kind == "inverse_approx" and self.chain.directed:  # (I − A)⁻¹: a cumsum
             return data.reshape(rows // length, length, width).cumsum(1).reshape(rows, width)
+        if self.kind == "chain" and not self.chain.normalization:  # s·z_t + z_{t−1} (+ z_{t+1})
+            return self._shift_add(data.reshape(rows // length, length, width)).reshape(rows, width)
         # (b·L, n) -> (L, b·n): time steps as the rows the chain mixes
         steps = data.reshape(rows // length, length, width).transpose(0, 1)
         mixed = self.chain.operate(steps.reshape(length, -1), 0)
         return mixed.reshape(length, rows // length, width).transpose(0, 1).reshape(rows, width)
+
+    def _shift_add(self, z: Tensor) -> Tensor:
+        """Â's ``Aᵀ`` on ``(b, L, n)`` without normalisation: the loop weight times each step,
+        plus the step before (and the step after, both ways), without leaving that layout."""
+        chain = self.chain
+        loop = 0.0
+        if chain.uses_self_dependence and chain.self_dependence:
+            loop = chain.self_scaling if chain.uses_self_scaling else 1.0
+        out = z.clone() if loop == 1.0 else z * loop
+        out[:, 1:] += z[:, :-1]
+        if not chain.directed:
+            out[:, :-1] += z[:, 1:]
+        return out
 
     def extra_repr(self) -> str:
         """Kind and length."""
