@@ -195,7 +195,12 @@ def test_a_missing_run_dir(command: str, tmp_path: Path) -> None:
 
 
 def test_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a run\n")
     expect_error("evaluate", str(tmp_path), fragments=("no config.yaml", "rpnkit train"))
+
+
+def test_an_empty_folder_is_a_run_killed_before_training(tmp_path: Path) -> None:
+    expect_error("evaluate", str(tmp_path), fragments=("is empty", "train it again"))
 
 
 def test_a_run_without_model_pt(colours: Path, tmp_path: Path) -> None:
