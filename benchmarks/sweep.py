@@ -1,12 +1,15 @@
 """The sweep machinery's own cost per trial, and ``--jobs 2`` against ``--jobs 1``.
 
-Run by hand: ``python benchmarks/sweep.py [--epochs 15] [--points 4]``. One digits trial is
-configs/digits.yaml's model (gaussian_rbf + low_rank, 15 epochs, one thread); the sweep is a
-grid over ``--points`` expansions. Measured in the same run, in this order:
+Run by hand: ``python benchmarks/sweep.py [--epochs 15] [--points 4] [--repeats 3]``. One
+digits trial is configs/digits.yaml's model (gaussian_rbf + low_rank, 15 epochs, one thread);
+the sweep is a grid over ``--points`` expansions. Each repeat measures, in a rotating order (so
+a change in the machine's load falls on all three alike):
 
 1. ``train``: each grid point trained alone by ``python -m rpnkit train`` (what a trial is);
 2. ``sweep --jobs 1``: the whole ``rpnkit sweep`` command over the same points;
 3. ``sweep --jobs 2``: the same with two trials at once.
+
+The figures are the medians over the repeats; the load average is printed before and after.
 
 The machinery's overhead per trial is ``(sweep --jobs 1 - sum of train) / points`` (the checks
 before the first trial, asking and telling Optuna, watching the history, the report), printed
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,10 +42,11 @@ def _run(cmd: list[str]) -> float:
 
 
 def main() -> None:
-    """Measure and print the three timings and the two ratios."""
+    """Measure and print the three timings (medians of interleaved repeats) and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--points", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     points = EXPANSIONS[: args.points]
     raw = yaml.safe_load((ROOT / "configs" / "digits.yaml").read_text())
@@ -49,25 +54,48 @@ def main() -> None:
     raw["learner"]["lr_scheduler"]["parameters"]["T_max"] = args.epochs
     raw["output"] = {"dir": None, "save_model": True, "checkpoints": False}
     rpnkit = [sys.executable, "-m", "rpnkit"]
+    load_before = os.getloadavg()
+    timings: dict[str, list[float]] = {"train": [], "jobs1": [], "jobs2": []}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "digits.yaml"
         base.write_text(yaml.safe_dump(raw))
-        trains = []
-        for i, name in enumerate(points):
-            out = Path(tmp) / f"alone{i}"
-            cmd = [*rpnkit, "train", str(base), "--quiet", "--output", str(out)]
-            trains.append(_run([*cmd, "--threads", "1", "--set", f"{KEY}={name}"]))
         space = f"{KEY}=[{', '.join(points)}]"
         sweep = [*rpnkit, "sweep", str(base), "--space", space, "--objective", "train_loss"]
-        one = _run([*sweep, "--jobs", "1", "--output", str(Path(tmp) / "jobs1")])
-        two = _run([*sweep, "--jobs", "2", "--output", str(Path(tmp) / "jobs2")])
-    total, mean = sum(trains), sum(trains) / len(trains)
+
+        def train(out: Path) -> float:
+            total = 0.0
+            for i, name in enumerate(points):
+                cmd = [*rpnkit, "train", str(base), "--quiet", "--output", str(out / str(i))]
+                total += _run([*cmd, "--threads", "1", "--set", f"{KEY}={name}"])
+            return total
+
+        measures = {
+            "train": train,
+            "jobs1": lambda out: _run([*sweep, "--jobs", "1", "--output", str(out)]),
+            "jobs2": lambda out: _run([*sweep, "--jobs", "2", "--output", str(out)]),
+        }
+        order = list(measures)
+        for repeat in range(args.repeats):
+            for name in order[repeat % 3 :] + order[: repeat % 3]:
+                timings[name].append(measures[name](Path(tmp) / f"{name}-{repeat}"))
+    load_after = os.getloadavg()
+    total, one, two = (statistics.median(timings[k]) for k in ("train", "jobs1", "jobs2"))
+    mean = total / len(points)
     overhead = (one - total) / len(points)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"{len(points)} digits trials of {args.epochs} epochs on {cores} cores")
-    print(f"train alone:    {total:7.2f} s  ({mean:.2f} s per trial)")
-    print(f"sweep --jobs 1: {one:7.2f} s")
-    print(f"sweep --jobs 2: {two:7.2f} s")
+    print(
+        f"{len(points)} digits trials of {args.epochs} epochs on {cores} cores, medians of "
+        f"{args.repeats} interleaved repeats; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after"
+    )
+    for key, label in (
+        ("train", "train alone:   "),
+        ("jobs1", "sweep --jobs 1:"),
+        ("jobs2", "sweep --jobs 2:"),
+    ):
+        runs = ", ".join(f"{t:.2f}" for t in timings[key])
+        print(f"{label} {statistics.median(timings[key]):7.2f} s  ({runs})")
+    print(f"a trial alone:  {mean:7.2f} s")
     verdict = "ok" if overhead / mean < 0.05 else "over the 5 % target"
     print(f"overhead per trial: {overhead:+.3f} s = {overhead / mean:+.1%} of a trial ({verdict})")
     verdict = "ok" if two / one <= 0.6 else "over the 0.6x target"

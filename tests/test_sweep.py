@@ -82,6 +82,36 @@ def test_every_problem_in_one_pass_and_nothing_on_disk(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_values_after_the_first_are_built_too(tmp_path: Path) -> None:
+    # the first point is built whole once; a later value of a model key builds its model
+    # alone, a later value of another key is validated whole: each bad one is named
+    config = write_config(tmp_path / "c.yaml")
+    out = tmp_path / "sweep"
+    result = run_rpnkit(
+        "sweep",
+        str(config),
+        "--objective",
+        "train_loss",
+        "--output",
+        str(out),
+        "--space",
+        "model.parameters.layers.0.n=[10, 7]",
+        "--space",
+        f"{RECONCILIATION}=[identity, {{name: low_rank, parameters: {{r: -1}}}}]",
+        "--space",
+        "learner.optimizer.parameters.lr=[0.1, -1.0]",
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, result.stderr
+    assert errors[0].startswith("error: sweep key model.parameters.layers.0.n=7: model: ")
+    assert "gives n=7 outputs but dataset 'digits' needs 10" in errors[0]
+    assert errors[1].startswith(f"error: sweep key {RECONCILIATION}=")
+    assert "low_rank reconciliation r=-1 is not valid" in errors[1]
+    assert errors[2].startswith("error: sweep key learner.optimizer.parameters.lr=-1.0: ")
+    assert not out.exists()
+
+
 def test_bad_jobs_a_test_objective_and_a_missing_optuna(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.yaml", {"space": {EXPANSION: ["identity", "taylor"]}})
     jobs = run_rpnkit("sweep", str(config), "--jobs", "0")

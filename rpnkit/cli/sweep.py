@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +125,7 @@ def _start(args: argparse.Namespace) -> int:
     from rpnkit.plugins.state import get_registry
     from rpnkit.run.config import apply_overrides
     from rpnkit.sweep.objective import choose_objective
-    from rpnkit.sweep.plan import check_base, check_value, extra_assignments, plan, read_definition
+    from rpnkit.sweep.plan import check_values, extra_assignments, plan, read_definition
     from rpnkit.sweep.space import check_space, parse_space
 
     raw, section = read_definition(args)
@@ -146,16 +147,13 @@ def _start(args: argparse.Namespace) -> int:
         problems.append(str(exc))
     sampler, n_trials, pruner = plan(section, dimensions, problems)
     extra = extra_assignments(effective, objective)
+    good, found = check_space(dimensions, effective, registry)  # keys and names: no build
+    problems += found
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base.yaml"
         base.write_text(yaml.safe_dump(raw, sort_keys=False))
         overrides = [*args.overrides, *extra, "output.dir=null"]
-        base_problems = check_base(base, overrides)
-        problems += base_problems
-        if not base_problems:  # every key and name, and each value built as --set builds it
-            problems += check_space(
-                dimensions, effective, registry, lambda k, v: check_value(base, overrides, k, v)
-            )
+        problems += check_values(base, overrides, good)  # about one build, all values
     directory = Path(section.get("dir") or Path("sweeps") / Path(args.config).stem)
     if not problems and directory.exists() and any(directory.iterdir()):
         problems.append(
@@ -282,9 +280,33 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
         threads=thread_budget(args.jobs, definition.get("config_threads")),
         trust_code=args.trust_code,
     )
+    _prefetch()  # the report's imports, while the trials run
     run.run()
     _summary(study, run, directory)
     return 0
+
+
+def _prefetch() -> threading.Thread:
+    """Import what :func:`_summary` needs (Optuna's importances, the compare table, matplotlib)
+    in a background thread started as the trials start, so the sweep's end does not wait for
+    it: the sweep process is idle while its trials run. Returns the started thread."""
+
+    def imports() -> None:
+        import optuna.importance  # noqa: F401
+
+        import rpnkit.cli.compare  # noqa: F401
+
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")  # what plot_sweep draws with
+            import matplotlib.pyplot
+        except ImportError:
+            pass
+
+    thread = threading.Thread(target=imports, name="rpnkit-sweep-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _summary(study: optuna.Study, run: Any, directory: Path) -> None:

@@ -2,27 +2,31 @@
 
 :func:`read_definition` reads the file and the command's flags into the base config and the
 sweep's settings; :func:`plan` chooses the sampler, the number of trials and the pruner;
-:func:`extra_assignments` is what the sweep adds to every trial; :func:`check_base` and
-:func:`check_value` build and check the config as ``rpnkit validate`` does, with one searched
-value applied exactly as ``--set`` applies it.
+:func:`extra_assignments` is what the sweep adds to every trial; :func:`check_values` checks
+every searched value as ``--set`` applies it, building the config once as ``rpnkit validate``
+does and, for each other value, only what that value changes.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rpnkit.checks import short_repr
 from rpnkit.errors import ConfigError, RpnkitError
 from rpnkit.sweep.space import assignment
 
 if TYPE_CHECKING:
+    from rpnkit.run.config import RunConfig
+    from rpnkit.run.runner import Components
     from rpnkit.sweep.objective import Objective
     from rpnkit.sweep.space import Dimension
 
-__all__ = ["SAMPLERS", "check_base", "check_value", "extra_assignments", "plan", "read_definition"]
+__all__ = ["SAMPLERS", "check_values", "extra_assignments", "plan", "read_definition"]
 
 SECTION_KEYS = ("space", "objective", "direction", "sampler", "trials", "pruner", "dir")
 SAMPLERS = ("grid", "tpe", "random")
@@ -110,23 +114,97 @@ def extra_assignments(raw: dict[str, Any], objective: Objective | None) -> list[
     return extra
 
 
-def check_base(base: Path, overrides: list[str]) -> list[str]:
+def _load(base: Path, assignments: Sequence[str]) -> tuple[RunConfig | None, str | None]:
     from rpnkit.run.config import load_config
 
     try:
-        load_config(base, overrides)
+        return load_config(base, assignments), None
     except RpnkitError as exc:
-        return [str(exc)]
-    return []
+        return None, str(exc)
 
 
-def check_value(base: Path, overrides: list[str], key: str, value: Any) -> list[str]:
-    """Problems of the config with ``--set key=value``, built and checked as ``validate`` does."""
-    from rpnkit.run.config import load_config
+def _validate(base: Path, assignments: Sequence[str]) -> tuple[Components | None, list[str]]:
+    """The config with ``assignments``, every component built and checked as ``validate`` does."""
     from rpnkit.run.runner import validate
 
+    config, problem = _load(base, assignments)
+    if config is None:
+        return None, [str(problem)]
+    return validate(config)
+
+
+def _model_problems(config: RunConfig, parts: Components) -> list[str]:
+    """Problems of ``config``'s model built alone, against the data and loss ``parts`` built."""
+    from rpnkit.plugins.state import get_registry
+    from rpnkit.rpn.sizes import resolve_sizes
+    from rpnkit.run.structure import resolve_graph
+    from rpnkit.run.task_fit import check_model_fits_data, task_problems
+
     try:
-        config = load_config(base, [*overrides, assignment(key, value)])
+        spec, _ = resolve_sizes(resolve_graph(config.model, config.data), parts.data)
+        model = get_registry().build("model", spec["name"], **spec["parameters"])
+        check_model_fits_data(model, parts.data)
     except RpnkitError as exc:
-        return [str(exc)]
-    return validate(config)[1]
+        return [f"model: {exc}"]
+    names = [spec["name"] for spec in config.metrics]
+    loss = getattr(parts.learner, "loss", None)
+    return task_problems(parts.data, model, loss, parts.metrics, names)
+
+
+def check_values(
+    base: Path, overrides: Sequence[str], dimensions: Sequence[Dimension]
+) -> list[str]:
+    """Every problem of the searched values, one line each, at the cost of about one build.
+
+    Each value (every choice, both ends of a range) is first applied as ``--set`` applies it
+    (keys and structure, no component built). Then the sweep's first point (every key at its
+    first value) is built and checked once, as ``rpnkit validate`` does; each other value of a
+    ``model.`` key builds only the model, against that point's data and loss; each other value
+    of another key (``learner.``, ``data.``, ...) is validated whole, since it changes what
+    the first build checked. Only when the first point fails are the base config and each
+    value validated alone, to tell which is at fault.
+
+    Parameters
+    ----------
+    base
+        The base config file.
+    overrides
+        The ``--set`` assignments every trial gets.
+    dimensions
+        The searched keys, whose keys and component names are already known good
+        (:func:`~rpnkit.sweep.space.check_space`).
+    """
+    problems: list[str] = []
+    for dim in dimensions:
+        for value in dim.ends():
+            _, problem = _load(base, [*overrides, assignment(dim.key, value)])
+            if problem is not None:
+                problems.append(f"sweep key {dim.key}={short_repr(value)}: {problem}")
+    if problems:
+        return problems
+    first = {dim.key: dim.ends()[0] for dim in dimensions}
+
+    def point(**changed: Any) -> list[str]:
+        return [*overrides, *(assignment(k, changed.get(k, v)) for k, v in first.items())]
+
+    parts, found = _validate(base, point())
+    if parts is None:  # something is wrong: the base, then each value alone, tell what
+        problems += _validate(base, overrides)[1] if dimensions else found
+        for dim in dimensions:
+            for value in dim.ends():
+                lines = _validate(base, [*overrides, assignment(dim.key, value)])[1]
+                where = f"sweep key {dim.key}={short_repr(value)}"
+                problems += [f"{where}: {line}" for line in lines if line not in problems]
+        shown = ", ".join(f"{k}={short_repr(v)}" for k, v in first.items())
+        problems = problems or [f"sweep point {shown}: {line}" for line in found]
+        return list(dict.fromkeys(problems))
+    for dim in dimensions:
+        for value in dim.ends()[1:]:
+            assignments = point(**{dim.key: value})
+            if dim.key.startswith("model."):
+                config, _ = _load(base, assignments)
+                lines = _model_problems(config, parts) if config is not None else []
+            else:
+                lines = _validate(base, assignments)[1]
+            problems += [f"sweep key {dim.key}={short_repr(value)}: {line}" for line in lines]
+    return list(dict.fromkeys(problems))

@@ -9,9 +9,9 @@ A space maps a config key, spelled as ``--set`` spells it
     loguniform(1e-4, 1e-1)            # a float range sampled on a log scale
 
 :func:`parse_space` turns the text into :class:`Dimension` objects; :func:`check_space` checks
-every key against the config and every component name against the registry, then builds and
-checks the config with each value exactly as ``rpnkit train --set KEY=VALUE`` would, and
-returns every problem, one line each.
+every key against the config and every component name against the registry, building nothing,
+and returns every problem, one line each (:func:`~rpnkit.sweep.plan.check_values` then builds
+the values).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,12 +183,11 @@ def _component_groups(current: Any, key: str, registry: Any) -> list[str]:
 
 
 def check_space(
-    dimensions: Sequence[Dimension],
-    raw: Mapping[str, Any],
-    registry: Any,
-    build_check: Callable[[str, Any], list[str]],
-) -> list[str]:
-    """Every problem of the space against the config ``raw`` and the registry, one line each.
+    dimensions: Sequence[Dimension], raw: Mapping[str, Any], registry: Any
+) -> tuple[list[Dimension], list[str]]:
+    """Every problem of the space's keys and names against ``raw`` and the registry.
+
+    Nothing is built (the values are built by :func:`~rpnkit.sweep.plan.check_values`).
 
     Parameters
     ----------
@@ -199,11 +198,13 @@ def check_space(
     registry
         The component registry (:func:`rpnkit.get_registry`): a string value at a key that
         holds a component must be a name registered in that component's group.
-    build_check
-        ``(key, value) -> problems`` of the config with ``--set key=value`` applied and every
-        component built and checked as ``rpnkit validate`` does; called for every choice and
-        both ends of each range once the key and names are known good.
+
+    Returns
+    -------
+    tuple
+        The dimensions whose key and names are good, and every problem, one line each.
     """
+    good: list[Dimension] = []
     problems: list[str] = []
     for dim in dimensions:
         found, current, problem = _lookup(raw, dim.key)
@@ -222,12 +223,9 @@ def check_space(
                         f"sweep key {dim.key!r}: {name!r} is not a registered "
                         f"{' or '.join(groups)}{_suggest(registry, groups[0], name)}"
                     )
-        if bad_names:
-            continue
-        for value in dim.ends():
-            for line in build_check(dim.key, value):
-                problems.append(f"sweep key {dim.key}={short_repr(value)}: {line}")
-    return list(dict.fromkeys(problems))
+        if not bad_names:
+            good.append(dim)
+    return good, list(dict.fromkeys(problems))
 
 
 def _registered(registry: Any, group: str, name: str) -> bool:

@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -33,8 +34,9 @@ __all__ = ["TRIAL_FILE", "Outcome", "run_trial", "trial_command", "write_trial_f
 #: The file the sweep writes into each trial's run directory (state, objective, reason).
 TRIAL_FILE = "trial.json"
 
-#: How often the sweep looks at a running trial's history (seconds).
-POLL_SECONDS = 0.05
+#: How often the sweep looks at a running trial's history (seconds); the trial's exit is seen
+#: at once (:func:`_exit_waiter`).
+POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -83,6 +85,20 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def _exit_waiter(pid: int) -> tuple[Callable[[float], None], Callable[[], None]]:
+    """``(wait, close)``: ``wait(seconds)`` returns when the process ``pid`` exits or after
+    ``seconds``, whichever is first (a pidfd on Linux; a plain sleep elsewhere)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return time.sleep, lambda: None
+
+    def wait(seconds: float) -> None:
+        select.select([fd], [], [], seconds)
+
+    return wait, lambda: os.close(fd)
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
@@ -144,9 +160,10 @@ def run_trial(
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         started(process.pid)
+        wait, close = _exit_waiter(process.pid)
         try:
             while process.poll() is None:
-                time.sleep(POLL_SECONDS)
+                wait(POLL_SECONDS)
                 try:
                     now = history.stat().st_mtime_ns
                 except OSError:
@@ -166,6 +183,8 @@ def run_trial(
             process.kill()
             process.wait()
             raise
+        finally:
+            close()
     rows = _final_rows(run_dir)
     value = objective.best(rows)
     if pruned:
