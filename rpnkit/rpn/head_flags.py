@@ -2,20 +2,28 @@
 
 tinybig's RPN 2 heads choose their components with boolean flags; rpnkit's
 :class:`~rpnkit.rpn.head.RPNHead` takes the components themselves. :func:`head_options`
-translates one set of flags, so every structured head and layer (graph, chain, attention)
-reads them the same way. The output steps are registered modules here (tinybig keeps them in a
+translates one set of flags, and :func:`head_options_from` reads them from a constructor's
+arguments, so every structured head and layer (graph, chain, attention) reads them the same
+way; :func:`bilinear_kind` does the same for the interdependence's bilinear form. The output steps are registered modules here (tinybig keeps them in a
 plain list, so its BatchNorm is never trained and ``eval()`` does not reach its Dropout).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
 from rpnkit.checks import finite_number, positive_int
 
-__all__ = ["head_options", "output_steps", "reconciliation_spec"]
+__all__ = [
+    "bilinear_kind",
+    "head_options",
+    "head_options_from",
+    "output_steps",
+    "reconciliation_spec",
+]
 
 
 def reconciliation_spec(
@@ -98,3 +106,67 @@ def head_options(
         ),
         "parameters_init_method": parameters_init_method,
     }
+
+
+def head_options_from(
+    n: int,
+    flags: Mapping[str, Any],
+    *,
+    softmax: str | None,
+    parameters_init_method: str | None = None,
+) -> dict[str, Any]:
+    """:func:`head_options` with tinybig's flags read from a head constructor's arguments.
+
+    Parameters
+    ----------
+    n
+        Outputs of the head.
+    flags
+        The constructor's arguments by name (``with_dual_lphm``, ``with_lorr``, ``r``,
+        ``enable_bias``, ``with_residual``, ``with_batch_norm``, ``with_relu``,
+        ``with_dropout``, ``p``, ``channel_num`` and ``parameters_init_method``; ``with_taylor``
+        and ``d`` where the constructor has them).
+    softmax
+        The last output step (a processing name), or ``None``.
+    parameters_init_method
+        Used instead of ``flags["parameters_init_method"]`` when given.
+
+    Returns
+    -------
+    dict
+        The :class:`~rpnkit.rpn.head.RPNHead` options.
+    """
+    return head_options(
+        n,
+        with_dual_lphm=flags["with_dual_lphm"],
+        with_lorr=flags["with_lorr"],
+        r=flags["r"],
+        enable_bias=flags["enable_bias"],
+        with_residual=flags["with_residual"],
+        with_taylor=flags.get("with_taylor", False),
+        d=flags.get("d", 2),
+        with_batch_norm=flags["with_batch_norm"],
+        with_relu=flags["with_relu"],
+        with_dropout=flags["with_dropout"],
+        p=flags["p"],
+        softmax=softmax,
+        channel_num=flags["channel_num"],
+        parameters_init_method=(
+            flags["parameters_init_method"]
+            if parameters_init_method is None
+            else parameters_init_method
+        ),
+    )
+
+
+def bilinear_kind(flags: Mapping[str, Any]) -> str:
+    """The bilinear form tinybig's interdependence flags choose.
+
+    ``low_rank`` when ``with_lorr_interdependence``, else ``dual_lphm`` when
+    ``with_dual_lphm_interdependence``, else ``identity`` (a dense ``W``).
+    """
+    if flags["with_lorr_interdependence"]:
+        return "low_rank"
+    if flags["with_dual_lphm_interdependence"]:
+        return "dual_lphm"
+    return "identity"

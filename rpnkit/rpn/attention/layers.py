@@ -14,46 +14,24 @@ from typing import Any
 
 from rpnkit.rpn.attention.bilinear import BilinearAttentionInterdependence
 from rpnkit.rpn.head import RPNHead
-from rpnkit.rpn.head_flags import head_options
+from rpnkit.rpn.head_flags import bilinear_kind, head_options_from
 from rpnkit.rpn.layer import RPNLayer
 
 __all__ = ["bilinear_interdependence_head", "bilinear_interdependence_layer"]
 
 
 def _attention(m: int, n: int, flags: dict[str, Any]) -> BilinearAttentionInterdependence:
-    if flags["with_lorr_interdependence"]:
-        kind = "low_rank"
-    elif flags["with_dual_lphm_interdependence"]:
-        kind = "dual_lphm"
-    else:
-        kind = "identity"
     return BilinearAttentionInterdependence(
         m=m,
         b=flags["batch_num"],
-        bilinear=kind,
+        bilinear=bilinear_kind(flags),
         r=flags["r_interdependence"],
         scale=math.sqrt(n),
     )
 
 
 def _options(n: int, flags: dict[str, Any]) -> dict[str, Any]:
-    return head_options(
-        n,
-        with_dual_lphm=flags["with_dual_lphm"],
-        with_lorr=flags["with_lorr"],
-        r=flags["r"],
-        enable_bias=flags["enable_bias"],
-        with_residual=flags["with_residual"],
-        with_taylor=flags["with_taylor"],
-        d=flags["d"],
-        with_batch_norm=flags["with_batch_norm"],
-        with_relu=flags["with_relu"],
-        with_dropout=flags["with_dropout"],
-        p=flags["p"],
-        softmax="softmax" if flags["with_softmax"] else None,
-        channel_num=flags["channel_num"],
-        parameters_init_method=flags["parameters_init_method"],
-    )
+    return head_options_from(n, flags, softmax="softmax" if flags["with_softmax"] else None)
 
 
 def bilinear_interdependence_head(

@@ -20,7 +20,7 @@ from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
 from rpnkit.rpn.chain.mixing import SequenceChainInterdependence
 from rpnkit.rpn.head import RPNHead
-from rpnkit.rpn.head_flags import head_options
+from rpnkit.rpn.head_flags import head_options_from
 from rpnkit.rpn.layer import RPNLayer
 
 __all__ = ["ChainLayer", "chain_interdependence_head", "chain_interdependence_layer"]
@@ -48,23 +48,7 @@ def _mixing(flags: dict[str, Any]) -> SequenceChainInterdependence:
 
 
 def _options(n: int, flags: dict[str, Any], softmax: bool) -> dict[str, Any]:
-    return head_options(
-        n,
-        with_dual_lphm=flags["with_dual_lphm"],
-        with_lorr=flags["with_lorr"],
-        r=flags["r"],
-        enable_bias=flags["enable_bias"],
-        with_residual=flags["with_residual"],
-        with_taylor=flags.get("with_taylor", False),
-        d=flags.get("d", 2),
-        with_batch_norm=flags["with_batch_norm"],
-        with_relu=flags["with_relu"],
-        with_dropout=flags["with_dropout"],
-        p=flags["p"],
-        softmax="softmax" if softmax else None,
-        channel_num=flags["channel_num"],
-        parameters_init_method=flags["parameters_init_method"],
-    )
+    return head_options_from(n, flags, softmax="softmax" if softmax else None)
 
 
 def chain_interdependence_head(

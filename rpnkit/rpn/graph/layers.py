@@ -21,7 +21,7 @@ from typing import Any
 
 from rpnkit.rpn.graph.attention import EdgeBilinearInterdependence, graph_function_for
 from rpnkit.rpn.head import RPNHead
-from rpnkit.rpn.head_flags import head_options
+from rpnkit.rpn.head_flags import bilinear_kind, head_options_from
 from rpnkit.rpn.layer import RPNLayer
 
 __all__ = [
@@ -36,21 +36,8 @@ _GRAPH_INIT = "fanout_std_uniform"
 
 
 def _flags(n: int, flags: dict[str, Any]) -> dict[str, Any]:
-    return head_options(
-        n,
-        with_dual_lphm=flags["with_dual_lphm"],
-        with_lorr=flags["with_lorr"],
-        r=flags["r"],
-        enable_bias=flags["enable_bias"],
-        with_residual=flags["with_residual"],
-        with_batch_norm=flags["with_batch_norm"],
-        with_relu=flags["with_relu"],
-        with_dropout=flags["with_dropout"],
-        p=flags["p"],
-        softmax="log_softmax" if flags["with_softmax"] else None,
-        channel_num=flags["channel_num"],
-        parameters_init_method=_GRAPH_INIT,
-    )
+    softmax = "log_softmax" if flags["with_softmax"] else None
+    return head_options_from(n, flags, softmax=softmax, parameters_init_method=_GRAPH_INIT)
 
 
 def graph_interdependence_head(
@@ -293,12 +280,6 @@ def graph_bilinear_interdependence_layer(
 
 def _edge_attention(m: int, flags: dict[str, Any]) -> EdgeBilinearInterdependence:
     """The GAT head's interdependence for ``m`` input features."""
-    if flags["with_lorr_interdependence"]:
-        bilinear = "low_rank"
-    elif flags["with_dual_lphm_interdependence"]:
-        bilinear = "dual_lphm"
-    else:
-        bilinear = "identity"
     return EdgeBilinearInterdependence(
         m=m,
         graph=flags["graph"],
@@ -314,6 +295,6 @@ def _edge_attention(m: int, flags: dict[str, Any]) -> EdgeBilinearInterdependenc
         accumulative=flags["accumulative"],
         with_pagerank=flags["with_pagerank"],
         c=flags["c"],
-        bilinear=bilinear,
+        bilinear=bilinear_kind(flags),
         r=flags["r_interdependence"],
     )
