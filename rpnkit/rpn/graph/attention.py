@@ -17,6 +17,7 @@ matrix. :meth:`~EdgeBilinearInterdependence.calculate_A` builds the dense matrix
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -96,6 +97,33 @@ def graph_function_for(
     if with_multihop:
         return MultihopGraphInterdependence(h=h, accumulative=accumulative, **options)
     return GraphInterdependence(**options)
+
+
+def graph_function_from(options: Mapping[str, Any], label: str) -> GraphInterdependence:
+    """:func:`graph_function_for` with its arguments read from a constructor's arguments.
+
+    ``options`` holds ``graph``, ``nodes``, ``links``, ``directed``, ``graph_file_path``,
+    ``normalization``, ``normalization_mode``, ``self_dependence``, ``with_multihop``, ``h``,
+    ``accumulative``, ``with_pagerank``, ``c`` and optionally ``b``; ``label`` names the
+    caller in error messages.
+    """
+    return graph_function_for(
+        options["graph"],
+        options["nodes"],
+        options["links"],
+        options["directed"],
+        options["graph_file_path"],
+        b=options.get("b"),
+        normalization=options["normalization"],
+        normalization_mode=options["normalization_mode"],
+        self_dependence=options["self_dependence"],
+        with_multihop=options["with_multihop"],
+        h=options["h"],
+        accumulative=options["accumulative"],
+        with_pagerank=options["with_pagerank"],
+        c=options["c"],
+        label=label,
+    )
 
 
 class EdgeBilinearInterdependence(Interdependence):
@@ -189,27 +217,9 @@ class EdgeBilinearInterdependence(Interdependence):
                 "features, the size of W)"
             )
         kind = str(choice(bilinear, BILINEAR_KINDS, "graph_bilinear bilinear"))
-        graph_function: GraphInterdependence
-        if isinstance(graph, GraphInterdependence):  # built once by a model, shared by layers
-            graph_function = graph
-        else:
-            graph_function = graph_function_for(
-                graph,
-                nodes,
-                links,
-                directed,
-                graph_file_path,
-                b=b,
-                normalization=normalization,
-                normalization_mode=normalization_mode,
-                self_dependence=self_dependence,
-                with_multihop=with_multihop,
-                h=h,
-                accumulative=accumulative,
-                with_pagerank=with_pagerank,
-                c=c,
-                label="graph_bilinear",
-            )
+        # a GraphInterdependence passed as graph (built once by a model, shared by its layers)
+        # is used as it is
+        graph_function = graph_function_from(locals(), "graph_bilinear")
         self.graph = graph_function
         self.b = graph_function.n
         self.sparse = type(graph_function) is GraphInterdependence

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rpnkit.rpn.graph.attention import EdgeBilinearInterdependence, graph_function_for
+from rpnkit.rpn.graph.attention import EdgeBilinearInterdependence, graph_function_from
 from rpnkit.rpn.head import RPNHead
 from rpnkit.rpn.head_flags import bilinear_kind, head_options_from
 from rpnkit.rpn.layer import RPNLayer
@@ -99,22 +99,7 @@ def graph_interdependence_head(
     name, device
         Accepted for tinybig configs (rpnkit modules follow ``.to()``).
     """
-    function = graph_function_for(
-        graph,
-        nodes,
-        links,
-        directed,
-        graph_file_path,
-        normalization=normalization,
-        normalization_mode=normalization_mode,
-        self_dependence=self_dependence,
-        with_multihop=with_multihop,
-        h=h,
-        accumulative=accumulative,
-        with_pagerank=with_pagerank,
-        c=c,
-        label="graph_interdependence_head",
-    )
+    function = graph_function_from(locals(), "graph_interdependence_head")
     flags = dict(locals())
     return RPNHead(m, n, instance_interdependence=function, **_flags(n, flags))
 
@@ -157,22 +142,7 @@ def graph_interdependence_layer(
 
     Parameters are :func:`graph_interdependence_head`'s, and ``width``.
     """
-    function = graph_function_for(
-        graph,
-        nodes,
-        links,
-        directed,
-        graph_file_path,
-        normalization=normalization,
-        normalization_mode=normalization_mode,
-        self_dependence=self_dependence,
-        with_multihop=with_multihop,
-        h=h,
-        accumulative=accumulative,
-        with_pagerank=with_pagerank,
-        c=c,
-        label="graph_interdependence_layer",
-    )
+    function = graph_function_from(locals(), "graph_interdependence_layer")
     flags = dict(locals())
     return RPNLayer(m, n, width=width, instance_interdependence=function, **_flags(n, flags))
 

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from rpnkit.rpn.graph.attention import graph_function_for
+from rpnkit.rpn.graph.attention import graph_function_from
 from rpnkit.rpn.graph.layers import (
     graph_bilinear_interdependence_layer,
     graph_interdependence_layer,
@@ -92,22 +92,7 @@ def gcn(
     repeats one head object). ``graph_file_path`` (a pickle) is refused.
     """
     sizes = check_dims(dims)
-    function = graph_function_for(
-        graph,
-        nodes,
-        links,
-        directed,
-        graph_file_path,
-        normalization=normalization,
-        normalization_mode=normalization_mode,
-        self_dependence=self_dependence,
-        with_multihop=with_multihop,
-        h=h,
-        accumulative=accumulative,
-        with_pagerank=with_pagerank,
-        c=c,
-        label="gcn",
-    )
+    function = graph_function_from(locals(), "gcn")
     layers = []
     for m, n in itertools.pairwise(sizes):
         hidden = n != sizes[-1]
@@ -197,22 +182,7 @@ def gat(
     masked by the graph equal the scores on the edges).
     """
     sizes = check_dims(dims)
-    function = graph_function_for(
-        graph,
-        nodes,
-        links,
-        directed,
-        graph_file_path,
-        normalization=normalization,
-        normalization_mode=normalization_mode,
-        self_dependence=self_dependence,
-        with_multihop=with_multihop,
-        h=h,
-        accumulative=accumulative,
-        with_pagerank=with_pagerank,
-        c=c,
-        label="gat",
-    )
+    function = graph_function_from(locals(), "gat")
     layers = []
     for m, n in itertools.pairwise(sizes):
         hidden = n != sizes[-1]
