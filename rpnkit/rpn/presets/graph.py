@@ -93,29 +93,13 @@ def gcn(
     """
     sizes = check_dims(dims)
     function = graph_function_from(locals(), "gcn")
-    layers = []
-    for m, n in itertools.pairwise(sizes):
-        hidden = n != sizes[-1]
-        layers.append(
-            graph_interdependence_layer(
-                m,
-                n,
-                width=width,
-                channel_num=channel_num,
-                graph=function,
-                with_dual_lphm=with_dual_lphm,
-                with_lorr=with_lorr,
-                r=r,
-                with_residual=with_residual,
-                enable_bias=enable_bias,
-                with_batch_norm=with_batch_norm and hidden,
-                with_relu=with_relu and hidden,
-                with_dropout=with_dropout and hidden,
-                p=p,
-                with_softmax=with_softmax and m == sizes[-2] and n == sizes[-1],
-            )
-        )
-    return RPN(layers)
+    flags = dict(locals())
+    return RPN(
+        [
+            graph_interdependence_layer(m, n, **_layer_flags(flags, m, n, sizes))
+            for m, n in itertools.pairwise(sizes)
+        ]
+    )
 
 
 def gat(
@@ -183,29 +167,42 @@ def gat(
     """
     sizes = check_dims(dims)
     function = graph_function_from(locals(), "gat")
-    layers = []
-    for m, n in itertools.pairwise(sizes):
-        hidden = n != sizes[-1]
-        layers.append(
-            graph_bilinear_interdependence_layer(
-                m,
-                n,
-                width=width,
-                channel_num=channel_num,
-                graph=function,
-                with_dual_lphm_interdependence=with_dual_lphm_interdependence,
-                with_lorr_interdependence=with_lorr_interdependence,
-                r_interdependence=r_interdependence,
-                with_dual_lphm=with_dual_lphm,
-                with_lorr=with_lorr,
-                r=r,
-                with_residual=with_residual,
-                enable_bias=enable_bias,
-                with_batch_norm=with_batch_norm and hidden,
-                with_relu=with_relu and hidden,
-                with_dropout=with_dropout and hidden,
-                p=p,
-                with_softmax=with_softmax and m == sizes[-2] and n == sizes[-1],
-            )
-        )
-    return RPN(layers)
+    flags = dict(locals())
+    return RPN(
+        [
+            graph_bilinear_interdependence_layer(m, n, **_layer_flags(flags, m, n, sizes))
+            for m, n in itertools.pairwise(sizes)
+        ]
+    )
+
+
+#: The model's arguments every layer takes as they are.
+_SHARED = (
+    "width",
+    "channel_num",
+    "with_dual_lphm",
+    "with_lorr",
+    "r",
+    "with_residual",
+    "enable_bias",
+    "p",
+)
+#: The bilinear (GAT) layers' own arguments.
+_BILINEAR = ("with_dual_lphm_interdependence", "with_lorr_interdependence", "r_interdependence")
+
+
+def _layer_flags(flags: dict[str, Any], m: int, n: int, sizes: list[int]) -> dict[str, Any]:
+    """The layer ``m → n``'s arguments from the model's, with tinybig's output conditions.
+
+    BatchNorm, relu and Dropout (each as asked) only where ``n`` is not ``sizes[-1]``; the
+    log-softmax only on the layer ``sizes[-2] → sizes[-1]``; the shared graph ``function``.
+    """
+    hidden = n != sizes[-1]
+    return {
+        **{key: flags[key] for key in _SHARED + _BILINEAR if key in flags},
+        "graph": flags["function"],
+        "with_batch_norm": flags["with_batch_norm"] and hidden,
+        "with_relu": flags["with_relu"] and hidden,
+        "with_dropout": flags["with_dropout"] and hidden,
+        "with_softmax": flags["with_softmax"] and m == sizes[-2] and n == sizes[-1],
+    }
