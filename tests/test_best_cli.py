@@ -63,6 +63,23 @@ def test_best_pt_holds_the_best_epochs_weights_and_the_commands_take_it(tmp_path
     assert report.returncode == 0, report.stderr
     values = json.loads(report.stdout)["metrics"]
     assert abs(values["accuracy"] - history[best]["test_score"]) < 1e-9
+    # ... and compares them with the best epoch's recorded test numbers, not the last's
+    summary = json.loads((tmp_path / "run/history.json").read_text())
+    assert summary["best"]["epoch"] == best and summary["best"]["monitor"] == "val_score"
+    recorded = json.loads(report.stdout)["recorded"]
+    assert recorded["accuracy"] == history[best]["test_score"] != history[-1]["test_score"]
+    assert recorded["loss"] == history[best]["test_loss"]
+    text = rpnkit("evaluate", "run", "--checkpoint", "best", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    accuracy = next(line for line in text.stdout.splitlines() if "accuracy" in line)
+    shown = f"{history[best]['test_score']:.6g}"
+    assert f"(recorded after epoch {best}, the best by val_score: {shown})" in accuracy
+    last_report = rpnkit("evaluate", "run", "--json", cwd=tmp_path)  # model.pt: the last epoch
+    assert last_report.returncode == 0, last_report.stderr
+    last_json = json.loads(last_report.stdout)
+    assert last_json["recorded"]["accuracy"] == history[-1]["test_score"]
+    assert last_json["recorded_at"] == "the last epoch"
+    assert abs(last_json["metrics"]["accuracy"] - last_json["recorded"]["accuracy"]) < 1e-9
 
     # plot --confusion draws a PNG of the run's test split
     plot = rpnkit("plot", "--confusion", "run", "--checkpoint", "best", "-o", "c.png", cwd=tmp_path)

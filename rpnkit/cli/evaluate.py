@@ -46,7 +46,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, value in report.metrics.items():
         line = f"  {name:<{width}}  {_number(value)}"
         if name in recorded:
-            line += f"   (recorded after the last epoch: {_number(recorded[name])})"
+            line += f"   (recorded after {report.recorded_at}: {_number(recorded[name])})"
         print(line)
     return 0
 

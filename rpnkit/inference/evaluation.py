@@ -39,14 +39,21 @@ class EvaluationReport:
     metrics
         ``"loss"`` (mean per sample) then every metric of the config, by name.
     recorded
-        On the test split: the same values as the run recorded after its last epoch
-        (``None`` for another file, or when the run recorded no test pass).
+        On the test split: the same values as the run recorded for the weights evaluated,
+        after its last epoch or, for the best epoch's weights (``--checkpoint best``, or
+        restored at the end of training), after that epoch (``None`` for another file, when
+        the run recorded no test pass, or for ``best.pt`` of a run whose ``history.json``
+        does not name its best epoch).
+    recorded_at
+        When ``recorded`` was measured: ``"the last epoch"`` or ``"epoch N, the best by
+        COLUMN"`` (``None`` with no ``recorded``).
     """
 
     source: str
     samples: int
     metrics: dict[str, float]
     recorded: dict[str, float] | None
+    recorded_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data (what ``rpnkit evaluate --json`` prints)."""
@@ -55,6 +62,7 @@ class EvaluationReport:
             "samples": self.samples,
             "metrics": self.metrics,
             "recorded": self.recorded,
+            "recorded_at": self.recorded_at,
         }
 
 
@@ -89,12 +97,12 @@ def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> 
         loader = bundle["test_loader"]
         test_rows = getattr(getattr(bundle, "graph", None), "test_idx", None)  # a graph's nodes
         source = f"the test split of {getattr(bundle, 'name', config.data['name'])}"
-        recorded = _recorded(run, metrics)
+        recorded, recorded_at = _recorded(run, metrics)
     else:
         test_rows = None
         loader = _file_loader(run, data)
         source = str(data)
-        recorded = None
+        recorded, recorded_at = None, None
     prep = run.preprocessing
     if prep.target_mean is not None and prep.target_std is not None:
         from rpnkit.metrics.regression import RegressionMetric
@@ -115,7 +123,7 @@ def evaluate_run(run: LoadedRun, data: str | os.PathLike[str] | None = None) -> 
     )
     values = {"loss": float(result["test_loss"]), **result["test_scores"]}
     run.model.eval()
-    return EvaluationReport(source, len(result["y_true"]), values, recorded)
+    return EvaluationReport(source, len(result["y_true"]), values, recorded, recorded_at)
 
 
 def _build(group: str, spec: dict[str, Any], where: str) -> Any:
@@ -131,24 +139,41 @@ def _build(group: str, spec: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {exc}{hint}") from None
 
 
-def _recorded(run: LoadedRun, metrics: list[Any]) -> dict[str, float] | None:
-    """The last epoch's test values of ``history.json``, named as :func:`evaluate_run` names them."""
+def _recorded(run: LoadedRun, metrics: list[Any]) -> tuple[dict[str, float] | None, str | None]:
+    """The test values ``history.json`` recorded for the weights ``run`` holds, named as
+    :func:`evaluate_run` names them, and when they were recorded.
+
+    ``best.pt`` (and ``model.pt`` when training ended by restoring the best weights) holds the
+    best epoch's weights, whose test pass is that epoch's history row (``history.json``'s
+    ``best`` entry names the epoch); otherwise ``model.pt`` holds the last epoch's. A run
+    written before ``history.json`` named its best epoch has no record for ``best.pt``.
+    """
     import json
 
-    rows = json.loads((run.run_dir / "history.json").read_text(encoding="utf-8")).get("history")
+    summary = json.loads((run.run_dir / "history.json").read_text(encoding="utf-8"))
+    rows = summary.get("history")
     if not rows:
-        return None
-    last = rows[-1]
-    loss = last.get("test_loss")
+        return None, None
+    found = summary.get("best")
+    best: dict[str, Any] = found if isinstance(found, dict) else {}
+    if run.checkpoint != "best" and not best.get("restored"):
+        row, when = rows[-1], "the last epoch"
+    else:
+        epoch = best.get("epoch")
+        at = [r for r in rows if isinstance(r, dict) and r.get("epoch") == epoch]
+        if not isinstance(epoch, int) or not at:
+            return None, None
+        row, when = at[0], f"epoch {epoch}, the best by {best.get('monitor')}"
+    loss = row.get("test_loss")
     if not isinstance(loss, int | float) or math.isnan(loss):
-        return None
+        return None, None
     recorded = {"loss": float(loss)}
     names = [m.name for m in metrics]
     for i, name in enumerate(names):
-        key = "test_score" if i == 0 and f"test_{name}" not in last else f"test_{name}"
-        if isinstance(last.get(key), int | float):
-            recorded[name] = float(last[key])
-    return recorded
+        key = "test_score" if i == 0 and f"test_{name}" not in row else f"test_{name}"
+        if isinstance(row.get(key), int | float):
+            recorded[name] = float(row[key])
+    return recorded, when
 
 
 def _file_loader(run: LoadedRun, path: str | os.PathLike[str]) -> BatchLoader:

@@ -51,6 +51,8 @@ class LoadedRun:
         How inputs are prepared and outputs named (``preprocessing.json``).
     device
         Where the model runs.
+    checkpoint
+        The weights loaded: ``"last"`` (``model.pt``) or ``"best"`` (``best.pt``).
     """
 
     run_dir: Path
@@ -58,6 +60,7 @@ class LoadedRun:
     model: nn.Module
     preprocessing: Preprocessing
     device: torch.device
+    checkpoint: str = "last"
 
     @property
     def target(self) -> str | None:
@@ -282,7 +285,7 @@ def load_run(
     _load_weights(model, weights_file)
     preprocessing.check_model(model, f"run {str(path)!r}")
     model.to(target).eval()
-    return LoadedRun(path, config, model, preprocessing, target)
+    return LoadedRun(path, config, model, preprocessing, target, checkpoint)
 
 
 def check_run_dir(run_dir: str | os.PathLike[str]) -> Path:

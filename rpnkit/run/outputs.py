@@ -261,6 +261,8 @@ def _write_outputs(
     history = record.get("history", [])
     resolved = _jsonable(config.to_dict())
     summary: dict[str, Any] = {"config": resolved, "history": _jsonable(history)}
+    if record.get("best"):  # the epoch best.pt holds (output.save_best, learner.restore_best)
+        summary["best"] = _jsonable(dict(record["best"]))
     if partial:
         summary["partial"] = True
     _write_atomic(out_dir / "history.json", json.dumps(summary, indent=2).encode())
