@@ -127,14 +127,6 @@ class ChainInterdependence(TopologicalInterdependence):
         """Whether the chain's links go both ways."""
         return not self.directed
 
-    def operate(self, z: Tensor, dim: int) -> Tensor:
-        """One propagation along the chain."""
-        return self.propagate(z, dim)
-
-    def dense_A(self) -> Tensor:
-        """``Â`` as a dense ``L × L`` matrix."""
-        return self.adjacency.dense()
-
 
 class MultihopChainInterdependence(ChainInterdependence):
     r"""Multi-hop chain interdependence: ``A = Â^h``, or ``Σ_{k=1}^{h} Â^k`` when accumulative.
@@ -171,20 +163,13 @@ class MultihopChainInterdependence(ChainInterdependence):
             self.register_buffer("column_sums", None, persistent=False)
             return
         ones = torch.ones(self.n, 1, dtype=self.adjacency.weight.dtype)
-        sums = self._powers(ones, 0, accumulate=True).squeeze(1)
+        sums = self._hops(ones, 0, self.h, accumulate=True).squeeze(1)
         sums = torch.where(sums == 0, torch.ones_like(sums), sums)
         self.register_buffer("column_sums", sums, persistent=False)
 
-    def _powers(self, z: Tensor, dim: int, *, accumulate: bool) -> Tensor:
-        total = None
-        for _ in range(self.h):
-            z = self.propagate(z, dim)
-            total = z if total is None else total + z
-        return total if accumulate and total is not None else z
-
     def operate(self, z: Tensor, dim: int) -> Tensor:
         """``h`` propagations (summed when accumulative), then the column normalisation."""
-        out = self._powers(z, dim, accumulate=self.accumulative)
+        out = self._hops(z, dim, self.h, accumulate=self.accumulative)
         if self.column_sums is not None:
             scale = self.column_sums.to(out.dtype)
             out = out / (scale.unsqueeze(1) if dim == 0 else scale.unsqueeze(0))
@@ -192,13 +177,7 @@ class MultihopChainInterdependence(ChainInterdependence):
 
     def dense_A(self) -> Tensor:
         """``Â^h`` or the (column-normalised) ``Σ_{k≤h} Â^k`` as a dense matrix."""
-        adj = self.adjacency.dense()
-        if not self.accumulative:
-            return torch.linalg.matrix_power(adj, self.h)
-        power, total = adj, adj.clone()
-        for _ in range(self.h - 1):
-            power = adj @ power
-            total = total + power
+        total = self._dense_hops(self.h, self.accumulative)
         if self.column_sums is not None:
             sums = total.sum(0)
             total = total / torch.where(sums == 0, torch.ones_like(sums), sums).unsqueeze(0)

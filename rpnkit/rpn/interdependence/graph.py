@@ -160,14 +160,6 @@ class GraphInterdependence(TopologicalInterdependence):
         """Row or column -> node id."""
         return dict(enumerate(self.node_ids))
 
-    def operate(self, z: Tensor, dim: int) -> Tensor:
-        """One sparse propagation."""
-        return self.propagate(z, dim)
-
-    def dense_A(self) -> Tensor:
-        """``Â`` as a dense ``n × n`` matrix."""
-        return self.adjacency.dense()
-
 
 class MultihopGraphInterdependence(GraphInterdependence):
     r"""Multi-hop graph interdependence: ``A = Â^h``, or ``Σ_{k=1}^{h} Â^k`` when accumulative.
@@ -193,22 +185,11 @@ class MultihopGraphInterdependence(GraphInterdependence):
 
     def operate(self, z: Tensor, dim: int) -> Tensor:
         """``h`` propagations, summed when accumulative."""
-        total = None
-        for _ in range(self.h):
-            z = self.propagate(z, dim)
-            total = z if total is None else total + z
-        return total if self.accumulative and total is not None else z
+        return self._hops(z, dim, self.h, accumulate=self.accumulative)
 
     def dense_A(self) -> Tensor:
         """``Â^h`` or ``Σ_{k≤h} Â^k`` as a dense matrix."""
-        adj = self.adjacency.dense()
-        if not self.accumulative:
-            return torch.linalg.matrix_power(adj, self.h)
-        power, total = adj, adj.clone()
-        for _ in range(self.h - 1):
-            power = adj @ power
-            total = total + power
-        return total
+        return self._dense_hops(self.h, self.accumulative)
 
 
 class PagerankMultihopGraphInterdependence(GraphInterdependence):

@@ -15,7 +15,6 @@ calls; its :meth:`~TopologicalInterdependence.calculate_A` gives the dense matri
 from __future__ import annotations
 
 import warnings
-from abc import abstractmethod
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
@@ -259,9 +258,10 @@ class _FixedSparseProduct(torch.autograd.Function):
 class TopologicalInterdependence(Interdependence):
     """Base class of the chain and graph interdependence functions.
 
-    A subclass sets :attr:`adjacency` (via :meth:`_set_structure`) and implements
-    :meth:`operate` (``ξ`` applied along one axis, by propagation) and :meth:`dense_A` (the
-    same matrix built densely, tinybig's way). :meth:`apply_to` uses :meth:`operate`: rows of
+    A subclass sets :attr:`adjacency` (via :meth:`_set_structure`); :meth:`operate` (``ξ``
+    applied along one axis, by propagation) and :meth:`dense_A` (the same matrix built
+    densely, tinybig's way) are ``Â``'s unless a subclass overrides them (the multi-hop ones
+    with :meth:`_hops` and :meth:`_dense_hops`). :meth:`apply_to` uses :meth:`operate`: rows of
     the data for instance type (``Aᵀ·X``), columns for attribute type (``X·A``).
     """
 
@@ -301,13 +301,35 @@ class TopologicalInterdependence(Interdependence):
         """One step: ``Âᵀ·z`` (``dim=0``) or ``z·Â`` (``dim=1``)."""
         return self.adjacency.propagate(z, dim)
 
-    @abstractmethod
     def operate(self, z: Tensor, dim: int) -> Tensor:
-        """Return ``Aᵀ·z`` (``dim=0``) or ``z·A`` (``dim=1``) without forming ``A``."""
+        """Return ``Aᵀ·z`` (``dim=0``) or ``z·A`` (``dim=1``) without forming ``A``.
 
-    @abstractmethod
+        Here ``A = Â``: one propagation; a subclass with another ``A`` overrides it.
+        """
+        return self.propagate(z, dim)
+
     def dense_A(self) -> Tensor:
-        """Return ``A`` as a dense ``n × n`` matrix (tinybig's construction)."""
+        """Return ``A`` as a dense ``n × n`` matrix (tinybig's construction); here ``Â``."""
+        return self.adjacency.dense()
+
+    def _hops(self, z: Tensor, dim: int, h: int, *, accumulate: bool) -> Tensor:
+        """``h`` propagations of ``z``: ``Â^h`` applied, or ``Σ_{k≤h} Â^k`` when ``accumulate``."""
+        total = None
+        for _ in range(h):
+            z = self.propagate(z, dim)
+            total = z if total is None else total + z
+        return total if accumulate and total is not None else z
+
+    def _dense_hops(self, h: int, accumulative: bool) -> Tensor:
+        """``Â^h``, or ``Σ_{k≤h} Â^k`` when ``accumulative``, as a dense matrix."""
+        adj = self.adjacency.dense()
+        if not accumulative:
+            return torch.linalg.matrix_power(adj, h)
+        power, total = adj, adj.clone()
+        for _ in range(h - 1):
+            power = adj @ power
+            total = total + power
+        return total
 
     def calculate_A(self, x: Tensor | None = None, w: Tensor | None = None) -> Tensor:
         """Return the dense ``n × n`` matrix ``A`` (``x`` and ``w`` are not used).
