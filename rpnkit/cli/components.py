@@ -120,8 +120,9 @@ def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]])
     Drawn by hand rather than with rich's tables, which take about half a second to lay out
     the couple of hundred rows (issue 14's budget for the whole command is 0.35 s). Every
     cell wraps inside its column (:func:`_fit_columns` narrows the aliases, then the plugin,
-    then the name when the terminal is narrow); on a very narrow terminal the summary goes on
-    the lines below the row.
+    then the name when the terminal is narrow), the aliases at their separators
+    (:func:`_alias_lines`); on a very narrow terminal the summary goes on the lines below the
+    row.
     """
     import shutil
 
@@ -148,6 +149,7 @@ def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]])
         out.append(f"\x1b[1;4m{header.rstrip()[: width - 1]}\x1b[0m")
         for c in cells:
             parts = {k: _lines(c[k], widths[k]) for k in keys[:-1]}
+            parts["aliases"] = _alias_lines(c["aliases"], widths["aliases"])
             summary = _lines(c["summary"], room) if room else []
             height = max(len(lines) for lines in [*parts.values(), summary])
             for n in range(height):
@@ -194,6 +196,23 @@ def _lines(text: str, width: int) -> list[str]:
     import textwrap
 
     return textwrap.wrap(text, max(width, 1), break_on_hyphens=False) or [""]
+
+
+def _alias_lines(text: str, width: int) -> list[str]:
+    """The aliases cell ``text`` (``"a, b, c"``) in ``width`` columns: on one line when it fits,
+    else one alias per line; only an alias longer than the column is broken, after a ``_`` or
+    ``.`` where one falls within the width."""
+    if len(text) <= width or not text:
+        return [text]
+    lines = []
+    for alias in text.split(", "):
+        while len(alias) > width:
+            cut = max(alias.rfind("_", 0, width), alias.rfind(".", 0, width)) + 1
+            cut = cut if cut > width // 2 else max(width, 1)
+            lines.append(alias[:cut])
+            alias = alias[cut:]
+        lines.append(alias)
+    return lines
 
 
 def _styled(text: str, width: int, style: str) -> str:
