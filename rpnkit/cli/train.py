@@ -12,7 +12,6 @@ import argparse
 import os
 import signal
 import sys
-import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -138,93 +137,6 @@ def _lines(caught: list[warnings.WarningMessage], category: type[Warning]) -> li
     return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, category)))
 
 
-def _worker_arguments(args: argparse.Namespace) -> list[str]:
-    """The ``rpnkit`` arguments every launched process runs: these, without the launch."""
-    arguments = ["train", *([args.config] if args.config is not None else [])]
-    for assignment in args.overrides:
-        arguments += ["--set", assignment]
-    if args.device is not None:
-        arguments += ["--device", args.device]
-    if args.output_dir is not None:
-        arguments += ["--output", args.output_dir]
-    if args.threads is not None:
-        arguments += ["--threads", str(args.threads)]
-    if args.quiet:
-        arguments.append("--quiet")
-    if args.overwrite:
-        arguments.append("--overwrite")
-    if args.resume is not None:
-        arguments += ["--resume", args.resume]
-    if args.trust_code:
-        arguments.append("--trust-code")
-    if args.strict:
-        arguments.append("--strict")
-    return arguments
-
-
-def launch(args: argparse.Namespace) -> int:
-    """Check the config, then run the training on ``--nproc-per-node`` processes via torchrun.
-
-    Returns
-    -------
-    int
-        0 when every process succeeded, else the exit code of the first one that failed.
-
-    Raises
-    ------
-    ConfigError
-        For ``--nproc-per-node`` below 1, a launch from inside a launch, a config with
-        ``strategy: single`` on several processes, a batch size that does not split over the
-        processes, or any problem of the config or its output directory.
-    """
-    processes = args.nproc_per_node
-    if processes < 1:
-        raise ConfigError(f"--nproc-per-node={processes} is not valid; expected an integer >= 1")
-    if "RANK" in os.environ:
-        raise ConfigError(
-            f"--nproc-per-node launches processes, but this one is already rank "
-            f"{os.environ['RANK']} of a torch.distributed launch; leave --nproc-per-node out"
-        )
-    config = _load(args)
-    if config.strategy == "single" and processes > 1:
-        raise ConfigError(
-            f"--nproc-per-node={processes} launches {processes} processes but the config sets "
-            "strategy: single; set strategy auto or ddp, or leave --nproc-per-node out"
-        )
-    from torch.distributed.elastic.multiprocessing.api import SignalException
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
-
-    from rpnkit.run.lock import run_lock
-    from rpnkit.run.runner import check_run
-
-    check_run(config, processes)
-    launcher = [
-        "--nnodes=1",
-        f"--nproc-per-node={processes}",
-        "--rdzv-backend=c10d",
-        "--rdzv-endpoint=127.0.0.1:0",
-        f"--rdzv-id=rpnkit-{uuid.uuid4().hex}",
-        "--module",
-        "rpnkit",
-    ]
-    try:
-        with run_lock(config.output.get("dir")):  # held by the launcher for its workers
-            run(parse_args([*launcher, *_worker_arguments(args)]))
-    except SignalException as exc:  # SIGTERM / SIGINT to the launcher: the workers kept theirs
-        print(f"error: interrupted ({exc.sigval.name}); what was learned is kept", file=sys.stderr)
-        return 130
-    except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
-        print(
-            f"error: training process rank {rank} exited with code {failure.exitcode}; its "
-            "messages are above",
-            file=sys.stderr,
-        )
-        return failure.exitcode if failure.exitcode > 0 else 1
-    return 0
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """Run the training described by the config (on several processes with a launch).
 
@@ -259,17 +171,22 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from rpnkit.cli.launcher import launch, launched
+
+    if args.nproc_per_node is not None:
+        return launch(args, _load)
+    if "TORCHELASTIC_RUN_ID" in os.environ:  # a process of a launch
+        return launched(args, _train_here)
+    return _train_here(args)
+
+
+def _train_here(args: argparse.Namespace) -> int:
+    """Train in this process (alone, or as one process of a launch)."""
     from rich.console import Console
 
     from rpnkit.run.lock import run_lock
     from rpnkit.run.runner import run_config
 
-    if args.nproc_per_node is not None:
-        return launch(args)
-    if "TORCHELASTIC_RUN_ID" in os.environ:  # a launched worker ends with its launcher
-        from rpnkit.learner.launch import die_with_parent
-
-        die_with_parent()
     config = _load(args)
     apply_threads(config)  # the command's own process keeps the config's threads
     warn_overrides()

@@ -26,6 +26,8 @@ epoch so that every process runs the same number of equal steps, or, when the lo
 padding (:class:`StridedSampler`): process ``r`` evaluates samples ``r, r + W, r + 2W, ...``,
 and the loss sums, sample counts and metric states are summed over the processes, so every
 process reports the numbers a single process gets on the whole test set.
+Stop requests travel with the gradient all-reduce and :meth:`DataParallel.any_true`
+(:mod:`rpnkit.learner.collective_stop`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from torch.utils.data import (
 
 from rpnkit.data.loader import BatchLoader
 from rpnkit.errors import ConfigError
+from rpnkit.learner.collective_stop import any_true_or_stop, exchanging_stops
 from rpnkit.learner.device import host_dtype
 from rpnkit.learner.sharding import StridedSampler, batch_share, data_loader, rebuild, shuffles
 from rpnkit.metrics import Metric
@@ -216,7 +219,7 @@ class DataParallel:
         Rank 0's parameters and buffers are copied to every process when wrapping.
         """
         device_ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids)
+        return exchanging_stops(DistributedDataParallel(model, device_ids=device_ids))
 
     def shard_train_loader(self, loader: object, argument: str) -> DataLoader[Any]:
         """Return this process's share of a training loader (see the module docstring).
@@ -354,10 +357,8 @@ class DataParallel:
         return bool(value.item())
 
     def any_true(self, flag: bool) -> bool:
-        """Whether ``flag`` is true on any process."""
-        value = torch.tensor([int(flag)], dtype=torch.int32, device=self.device)
-        dist.all_reduce(value, op=dist.ReduceOp.MAX)
-        return bool(value.item())
+        """Whether ``flag`` is true on any process (and stop requests, see the module)."""
+        return any_true_or_stop(flag, self.device)
 
     def broadcast_buffers(self, module: nn.Module) -> None:
         """Give every process rank 0's buffers (batch-norm statistics, ...), in place."""
