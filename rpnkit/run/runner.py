@@ -362,7 +362,7 @@ def _run_config(config: RunConfig, *, verbose: bool) -> RunResult:
         config, moved = next_version(config)
         if moved is not None and verbose:
             print(moved, file=sys.stderr, flush=True)
-    out_dir = prepare_output(config)
+    out_dir = prepare_output(config) if launch_rank() == 0 else None  # rank 0's to check
     if config.seed is not None:
         seed_everything(config.seed)
     keeper = LastEpoch()
