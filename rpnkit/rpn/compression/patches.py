@@ -10,7 +10,14 @@ from rpnkit.errors import ConfigError
 from rpnkit.rpn.compression.geometric import GeometricCompression
 from rpnkit.rpn.compression.reduction import Metric
 from rpnkit.rpn.expansion.base import Processing
-from rpnkit.rpn.expansion.patch import Patch, cuboid_patch, cylinder_patch, sphere_patch
+from rpnkit.rpn.expansion.patch import (
+    Patch,
+    cuboid_extents,
+    cuboid_patch,
+    cylinder_patch,
+    depth_extents,
+    sphere_patch,
+)
 
 __all__ = [
     "CuboidCompression",
@@ -118,18 +125,7 @@ class CuboidCompression(_PatchCompression):
         preprocess: Processing = None,
         postprocess: Processing = None,
     ) -> None:
-        label = self._label
-        lo = (
-            non_negative_int(p_h, f"{label} p_h"),
-            non_negative_int(p_w, f"{label} p_w"),
-            non_negative_int(p_d, f"{label} p_d"),
-        )
-        primes = (("p_h_prime", p_h_prime), ("p_w_prime", p_w_prime), ("p_d_prime", p_d_prime))
-        hi_list = [
-            lo[i] if value is None else non_negative_int(value, f"{label} {field}")
-            for i, (field, value) in enumerate(primes)
-        ]
-        hi = (hi_list[0], hi_list[1], hi_list[2])
+        lo, hi = cuboid_extents(p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime, self._label)
         self._build(
             metric, cuboid_patch(lo, hi), h, w, d, channel_num, packing_strategy,
             (cd_h, cd_w, cd_d), preprocess, postprocess,
@@ -184,9 +180,7 @@ class CylinderCompression(_PatchCompression):
         postprocess: Processing = None,
     ) -> None:
         r = non_negative_int(p_r, f"{self._label} p_r")
-        before = non_negative_int(p_d, f"{self._label} p_d")
-        after = before if p_d_prime is None else p_d_prime
-        after = non_negative_int(after, f"{self._label} p_d_prime")
+        before, after = depth_extents(p_d, p_d_prime, self._label)
         self._build(
             metric, cylinder_patch(r, before, after), h, w, d, channel_num, packing_strategy,
             (cd_h, cd_w, cd_d), preprocess, postprocess,

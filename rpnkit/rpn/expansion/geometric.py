@@ -26,7 +26,14 @@ from torch import Tensor
 from rpnkit.checks import non_negative_int, positive_int
 from rpnkit.errors import ConfigError, did_you_mean
 from rpnkit.rpn.expansion.base import Expansion, Processing
-from rpnkit.rpn.expansion.patch import Patch, cuboid_patch, cylinder_patch, sphere_patch
+from rpnkit.rpn.expansion.patch import (
+    Patch,
+    cuboid_extents,
+    cuboid_patch,
+    cylinder_patch,
+    depth_extents,
+    sphere_patch,
+)
 
 __all__ = [
     "CuboidExpansion",
@@ -225,22 +232,7 @@ class CuboidExpansion(GeometricExpansion):
         preprocess: Processing = None,
         postprocess: Processing = None,
     ) -> None:
-        lo = (
-            non_negative_int(p_h, "cuboid expansion p_h"),
-            non_negative_int(p_w, "cuboid expansion p_w"),
-            non_negative_int(p_d, "cuboid expansion p_d"),
-        )
-        hi = (
-            lo[0]
-            if p_h_prime is None
-            else non_negative_int(p_h_prime, "cuboid expansion p_h_prime"),
-            lo[1]
-            if p_w_prime is None
-            else non_negative_int(p_w_prime, "cuboid expansion p_w_prime"),
-            lo[2]
-            if p_d_prime is None
-            else non_negative_int(p_d_prime, "cuboid expansion p_d_prime"),
-        )
+        lo, hi = cuboid_extents(p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime, "cuboid expansion")
         super().__init__(
             cuboid_patch(lo, hi), h=h, w=w, d=d, channel_num=channel_num,
             packing_strategy=packing_strategy, cd_h=cd_h, cd_w=cd_w, cd_d=cd_d,
@@ -293,9 +285,7 @@ class CylinderExpansion(GeometricExpansion):
         postprocess: Processing = None,
     ) -> None:
         r = non_negative_int(p_r, "cylinder expansion p_r")
-        before = non_negative_int(p_d, "cylinder expansion p_d")
-        after = before if p_d_prime is None else p_d_prime
-        after = non_negative_int(after, "cylinder expansion p_d_prime")
+        before, after = depth_extents(p_d, p_d_prime, "cylinder expansion")
         super().__init__(
             cylinder_patch(r, before, after), h=h, w=w, d=d, channel_num=channel_num,
             packing_strategy=packing_strategy, cd_h=cd_h, cd_w=cd_w, cd_d=cd_d,

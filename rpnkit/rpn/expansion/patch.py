@@ -11,7 +11,19 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-__all__ = ["Patch", "cuboid_patch", "cylinder_patch", "sphere_patch"]
+from rpnkit.checks import non_negative_int
+
+__all__ = [
+    "Patch",
+    "cuboid_extents",
+    "cuboid_patch",
+    "cylinder_patch",
+    "depth_extents",
+    "sphere_patch",
+]
+
+#: A cuboid's extents before (or after) its centre along height, width and depth.
+Extents = tuple[int, int, int]
 
 
 class Patch(NamedTuple):
@@ -19,6 +31,43 @@ class Patch(NamedTuple):
 
     offsets: list[tuple[int, int, int]]
     packings: dict[str, tuple[float, float, float]]
+
+
+def cuboid_extents(
+    p_h: object,
+    p_w: object,
+    p_d: object,
+    p_h_prime: object,
+    p_w_prime: object,
+    p_d_prime: object,
+    label: str,
+) -> tuple[Extents, Extents]:
+    """``(before, after)`` for :func:`cuboid_patch` from tinybig's cuboid keywords.
+
+    Each extent is an integer >= 0; a primed extent that is ``None`` is its unprimed one.
+    ``label`` starts the error messages (``"{label} p_h"``).
+    """
+    before = (
+        non_negative_int(p_h, f"{label} p_h"),
+        non_negative_int(p_w, f"{label} p_w"),
+        non_negative_int(p_d, f"{label} p_d"),
+    )
+    primes = (("p_h_prime", p_h_prime), ("p_w_prime", p_w_prime), ("p_d_prime", p_d_prime))
+    after = [
+        before[i] if value is None else non_negative_int(value, f"{label} {field}")
+        for i, (field, value) in enumerate(primes)
+    ]
+    return before, (after[0], after[1], after[2])
+
+
+def depth_extents(p_d: object, p_d_prime: object, label: str) -> tuple[int, int]:
+    """A cylinder's depths ``(before, after)`` for :func:`cylinder_patch`, each >= 0.
+
+    ``p_d_prime=None`` is ``p_d``; ``label`` starts the error messages.
+    """
+    before = non_negative_int(p_d, f"{label} p_d")
+    after = before if p_d_prime is None else p_d_prime
+    return before, non_negative_int(after, f"{label} p_d_prime")
 
 
 def cuboid_patch(before: tuple[int, int, int], after: tuple[int, int, int]) -> Patch:
