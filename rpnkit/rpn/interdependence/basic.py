@@ -160,46 +160,41 @@ class ConstantCInterdependence(ConstantInterdependence):
         self.c = value
 
 
-class ZeroInterdependence(ConstantCInterdependence):
+class _FixedCInterdependence(ConstantCInterdependence):
+    """:class:`ConstantCInterdependence` with ``c`` fixed by the class (:attr:`fixed_c`)."""
+
+    #: The constant every entry of ``A`` has.
+    fixed_c: ClassVar[float]
+
+    def __init__(
+        self,
+        *,
+        b: int | None = None,
+        m: int | None = None,
+        b_prime: int | None = None,
+        m_prime: int | None = None,
+        interdependence_type: str | None = None,
+        name: str | None = None,
+        device: object = None,
+    ) -> None:
+        super().__init__(
+            b=b, m=m, b_prime=b_prime, m_prime=m_prime, c=self.fixed_c,
+            interdependence_type=interdependence_type, name=name, device=device,
+        )  # fmt: skip
+
+
+class ZeroInterdependence(_FixedCInterdependence):
     """All zeros: ``A = 0_{d×d'}``; same parameters as :class:`ConstantCInterdependence`
     without ``c``."""
 
-    def __init__(
-        self,
-        *,
-        b: int | None = None,
-        m: int | None = None,
-        b_prime: int | None = None,
-        m_prime: int | None = None,
-        interdependence_type: str | None = None,
-        name: str | None = None,
-        device: object = None,
-    ) -> None:
-        super().__init__(
-            b=b, m=m, b_prime=b_prime, m_prime=m_prime, c=0.0,
-            interdependence_type=interdependence_type, name=name, device=device,
-        )  # fmt: skip
+    fixed_c: ClassVar[float] = 0.0
 
 
-class OneInterdependence(ConstantCInterdependence):
+class OneInterdependence(_FixedCInterdependence):
     """All ones: ``A = 1_{d×d'}`` (each output is the sum over the mixed side); same
     parameters as :class:`ConstantCInterdependence` without ``c``."""
 
-    def __init__(
-        self,
-        *,
-        b: int | None = None,
-        m: int | None = None,
-        b_prime: int | None = None,
-        m_prime: int | None = None,
-        interdependence_type: str | None = None,
-        name: str | None = None,
-        device: object = None,
-    ) -> None:
-        super().__init__(
-            b=b, m=m, b_prime=b_prime, m_prime=m_prime, c=1.0,
-            interdependence_type=interdependence_type, name=name, device=device,
-        )  # fmt: skip
+    fixed_c: ClassVar[float] = 1.0
 
 
 class IdentityInterdependence(ConstantInterdependence):
