@@ -259,6 +259,22 @@ def _pickled_object_npz(path: Path) -> None:
     np.savez(path, x=np.array([[1, 2], [3, 4]], dtype=object), y=np.array([0, 1]))
 
 
+def _huge_npz_label(path: Path) -> None:
+    import numpy as np
+
+    y = np.linspace(-1.0, 1.0, 40)
+    y[7] = 1e39  # finite in float64, infinite in float32
+    np.savez(path, x=np.arange(80.0).reshape(40, 2), y=y)
+
+
+def _huge_npz_feature(path: Path) -> None:
+    import numpy as np
+
+    x = np.arange(80.0).reshape(40, 2)
+    x[33, 1] = -1e39
+    np.savez(path, x=x, y=np.arange(40) % 2)
+
+
 # (case id, file name, contents (bytes, or a function writing the file), words of the line)
 DATA_CASES: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("a latin-1 byte", "latin.csv", _table("1.0,2\xff,1").replace(b"\xc3\xbf", b"\xff"),
@@ -287,15 +303,23 @@ def _one_line(result: subprocess.CompletedProcess[str], words: tuple[str, ...]) 
 
 @pytest.mark.parametrize(
     ("case", "name", "contents", "words"),
-    [*DATA_CASES, ("an object array", "obj.npz", _pickled_object_npz, ("'obj.npz'", "Python objects"))],
-    ids=[*(c[0] for c in DATA_CASES), "an object array"],
+    [
+        *DATA_CASES,
+        ("an object array", "obj.npz", _pickled_object_npz, ("'obj.npz'", "Python objects")),
+        ("1e39 in npz regression labels", "huge_y.npz", _huge_npz_label,
+         ("'huge_y.npz'", "labels array 'y'", "'1e+39' at row 8", "float32")),
+        ("1e39 in streamed npz features", "huge_x.stream.npz", _huge_npz_feature,
+         ("'huge_x.stream.npz'", "features array 'x'", "'-1e+39' at row 34", "float32")),
+    ],
+    ids=[*(c[0] for c in DATA_CASES), "an object array", "1e39 npz label", "1e39 streamed npz"],
 )  # fmt: skip
 def test_a_bad_data_file_is_refused_by_training_in_one_line(
     tmp_path: Path, case: str, name: str, contents: Any, words: tuple[str, ...]
 ) -> None:
     _write(tmp_path / name, contents)
+    stream = ", stream: true" if ".stream." in name else ""
     data = (
-        "npz, parameters: {path: obj.npz}"
+        f"npz, parameters: {{path: {name}{stream}}}"
         if name.endswith(".npz")
         else f"csv, parameters: {{path: {name}, target: y}}"
     )

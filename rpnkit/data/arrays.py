@@ -27,6 +27,8 @@ __all__ = ["npz_dataset"]
 
 # Peak bytes per feature value of a split made in memory: the float64 copy and its splits.
 _IN_MEMORY_BYTES = 32
+# Bytes of the file read at a time when checking streamed features against float32's range.
+_CHECK_CHUNK_BYTES = 64 << 20
 
 
 def npz_dataset(
@@ -112,7 +114,10 @@ def npz_dataset(
         raise ConfigError(f"dataset {name!r}: the arrays hold {n} sample(s); at least 2 are needed")
     check_fits(name, f"labels array {labels!r} of shape {y_ref.shape}", 4.0 * y_ref.nbytes + 40 * n,
                "use fewer samples")  # fmt: skip
-    kind, targets, classes = encode_targets(name, f"labels array {labels!r}", y_ref.load(), task)
+    y = y_ref.load()
+    if task != "classification":  # a float target is a regression one, computed in float32
+        _check_float32(name, f"labels array {labels!r}", y.reshape(n, -1))
+    kind, targets, classes = encode_targets(name, f"labels array {labels!r}", y, task)
     width = int(np.prod(x_ref.shape[1:], dtype=np.int64))
     in_memory = float(_IN_MEMORY_BYTES) * n * width
     if stream is None:
@@ -132,11 +137,7 @@ def npz_dataset(
                 f"dataset {name!r}: features array {features!r} has a missing or non-finite value in row "
                 f"{int(bad[0]) + 1}; features must be finite numbers"
             )
-        if x.size and np.abs(x).max() > FLOAT32_MAX:
-            row = int(np.flatnonzero((np.abs(x) > FLOAT32_MAX).any(axis=1))[0])
-            value = f"{float(np.abs(x[row]).max()):.4g}"
-            raise out_of_float32(f"dataset {name!r}: features array {features!r}", value,
-                                 f"row {row + 1}")  # fmt: skip
+        _check_float32(name, f"features array {features!r}", x)
         return DataBundle.from_tensors(
             torch.from_numpy(x), targets, name=name, task=kind, classes=classes,
             **options.kwargs(),
@@ -146,7 +147,36 @@ def npz_dataset(
             f"dataset {name!r}: features array {features!r} is compressed (np.savez_compressed) "
             "and cannot be streamed; save it with np.savez or as a .npy file"
         )
+    _check_float32_rows(name, f"features array {features!r}", x_ref)
     return _streamed(name, features, x_ref, targets, kind, classes, options)
+
+
+def _check_float32(name: str, field: str, values: np.ndarray, first_row: int = 0) -> None:
+    """Refuse a value of ``values`` (one sample per row) finite but beyond ``float32``'s range.
+
+    Only wide floats (``float64`` and up) can hold one: integers up to 2**63 and narrower
+    floats are within it, and are not read.
+    """
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4 or values.size == 0:
+        return
+    beyond = np.abs(values) > FLOAT32_MAX  # NaN is not beyond (it is refused as non-finite)
+    if beyond.any():
+        row = int(np.flatnonzero(beyond.reshape(len(values), -1).any(axis=1))[0])
+        value = f"{float(values[row][beyond[row]].reshape(-1)[0]):.4g}"
+        raise out_of_float32(f"dataset {name!r}: {field}", value, f"row {first_row + row + 1}")
+
+
+def _check_float32_rows(name: str, field: str, array: ArrayRef) -> None:
+    """:func:`_check_float32` over every row of a mapped array, a bounded chunk at a time."""
+    if np.dtype(array.dtype).kind != "f" or np.dtype(array.dtype).itemsize <= 4:
+        return
+    data = array.open()
+    n = array.shape[0]
+    width = int(np.prod(array.shape[1:], dtype=np.int64))
+    chunk = max(1, _CHECK_CHUNK_BYTES // (np.dtype(array.dtype).itemsize * width))
+    for start in range(0, n, chunk):
+        block = np.asarray(data[start : start + chunk]).reshape(-1, width)
+        _check_float32(name, field, block, first_row=start)
 
 
 def _streamed(
