@@ -17,7 +17,7 @@ from rpnkit.rpn.attention.layers import bilinear_interdependence_layer
 from rpnkit.rpn.head_flags import head_options
 from rpnkit.rpn.layer import RPNLayer
 from rpnkit.rpn.model import RPN
-from rpnkit.rpn.presets.dims import check_dims
+from rpnkit.rpn.presets.dims import check_dims, layer_outputs
 
 __all__ = ["transformer"]
 
@@ -95,6 +95,12 @@ def transformer(
         "with_residual": with_residual,
         "channel_num": channel_num,
     }
+    outputs: dict[str, Any] = {
+        "with_batch_norm": with_batch_norm,
+        "with_relu": with_relu,
+        "with_dropout": with_dropout,
+        "with_softmax": with_softmax,
+    }
     layers: list[RPNLayer] = []
     for m, n in itertools.pairwise(sizes):
         layers.append(
@@ -106,47 +112,29 @@ def transformer(
                 with_dual_lphm_interdependence=with_dual_lphm_interdependence,
                 with_lorr_interdependence=with_lorr_interdependence,
                 r_interdependence=r_interdependence,
-                with_batch_norm=with_batch_norm,
-                with_relu=with_relu,
-                with_softmax=with_softmax,
-                with_dropout=with_dropout,
                 p=p,
+                **outputs,
                 **flags,
             )
         )
-        layers.append(_perceptron(n, n, width, flags, with_batch_norm, with_relu, with_dropout,
-                                  p, with_softmax))  # fmt: skip
+        layers.append(_perceptron(n, n, width, flags, p, outputs))
     chain = [sizes[-1], *fc]
     for m, n in itertools.pairwise(chain):
-        hidden = n != chain[-1]
-        layers.append(
-            _perceptron(
-                m,
-                n,
-                width,
-                flags,
-                with_batch_norm and hidden,
-                with_relu and hidden,
-                with_dropout and hidden,
-                p,
-                with_softmax and m == chain[-2] and n == chain[-1],
-            )
-        )
+        layers.append(_perceptron(m, n, width, flags, p, layer_outputs(outputs, m, n, chain)))
     return RPN(layers)
 
 
 def _perceptron(
-    m: int, n: int, width: int, flags: dict[str, Any], batch_norm: bool, relu: bool,
-    dropout: bool, p: float, softmax: bool,
-) -> RPNLayer:  # fmt: skip
-    """tinybig's ``perceptron_layer`` with the transformer's flags."""
+    m: int, n: int, width: int, flags: dict[str, Any], p: float, outputs: dict[str, Any]
+) -> RPNLayer:
+    """tinybig's ``perceptron_layer`` with the transformer's flags and output steps."""
     options = head_options(
         n,
-        with_batch_norm=batch_norm,
-        with_relu=relu,
-        with_dropout=dropout,
+        with_batch_norm=outputs["with_batch_norm"],
+        with_relu=outputs["with_relu"],
+        with_dropout=outputs["with_dropout"],
         p=p,
-        softmax="softmax" if softmax else None,
+        softmax="softmax" if outputs["with_softmax"] else None,
         **flags,
     )
     return RPNLayer(m, n, width=width, **options)

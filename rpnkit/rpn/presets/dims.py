@@ -1,13 +1,17 @@
-"""The ``dims`` check shared by the structured presets (graph, sequence, attention models)."""
+"""The ``dims`` of the structured presets (graph, sequence, attention models).
+
+Their check, and the output steps tinybig's conditions give a layer by its place in them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rpnkit.errors import ConfigError
 from rpnkit.rpn.model import check_size
 
-__all__ = ["check_dims"]
+__all__ = ["check_dims", "layer_outputs"]
 
 
 def check_dims(dims: object, field: str = "dims", *, at_least: int = 2) -> list[int]:
@@ -26,3 +30,18 @@ def check_dims(dims: object, field: str = "dims", *, at_least: int = 2) -> list[
     for i, size in enumerate(dims):
         check_size(size, f"{field}[{i}]", None)
     return [int(size) for size in dims]
+
+
+def layer_outputs(flags: Mapping[str, Any], m: int, n: int, sizes: Sequence[int]) -> dict[str, Any]:
+    """The output flags of the layer ``m → n`` of a stack over ``sizes`` (tinybig's conditions).
+
+    BatchNorm, relu and Dropout (each as ``flags`` ask) only where ``n`` is not
+    ``sizes[-1]``; the softmax only on the layer ``sizes[-2] → sizes[-1]``.
+    """
+    hidden = n != sizes[-1]
+    return {
+        "with_batch_norm": flags["with_batch_norm"] and hidden,
+        "with_relu": flags["with_relu"] and hidden,
+        "with_dropout": flags["with_dropout"] and hidden,
+        "with_softmax": flags["with_softmax"] and m == sizes[-2] and n == sizes[-1],
+    }

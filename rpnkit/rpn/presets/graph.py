@@ -23,7 +23,7 @@ from rpnkit.rpn.graph.layers import (
     graph_interdependence_layer,
 )
 from rpnkit.rpn.model import RPN
-from rpnkit.rpn.presets.dims import check_dims
+from rpnkit.rpn.presets.dims import check_dims, layer_outputs
 
 __all__ = ["gat", "gcn"]
 
@@ -192,17 +192,11 @@ _BILINEAR = ("with_dual_lphm_interdependence", "with_lorr_interdependence", "r_i
 
 
 def _layer_flags(flags: dict[str, Any], m: int, n: int, sizes: list[int]) -> dict[str, Any]:
-    """The layer ``m → n``'s arguments from the model's, with tinybig's output conditions.
-
-    BatchNorm, relu and Dropout (each as asked) only where ``n`` is not ``sizes[-1]``; the
-    log-softmax only on the layer ``sizes[-2] → sizes[-1]``; the shared graph ``function``.
-    """
-    hidden = n != sizes[-1]
+    """The layer ``m → n``'s arguments from the model's: the shared graph ``function`` and
+    tinybig's output conditions (:func:`~rpnkit.rpn.presets.dims.layer_outputs`; the softmax
+    is the log-softmax)."""
     return {
         **{key: flags[key] for key in _SHARED + _BILINEAR if key in flags},
         "graph": flags["function"],
-        "with_batch_norm": flags["with_batch_norm"] and hidden,
-        "with_relu": flags["with_relu"] and hidden,
-        "with_dropout": flags["with_dropout"] and hidden,
-        "with_softmax": flags["with_softmax"] and m == sizes[-2] and n == sizes[-1],
+        **layer_outputs(flags, m, n, sizes),
     }
