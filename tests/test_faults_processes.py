@@ -20,6 +20,7 @@ import torch
 from rpnkit.atomic import DiskFullError, atomic_open
 from rpnkit.deferred_signals import signals_deferred
 from rpnkit.learner.checkpoint import load_checkpoint
+from rpnkit.learner.collective_stop import STOP, lost_peer, stop_together
 from rpnkit.run.lock import lock_file, run_lock
 
 # real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
@@ -59,6 +60,35 @@ def test_a_signal_inside_a_deferred_block_acts_right_after_it() -> None:
         time.sleep(0.05)
         finished = True
     assert finished and signal.getsignal(signal.SIGINT) is previous
+
+
+def test_a_signal_in_a_launched_process_asks_first_and_acts_on_the_second() -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    with stop_together():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert STOP.listening and STOP.requested and not STOP.agreed
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGTERM) is previous
+    assert not (STOP.listening or STOP.requested)
+
+
+def test_a_collective_that_lost_its_peer_is_told_from_a_bug() -> None:
+    import torch.distributed as dist
+
+    reset = RuntimeError("[gloo/transport/tcp/pair.cc:537] Read error: Connection reset by peer")
+    assert lost_peer(reset) and lost_peer(dist.DistBackendError("NCCL error"))
+    try:
+        try:
+            raise reset
+        except RuntimeError as exc:
+            raise ValueError("while saving") from exc
+    except ValueError as chained:
+        assert lost_peer(chained)
+    assert not lost_peer(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 2x2)"))
+    assert not lost_peer(ValueError("connection reset by peer"))
 
 
 @pytest.mark.e2e

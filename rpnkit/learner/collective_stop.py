@@ -63,6 +63,10 @@ class StopRequest:
     """
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to not listening, nothing asked."""
         self.listening = False
         self.requested = False
         self.agreed = False
@@ -159,7 +163,8 @@ def stop_together() -> Iterator[None]:
     Called by a launched ``rpnkit train`` process for itself (never by a library call): a
     signal only requests the stop, which every process learns from the next collective they
     all take part in (see the module docstring), so no process is left blocked in a
-    collective that a stopped peer never joins. The previous handlers are put back after.
+    collective that a stopped peer never joins. The previous handlers, and :data:`STOP`'s
+    state, are put back after.
     """
     previous = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
     for number in previous:
@@ -170,6 +175,7 @@ def stop_together() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        STOP.reset()
 
 
 #: What gloo and NCCL say when a peer of a collective is gone.
