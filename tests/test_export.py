@@ -89,13 +89,17 @@ def test_an_export_reloads_and_matches_the_model(
     if pythonpath is not None:
         monkeypatch.syspath_prepend(str(pythonpath))
     out = tmp_path / f"model.{format}"
-    done = run_rpnkit("export", str(run), "--format", format, "-o", str(out), pythonpath=pythonpath)
+    trust = ("--trust-code",) if pythonpath is not None else ()
+    done = run_rpnkit(
+        "export", str(run), "--format", format, "-o", str(out), *trust, pythonpath=pythonpath
+    )
     assert done.returncode == 0, done.stderr
     assert str(out) in done.stdout and "reloaded" in done.stdout
     exported = _reload(format, out)
     # raw features, a batch size the export never saw: the standardisation is inside
     x = torch.from_numpy(features(5, seed=3)).float()
-    expected = rpnkit.load_run(run).predict(x).outputs
+    with rpnkit.trusted_code():
+        expected = rpnkit.load_run(run).predict(x).outputs
     with torch.no_grad():
         got = exported(x)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)

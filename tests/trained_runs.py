@@ -106,7 +106,9 @@ def train(
     }
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    done = run_rpnkit("train", str(path), "--quiet", pythonpath=pythonpath)
+    # a model module of the user's own (on PYTHONPATH) is code: importing it needs the opt-in
+    trust = ("--trust-code",) if pythonpath is not None else ()
+    done = run_rpnkit("train", str(path), "--quiet", *trust, pythonpath=pythonpath)
     assert done.returncode == 0, done.stderr
     return out
 
