@@ -46,27 +46,8 @@ def run_hooks(callbacks: list[Any]) -> TrainingHooks:
 
 
 def run_callbacks(learner: BackwardLearner, request: Request, context: TrainContext) -> list[Any]:
-    """The per-run callbacks: early stopping; on the main process loggers, checkpoints, display.
-
-    The display comes first in the list. pluggy calls implementations of the same kind most
-    recently registered first, so the progress bar and the epoch table are the last of the
-    ``trylast`` implementations to run: an epoch's row is printed only once every checkpoint
-    and the in-memory copy an interruption keeps hold that epoch, so an interrupt that lands
-    right after a row appears never loses the epoch the row shows.
-    """
-    display: list[Any] = []
-    if context.is_main_process and learner.verbose:
-        if request.progress and ProgressBar.visible():
-            display.append(ProgressBar(n_epochs=learner.n_epochs))
-        display.append(
-            EpochTable(
-                scores=bool(request.metrics),
-                test=context.test_loader is not None,
-                val=context.has_validation,
-                display_step=request.display_step,
-            )
-        )
-    chosen: list[Any] = [*display, *learner.callbacks]
+    """The per-run callbacks: early stopping; on the main process loggers, checkpoints, display."""
+    chosen: list[Any] = list(learner.callbacks)
     if learner.compile:
         chosen.append(CompileClock())
     if learner.early_stopping is not None:
@@ -75,4 +56,15 @@ def run_callbacks(learner: BackwardLearner, request: Request, context: TrainCont
         return chosen
     chosen += learner.loggers  # loggers write on the main process only
     chosen += [StepLogging(logger) for logger in learner.loggers if logger_steps(logger)]
+    if learner.verbose and request.progress and ProgressBar.visible():
+        chosen.append(ProgressBar(n_epochs=learner.n_epochs))
+    if learner.verbose:
+        chosen.append(
+            EpochTable(
+                scores=bool(request.metrics),
+                test=context.test_loader is not None,
+                val=context.has_validation,
+                display_step=request.display_step,
+            )
+        )
     return chosen
