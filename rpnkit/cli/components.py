@@ -141,9 +141,13 @@ def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]])
             for row in rows
         ]
         natural = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in LIST_COLUMNS[:-1]}
-        widths, room = _fit_columns(natural, width)
         title = _lines(f"{info.name}: {info.summary}", width - 1)
         out = [f"\x1b[1m{info.name}\x1b[0m{title[0][len(info.name) :]}", *title[1:]]
+        if sum(natural.values()) + 2 * len(natural) + _MIN_SUMMARY > width - 1:
+            out += _stacked(cells, width, styles)  # the columns would have to squeeze
+            sys.stdout.write("\n".join(out) + "\n\n")
+            continue
+        widths, room = _fit_columns(natural, width)
         header = "  ".join(h.ljust(widths.get(k, 0)) for k, h in LIST_COLUMNS[:-1])
         header += "  summary" if room else ""
         out.append(f"\x1b[1;4m{header.rstrip()[: width - 1]}\x1b[0m")
@@ -162,6 +166,30 @@ def _print_tables(registry: Any, rows_by_group: dict[str, list[dict[str, Any]]])
             if not room:  # too narrow for a summary column: it goes below, indented
                 out += ["    " + line for line in _lines(c["summary"], max(width - 5, 10))]
         sys.stdout.write("\n".join(out) + "\n\n")
+
+
+def _stacked(cells: list[dict[str, str]], width: int, styles: dict[str, str]) -> list[str]:
+    """A group's rows for a terminal too narrow for its columns: the name and its summary on
+    the first lines, the aliases and the plugin dimmed below the summary, nothing squeezed
+    into a column narrower than its words."""
+    usable = width - 1
+    name_width = min(max(len(c["name"]) for c in cells), max(usable // 3, 14))
+    indent = " " * (name_width + 2)
+    room = max(usable - name_width - 2, 20)
+    header = f"{'name'.ljust(name_width)}  summary (aliases · plugin below)"
+    out = [f"\x1b[1;4m{header[:usable]}\x1b[0m"]
+    for c in cells:
+        summary = _lines(c["summary"], room)
+        name = _lines(c["name"], usable)
+        if len(c["name"]) > name_width:  # a long name has the first line to itself
+            out += [_styled(part, 0, styles["name"]) for part in name]
+            out += [indent + text for text in summary]
+        else:
+            out.append(f"{_styled(c['name'], name_width, styles['name'])}  {summary[0]}".rstrip())
+            out += [indent + text for text in summary[1:]]
+        detail = f"{c['aliases']} · {c['plugin']}" if c["aliases"] else c["plugin"]
+        out += [indent + _styled(text, 0, styles["aliases"]) for text in _lines(detail, room)]
+    return out
 
 
 #: The narrowest summary column worth keeping beside the others.
