@@ -242,7 +242,7 @@ def launched(args: argparse.Namespace, train: Callable[[argparse.Namespace], int
     A SIGTERM or Ctrl-C stops every process at the same step
     (:func:`~rpnkit.learner.launch.stop_together`); rank 0 says what it kept (to the
     ``rpnkit`` launcher, through :data:`LAUNCH_REPORT`, else on stderr), the others exit 130
-    quietly. A collective that failed because another process died ends this one quietly with
+    quietly, all without tearing the process group down. A collective that failed because another process died ends this one quietly with
     :data:`~rpnkit.learner.launch.LOST_PEER_EXIT` (under torchrun run by hand: in one line).
     """
     from rpnkit.learner.collective_stop import LOST_PEER_EXIT, lost_peer, stop_together
@@ -261,7 +261,12 @@ def launched(args: argparse.Namespace, train: Callable[[argparse.Namespace], int
                 print(line, file=sys.stderr)
             else:
                 Path(report).write_text(line + "\n", encoding="utf-8")
-        return 130
+        # What was learned is on disk; every rank is stopping at this same step. Leave without
+        # tearing the process group down: a peer that left first makes gloo's teardown abort
+        # ("terminate called without an active exception"), a second line on the screen.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     except Exception as exc:
         if not lost_peer(exc):
             raise
