@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rpnkit.cli import main
 from tests.conftest import run_rpnkit
 
 # real rpnkit processes (train, kill, resume): the end-to-end suite, `pytest -m e2e`
@@ -204,3 +205,15 @@ def test_ranges_read_numbers_as_python_does() -> None:
     assert assignment("x", {"name": "taylor", "parameters": {"d": 2}}) == (
         "x={name: taylor, parameters: {d: 2}}"
     )
+
+
+def test_a_sweep_config_validates_and_trains_as_written_with_one_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = Path(__file__).resolve().parents[1] / "configs" / "sweep_digits_rpn.yaml"
+    assert main(["validate", str(config)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if line.startswith("warning:")] == [
+        "warning: section 'sweep' is read only by `rpnkit sweep`; this command uses the "
+        "config's own values"
+    ]

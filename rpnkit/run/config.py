@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +251,14 @@ def normalize_config(raw: Mapping[str, Any], source: Path | None = None) -> RunC
         from rpnkit.tinybig.run import translate_tinybig
 
         raw = translate_tinybig(raw, source)
+    if "sweep" in raw:  # a sweep config trains as it is written; its search is `rpnkit sweep`'s
+        raw = {key: value for key, value in raw.items() if key != "sweep"}
+        warnings.warn(
+            "section 'sweep' is read only by `rpnkit sweep`; this command uses the config's "
+            "own values",
+            UserWarning,
+            stacklevel=2,
+        )
     _check_keys(raw, SECTIONS, "")
     config = RunConfig(source=source)
 
