@@ -220,3 +220,81 @@ def test_tinybigs_image_classes_map_to_the_readers_given_a_local_root(tmp_path: 
         _tinybig_data("tinybig.data.cifar10", train_batch_size=16)
     assert "\n" not in str(info.value)
     assert "rpnkit downloads nothing" in str(info.value) and "root" in str(info.value)
+
+
+# -- validation split ----------------------------------------------------------------------------
+def _rows(loader: Any) -> list[bytes]:
+    return sorted(row.numpy().tobytes() for batch in loader for row in batch[0])
+
+
+def _labels(loader: Any) -> torch.Tensor:
+    return torch.cat([batch[1] for batch in loader])
+
+
+def test_digits_images_val_size_takes_a_stratified_part_of_the_training_images() -> None:
+    base = digits_images(standardize=False, shuffle=False, seed=1)
+    with_val = digits_images(standardize=False, shuffle=False, seed=1, val_size=0.25)
+    assert base.val_loader is None and "val_loader" not in base
+    assert with_val.val_loader is not None and with_val["val_loader"] is with_val.val_loader
+    assert with_val.n_val == int(np.ceil(0.25 * base.n_train))
+    assert with_val.n_train + with_val.n_val == base.n_train
+    # the test split is today's; train and validation partition today's training images
+    assert _rows(with_val.test_loader) == _rows(base.test_loader)
+    assert sorted(_rows(with_val.train_loader) + _rows(with_val.val_loader)) == _rows(
+        base.train_loader
+    )
+    train_counts = torch.bincount(_labels(base.train_loader), minlength=10).double()
+    val_counts = torch.bincount(_labels(with_val.val_loader), minlength=10).double()
+    assert bool(((val_counts - 0.25 * train_counts).abs() <= 1).all())  # stratified by digit
+    # standardised with the remaining training images only
+    scaled = digits_images(layout="image", val_size=0.25, seed=1)
+    train = scaled.train_loader.dataset.tensors[0]  # type: ignore[attr-defined]
+    assert abs(float(train.mean())) < 1e-5 and abs(float(train.std(correction=0)) - 1) < 1e-4
+    assert scaled.val_loader.dataset.tensors[0].shape[1:] == (1, 8, 8)  # type: ignore[union-attr]
+
+
+def test_digits_images_without_val_size_split_exactly_as_before() -> None:
+    from rpnkit.data.split import split_indices
+
+    features, labels, _ = read("digits.csv.gz")
+    images = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32) / 16.0)
+    y = torch.from_numpy(labels).long()
+    train, test = split_indices("digits_images", len(y), 0.2, y, torch.Generator().manual_seed(4))
+    for bundle in (digits_images(seed=4, standardize=False, shuffle=False),
+                   digits_images(seed=4, standardize=False, shuffle=False, val_size=0)):  # fmt: skip
+        assert bundle.val_loader is None
+        x_train, y_train = bundle.train_loader.dataset.tensors  # type: ignore[attr-defined]
+        x_test, _ = bundle.test_loader.dataset.tensors  # type: ignore[attr-defined]
+        assert torch.equal(x_train, images[train]) and torch.equal(y_train, y[train])
+        assert torch.equal(x_test, images[test])
+
+
+def test_mnist_and_cifar10_validate_on_part_of_their_official_training_set(
+    tmp_path: Path,
+) -> None:
+    write_mnist(tmp_path, n_train=60, n_test=20)
+    for cifar_file in [f"data_batch_{i}.bin" for i in range(1, 6)]:
+        cifar_records(10, seed=len(cifar_file)).tofile(tmp_path / cifar_file)
+    cifar_records(8, seed=7).tofile(tmp_path / "test_batch.bin")
+    for factory in (mnist, cifar10):
+        base = factory(root=str(tmp_path), standardize=False, shuffle=False)
+        counted = factory(root=str(tmp_path), standardize=False, shuffle=False, val_size=10)
+        assert base.val_loader is None
+        assert (counted.n_train, counted.n_val, counted.n_test) == (
+            base.n_train - 10, 10, base.n_test
+        )  # fmt: skip
+        assert _rows(counted.test_loader) == _rows(base.test_loader)  # official test untouched
+        assert sorted(_rows(counted.train_loader) + _rows(counted.val_loader)) == _rows(
+            base.train_loader
+        )
+        assert sorted(_labels(counted.val_loader).tolist()) == list(range(10))  # stratified
+        fraction = factory(root=str(tmp_path), val_size=0.5)
+        assert fraction.n_val == base.n_train // 2
+
+
+@pytest.mark.parametrize("name", ["digits_images", "mnist", "cifar10"])
+def test_an_image_val_size_out_of_range_is_one_line(name: str, tmp_path: Path) -> None:
+    one_line_error(lambda: build("dataset", name, root=str(tmp_path), val_size=1.5)
+                   if name != "digits_images" else build("dataset", name, val_size=1.5),
+                   "val_size", "1.5", "[0, 1)")  # fmt: skip
+    one_line_error(lambda: digits_images(val_size=5000), "val_size=5000", "lower val_size")

@@ -135,3 +135,96 @@ def test_sequence_layouts_and_the_synthetic_series() -> None:
     series = synthetic_series(kind="ar", length=200, x_len=6)
     assert (series.task, series.in_features, series.out_features) == ("regression", 6, 1)
     assert series.n_train + series.n_test == 200 - 6 - 1 - 1 + 1
+
+
+# -- validation split ----------------------------------------------------------------------------
+def _starts(loader: Any) -> list[float]:
+    """The first input value of every window, in the loader's order (the window's start time)."""
+    return [float(row.reshape(-1)[0]) for batch in loader for row in batch[0]]
+
+
+def test_series_val_size_takes_the_last_training_windows_in_time_order(tmp_path: Path) -> None:
+    path = write_series(tmp_path / "t.csv", {"v": np.arange(100.0)})
+    base = series_csv(path=str(path), x_len=4, standardize=False, shuffle=False)
+    split = series_csv(path=str(path), x_len=4, standardize=False, shuffle=False, val_size=0.25)
+    assert base.val_loader is None and split.val_loader is not None
+    n_val = int(np.ceil(0.25 * base.n_train))
+    assert (split.n_train, split.n_val, split.n_test) == (base.n_train - n_val, n_val, base.n_test)
+    train, val, test = (_starts(loader) for loader in split.values())
+    assert val == sorted(val) and max(train) < min(val) and max(val) < min(test)
+    assert train + val == _starts(base.train_loader) and test == _starts(base.test_loader)
+    # standardised with the values the training windows (not the validation ones) cover
+    scaled = series_csv(path=str(path), x_len=4, val_size=0.25)
+    period = np.arange(100.0)[: split.n_train - 1 + 4 + 1 + 1]
+    assert scaled.series_mean is not None and scaled.series_std is not None
+    assert float(scaled.series_mean[0]) == pytest.approx(period.mean())
+    assert float(scaled.series_std[0]) == pytest.approx(period.std())
+
+
+def test_series_without_val_size_split_exactly_as_before(tmp_path: Path) -> None:
+    path = write_series(tmp_path / "t.csv", {"a": np.sin(np.arange(80.0)), "b": np.arange(80.0)})
+    base = series_csv(path=str(path), x_len=5)
+    zero = series_csv(path=str(path), x_len=5, val_size=0)
+    assert zero.val_loader is None and "val_loader" not in zero
+    for mine, theirs in ((zero.train_loader, base.train_loader),
+                         (zero.test_loader, base.test_loader)):  # fmt: skip
+        for a, b in zip(mine.dataset.tensors, theirs.dataset.tensors, strict=True):  # type: ignore[attr-defined]
+            assert torch.equal(a, b)
+    n_windows = 80 - 7 + 1
+    assert zero.n_train == 2 * round(0.8 * n_windows)  # two columns per window
+    assert zero.series_mean is not None and base.series_mean is not None
+    assert torch.equal(zero.series_mean, base.series_mean)
+
+
+def test_every_series_source_counts_val_size_in_windows(tmp_path: Path) -> None:
+    folder = tmp_path / "minutely"
+    folder.mkdir()
+    csv = write_series(folder / "minutely_All.csv", {"s1": np.arange(60.0),
+                                                     "s2": 100 + np.arange(60.0)})  # fmt: skip
+    bundles = [
+        synthetic_series(length=200, val_size=6),
+        etf(path=str(csv), x_len=5, val_size=6),
+        traffic_la(root=str(tmp_path), x_len=5, val_size=6),
+        build("dataset", "stock", path=str(csv), x_len=5, val_size=6),
+        build("dataset", "traffic_bay", path=str(csv), x_len=5, val_size=6),
+    ]
+    for bundle in bundles:
+        columns = 1 if bundle.name.startswith("series_") else 2
+        assert bundle.n_val == 6 * columns, bundle.name
+    plain = etf(path=str(csv), x_len=5, standardize=False, shuffle=False, val_size=6)
+    train, val, test = (_starts(loader) for loader in plain.values())
+    assert max(s % 100 for s in train) < min(s % 100 for s in val)
+    assert max(s % 100 for s in val) < min(s % 100 for s in test)
+
+
+def test_sequence_classification_val_size_is_stratified_from_the_training_part() -> None:
+    base = sequence_classification(task="frequency", n_samples=400, seed=3, shuffle=False)
+    split = sequence_classification(task="frequency", n_samples=400, seed=3, shuffle=False,
+                                    val_size=0.2)  # fmt: skip
+    assert base.val_loader is None and split.val_loader is not None
+    assert split.n_val == int(np.ceil(0.2 * base.n_train))
+    assert split.n_train + split.n_val == base.n_train
+
+    def rows(loader: Any) -> list[bytes]:
+        return sorted(row.numpy().tobytes() for batch in loader for row in batch[0])
+
+    assert rows(split.test_loader) == rows(base.test_loader)
+    assert sorted(rows(split.train_loader) + rows(split.val_loader)) == rows(base.train_loader)
+    base_y = torch.cat([b[1] for b in base.train_loader])
+    val_y = torch.cat([b[1] for b in split.val_loader])
+    expected = 0.2 * torch.bincount(base_y, minlength=3).double()
+    assert bool(((torch.bincount(val_y, minlength=3).double() - expected).abs() <= 1).all())
+
+
+@pytest.mark.parametrize(
+    "name", ["series_csv", "synthetic_series", "etf", "stock", "traffic_la", "traffic_bay",
+             "sequence_classification"],
+)  # fmt: skip
+def test_a_sequence_val_size_out_of_range_is_one_line(name: str, tmp_path: Path) -> None:
+    csv = write_series(tmp_path / "s.csv", {"v": np.arange(40.0)})
+    extra = {"path": str(csv)} if name in ("series_csv", "etf", "stock", "traffic_la",
+                                             "traffic_bay") else {}  # fmt: skip
+    one_line_error(lambda: build("dataset", name, val_size=1.5, **extra), "val_size", "1.5",
+                   "[0, 1)")  # fmt: skip
+    one_line_error(lambda: build("dataset", name, val_size=10_000, **extra), "val_size=10000",
+                   "lower val_size")  # fmt: skip

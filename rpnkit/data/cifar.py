@@ -104,6 +104,7 @@ def cifar10(
     n_test: int | None = None,
     batch_size: int = 64,
     test_batch_size: int | None = None,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -122,9 +123,11 @@ def cifar10(
     n_train, n_test
         Keep only the first so many training / test images (``None``: all; only the batch
         files needed are read).
-    batch_size, test_batch_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    batch_size, test_batch_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         Loader options as in :meth:`DataBundle.from_tensors`; ``standardize`` is per channel
         with the training images' statistics (tinybig's fixed constants are these, rounded).
+        ``val_size`` (a fraction in ``[0, 1)`` or a count; 0: none) takes a validation split
+        from the training images, stratified by class; the official test set is untouched.
 
     Raises
     ------

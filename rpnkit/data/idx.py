@@ -147,6 +147,7 @@ def mnist(
     classes: Sequence[str] | None = None,
     batch_size: int = 64,
     test_batch_size: int | None = None,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -169,9 +170,11 @@ def mnist(
         Keep only the first so many training / test images (``None``: all).
     classes
         Class names; ``None``: ``"0" .. "9"``.
-    batch_size, test_batch_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    batch_size, test_batch_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         Loader options as in :meth:`DataBundle.from_tensors`; ``standardize`` uses the
         training images' statistics (tinybig's fixed ``0.1307, 0.3081`` are these, rounded).
+        ``val_size`` (a fraction in ``[0, 1)`` or a count; 0: none) takes a validation split
+        from the training images, stratified by class; the official test set is untouched.
 
     Raises
     ------

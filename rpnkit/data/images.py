@@ -28,7 +28,6 @@ from torch.utils.data import TensorDataset
 
 from rpnkit.data.bundle import DataBundle
 from rpnkit.data.options import SplitOptions
-from rpnkit.data.split import split_indices
 from rpnkit.errors import ConfigError
 
 __all__ = ["LAYOUTS", "ImageBundle", "digits_images", "find_file", "image_bundle"]
@@ -107,7 +106,9 @@ def image_bundle(
     standardize
         Standardise every channel with the training images' statistics.
     options
-        Split and loader options (``test_size`` and ``seed`` split when ``test`` is None).
+        Split and loader options (``test_size`` and ``seed`` split when ``test`` is None;
+        ``val_size`` takes a validation split from the training images, stratified by class;
+        the channel statistics come from the remaining training images only).
     test
         A test set of its own (the dataset's official split): ``(images, labels)``.
 
@@ -126,18 +127,14 @@ def image_bundle(
             f"dataset {name!r}: standardize must be true or false, got {standardize!r}"
         )
     if test is None:
-        train_idx, test_idx = split_indices(
-            name,
-            len(images),
-            options.test_size,
-            labels,
-            torch.Generator().manual_seed(options.seed),
-        )
-        train_x, train_y = images[train_idx], labels[train_idx]
-        test_x, test_y = images[test_idx], labels[test_idx]
+        split = options.split(len(images), labels)
+        train_idx, val_idx = split.train, split.val
+        test_x, test_y = images[split.test], labels[split.test]
     else:
-        (train_x, train_y), (test_x, test_y) = (images, labels), test
-    options.check_train_size(len(train_x))
+        train_idx, val_idx = options.take_val(torch.arange(len(images)), labels)
+        test_x, test_y = test
+    train_x, train_y = images[train_idx], labels[train_idx]
+    val = None if val_idx is None else (images[val_idx], labels[val_idx])
     shape = (int(images.shape[1]), int(images.shape[2]), int(images.shape[3]))
     width = shape[0] * shape[1] * shape[2]
     mean_f: Tensor | None = None
@@ -147,11 +144,15 @@ def image_bundle(
         scale = (mean.float().view(1, -1, 1, 1), std.float().view(1, -1, 1, 1))
         train_x = (train_x - scale[0]) / scale[1]
         test_x = (test_x - scale[0]) / scale[1]
+        if val is not None:
+            val = ((val[0] - scale[0]) / scale[1], val[1])
         per_pixel = shape[1] * shape[2]
         mean_f = mean.float().repeat_interleave(per_pixel)
         std_f = std.float().repeat_interleave(per_pixel)
     if layout == "flat":
         train_x, test_x = train_x.reshape(len(train_x), width), test_x.reshape(len(test_x), width)
+        if val is not None:
+            val = (val[0].reshape(len(val[0]), width), val[1])
     loaders = options.loaders(
         TensorDataset(train_x.contiguous(), train_y), TensorDataset(test_x.contiguous(), test_y)
     )
@@ -162,6 +163,9 @@ def image_bundle(
         out_features=len(classes),
         train_loader=loaders[0],
         test_loader=loaders[1],
+        val_loader=None
+        if val is None
+        else options.val_loader(TensorDataset(val[0].contiguous(), val[1])),
         feature_mean=mean_f,
         feature_std=std_f,
         classes=tuple(classes),
@@ -176,6 +180,7 @@ def digits_images(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -193,9 +198,9 @@ def digits_images(
     ----------
     layout
         ``"flat"``: batches ``(b, 64)`` (tinybig's layout); ``"image"``: ``(b, 1, 8, 8)``.
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
-        Loader and split options, as in :meth:`DataBundle.from_tensors` (the split is
-        stratified by digit); ``standardize`` is per channel.
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+        Loader and split options, as in :meth:`DataBundle.from_tensors` (the split and the
+        validation split are stratified by digit); ``standardize`` is per channel.
     """
     from rpnkit.data.tabular import read
 

@@ -133,12 +133,14 @@ class SplitOptions:
         del values["dataset"]
         return values
 
-    def split(self, n: int, stratify: Tensor | None) -> SplitIndices:
+    def split(
+        self, n: int, stratify: Tensor | None, generator: torch.Generator | None = None
+    ) -> SplitIndices:
         """The seeded train/validation/test indices of ``n`` samples.
 
         The test split is drawn first, exactly as without validation (so ``val_size: 0``
         changes nothing); the validation samples are then drawn from the training part with
-        the same generator, stratified by ``stratify`` when given.
+        the same generator, stratified by ``stratify`` when given (see :meth:`take_val`).
 
         Parameters
         ----------
@@ -146,6 +148,8 @@ class SplitOptions:
             Number of samples.
         stratify
             Class index of every sample (shape ``(n,)``), or ``None`` for a plain split.
+        generator
+            The generator to draw with; ``None`` seeds a new one with ``seed``.
 
         Raises
         ------
@@ -153,11 +157,42 @@ class SplitOptions:
             For a split that leaves a class (or the whole training part) without training
             samples, in one line naming ``val_size``.
         """
-        generator = torch.Generator().manual_seed(self.seed)
+        if generator is None:
+            generator = torch.Generator().manual_seed(self.seed)
         train, test = split_indices(self.dataset, n, self.test_size, stratify, generator)
+        keep, val = self.take_val(train, stratify, generator)
+        return SplitIndices(keep, test, val)
+
+    def take_val(
+        self, train: Tensor, stratify: Tensor | None, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Split the training indices ``train`` into the kept ones and the validation ones.
+
+        Parameters
+        ----------
+        train
+            ``int64`` indices of the training part.
+        stratify
+            Class index of every sample (indexed by ``train``), or ``None``.
+        generator
+            The generator to draw with; ``None`` seeds a new one with ``seed``.
+
+        Returns
+        -------
+        tuple
+            ``(kept, val)``: ``train`` itself and ``None`` when ``val_size`` is 0.
+
+        Raises
+        ------
+        ConfigError
+            For a ``val_size`` that leaves a class (or the whole training part) without
+            training samples, in one line naming ``val_size``.
+        """
         if self.val_size == 0:
             self.check_train_size(len(train))
-            return SplitIndices(train, test)
+            return train, None
+        if generator is None:
+            generator = torch.Generator().manual_seed(self.seed)
         n_val = self.val_count(len(train))
         if n_val >= len(train):
             raise ConfigError(
@@ -177,7 +212,7 @@ class SplitOptions:
                 )
         keep, val = split_indices(self.dataset, len(train), n_val / len(train), part, generator)
         self.check_train_size(len(keep))
-        return SplitIndices(train[keep], test, train[val])
+        return train[keep], train[val]
 
     def val_count(self, n_train: int) -> int:
         """Number of validation samples taken from ``n_train`` training samples (at least 1)."""

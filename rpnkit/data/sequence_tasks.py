@@ -24,7 +24,6 @@ from torch.utils.data import TensorDataset
 from rpnkit.checks import positive_int
 from rpnkit.data.options import SplitOptions
 from rpnkit.data.sequences import SEQUENCE_LAYOUTS, SequenceBundle, series_bundle
-from rpnkit.data.split import split_indices
 from rpnkit.errors import ConfigError, did_you_mean
 
 __all__ = ["SEQUENCE_TASKS", "sequence_classification", "synthetic_series"]
@@ -67,6 +66,7 @@ def sequence_classification(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = False,
     shuffle: bool = True,
@@ -90,8 +90,9 @@ def sequence_classification(
         Standard deviation of the Gaussian noise of ``"trend"`` and ``"frequency"``.
     layout
         ``"flat"``: inputs ``(b, length)``; ``"sequence"``: ``(b, length, 1)``.
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
-        Loader and split options as in :meth:`DataBundle.from_tensors` (stratified split);
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+        Loader and split options as in :meth:`DataBundle.from_tensors` (stratified split,
+        the validation split stratified from the training part);
         ``standardize`` (off by default) uses one mean and deviation over every step of
         the training sequences, so steps stay comparable.
     """
@@ -118,16 +119,17 @@ def sequence_classification(
     x, y = _draw(
         task, n_samples, length, n_classes if task == "frequency" else 2, float(noise), generator
     )
-    train_idx, test_idx = split_indices(
-        "sequence_classification", n_samples, test_size, y, generator
-    )
-    options.check_train_size(len(train_idx))
+    split = options.split(n_samples, y, generator)
+    train_idx, test_idx = split.train, split.test
     if standardize:
         train = x[train_idx]
         x = (x - train.mean()) / (train.std(correction=0).clamp_min(1e-12))
     x = x.float().unsqueeze(-1) if layout == "sequence" else x.float()
     loaders = options.loaders(
         TensorDataset(x[train_idx], y[train_idx]), TensorDataset(x[test_idx], y[test_idx])
+    )
+    val_loader = (
+        None if split.val is None else options.val_loader(TensorDataset(x[split.val], y[split.val]))
     )
     classes = n_classes if task == "frequency" else 2
     return SequenceBundle(
@@ -137,6 +139,7 @@ def sequence_classification(
         out_features=classes,
         train_loader=loaders[0],
         test_loader=loaders[1],
+        val_loader=val_loader,
         classes=tuple(str(c) for c in range(classes)),
         length=length,
         channels=1,
@@ -156,6 +159,7 @@ def synthetic_series(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -174,7 +178,7 @@ def synthetic_series(
         Steps of the series.
     noise
         Standard deviation of the Gaussian noise.
-    x_len, y_len, xy_gap, layout, batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    x_len, y_len, xy_gap, layout, batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         As for ``series_csv``.
     """
     options = SplitOptions.of("synthetic_series", locals())

@@ -6,11 +6,13 @@ A window starting at time ``s`` has the inputs ``series[s : s + x_len]`` and the
 ``s`` from 0 to ``T - x_len - xy_gap - y_len``. Every column is its own univariate series
 (tinybig's instances); samples are ordered window by window, the columns of one window
 together. The windows are split chronologically: the first ``(1 - test_size)`` of them
-train, the rest test, never shuffled across that line.
+train, the rest test, never shuffled across that line. With ``val_size`` (a fraction of the
+training windows in ``[0, 1)`` or a number of windows), the last windows of the training
+period validate, in time order: train, then validation, then test.
 
 **Normalisation uses the training period only.** Each column is standardised with the mean
 and standard deviation of the values the training windows cover (time 0 up to the last
-training target). tinybig standardises over the *whole* series before splitting, so its
+training target; validation windows excluded). tinybig standardises over the *whole* series before splitting, so its
 inputs carry the test period's mean and spread: a leak, which rpnkit does not reproduce.
 The statistics are kept as ``series_mean`` / ``series_std``; targets are standardised too,
 so ``prediction * series_std + series_mean`` is in the series' units.
@@ -90,11 +92,15 @@ def series_bundle(
 ) -> SequenceBundle:
     """Window a ``(T, n_columns)`` series, split it in time and standardise on the train period.
 
+    The windows are split in time order into training, validation (the last
+    ``options.val_size`` of the training period; none when it is 0) and test windows; the
+    statistics come from the values the training windows (not the validation ones) cover.
+
     Raises
     ------
     ConfigError
-        For a bad window size or layout, or a series too short for a training and a test
-        window.
+        For a bad window size or layout, a series too short for a training and a test
+        window, or a ``val_size`` that leaves no training window.
     """
     x_len = positive_int(x_len, f"dataset {name!r} x_len")
     y_len = positive_int(y_len, f"dataset {name!r} y_len")
@@ -115,11 +121,18 @@ def series_bundle(
             f" of x_len={x_len} + xy_gap={xy_gap} + y_len={y_len}, too few to hold out "
             f"test_size={options.test_size} of them; use a longer series or shorter windows"
         )
+    n_val = 0 if options.val_size == 0 else options.val_count(n_train)
+    n_fit = n_train - n_val
+    if n_fit < 1:
+        raise ConfigError(
+            f"dataset {name!r}: val_size={options.val_size!r} takes {n_val} of the {n_train} "
+            "training windows and leaves none to train on; lower val_size"
+        )
     data = values.astype(np.float64)
     mean: Tensor | None = None
     std: Tensor | None = None
     if options.standardize:
-        period = data[: n_train - 1 + x_len + xy_gap + y_len]  # every value a training window uses
+        period = data[: n_fit - 1 + x_len + xy_gap + y_len]  # every value a training window uses
         mu, sigma = period.mean(axis=0), period.std(axis=0)
         sigma = np.where(sigma > 0, sigma, 1.0)
         data = (data - mu) / sigma
@@ -129,10 +142,13 @@ def series_bundle(
     targets = torch.from_numpy(np.ascontiguousarray(y.reshape(-1, y_len))).float()
     if layout == "sequence":
         inputs = inputs.unsqueeze(-1)
-    cut = n_train * values.shape[1]
-    options.check_train_size(cut)
+    fit, cut = n_fit * values.shape[1], n_train * values.shape[1]
+    options.check_train_size(fit)
     loaders = options.loaders(
-        TensorDataset(inputs[:cut], targets[:cut]), TensorDataset(inputs[cut:], targets[cut:])
+        TensorDataset(inputs[:fit], targets[:fit]), TensorDataset(inputs[cut:], targets[cut:])
+    )
+    val_loader = (
+        None if n_val == 0 else options.val_loader(TensorDataset(inputs[fit:cut], targets[fit:cut]))
     )
     return SequenceBundle(
         name=name,
@@ -141,6 +157,7 @@ def series_bundle(
         out_features=y_len,
         train_loader=loaders[0],
         test_loader=loaders[1],
+        val_loader=val_loader,
         length=x_len,
         channels=1,
         layout=layout,
@@ -198,6 +215,7 @@ def series_csv(
     batch_size: int = 64,
     test_batch_size: int | None = None,
     test_size: float = 0.2,
+    val_size: float | int = 0,
     seed: int = 0,
     standardize: bool = True,
     shuffle: bool = True,
@@ -219,10 +237,12 @@ def series_csv(
         defaults 10, 1, 1).
     layout
         ``"flat"``: inputs ``(b, x_len)``; ``"sequence"``: ``(b, x_len, 1)``.
-    batch_size, test_batch_size, test_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
+    batch_size, test_batch_size, test_size, val_size, seed, standardize, shuffle, num_workers, drop_last, pin_memory
         Loader options as in :meth:`DataBundle.from_tensors`, except that the split is
-        chronological (the last ``test_size`` of the windows test) and ``standardize`` uses
-        the training period's statistics, per column, for inputs and targets.
+        chronological (the last ``test_size`` of the windows test; the last ``val_size`` of
+        the training windows, a fraction or a number of windows, validate) and
+        ``standardize`` uses the training windows' statistics, per column, for inputs and
+        targets.
 
     Raises
     ------

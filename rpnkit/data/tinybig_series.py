@@ -73,11 +73,15 @@ class TinybigSeries:
         batch_size: int = 64,
         test_batch_size: int | None = None,
         test_size: float = 0.2,
+        val_size: float | int = 0,
         seed: int = 0,
         standardize: bool = True,
         shuffle: bool = True,
     ) -> SequenceBundle:
         """Window the local file; ``instance_ids`` picks columns (``None``: all instances).
+
+        ``val_size`` (a fraction of the training windows in ``[0, 1)`` or a number of
+        windows; 0: none) validates on the last training windows, before the test period.
 
         Raises
         ------
@@ -85,6 +89,7 @@ class TinybigSeries:
             Without a local file (saying what to download and how to point the config at
             it), or for a malformed file.
         """
+        options = SplitOptions.of(self.name, locals())
         granularity = time_granularity or self.granularity
         attribute = target_attributes or self.attribute
         file = self.file_name(granularity, attribute, coverage_year_range)
@@ -102,7 +107,6 @@ class TinybigSeries:
                 f"rpnkit downloads nothing: download {_REPO}/{self.folder}/{granularity}/{file} "
                 "(unzip it if it is a .zip) and set the dataset's parameters to {path: <file>}"
             )
-        options = SplitOptions.of(self.name, locals())
         values = read_series(self.name, str(found), instance_ids)
         return series_bundle(self.name, values, x_len=x_len, y_len=y_len, xy_gap=xy_gap,
                              layout=layout, options=options)  # fmt: skip
