@@ -234,7 +234,7 @@ def test_results_that_are_not_one_number_are_refused() -> None:
             {"num_classes": 3, "averge": "macro"},
             r"`averge` \(did you mean 'average'",
         ),
-        ("tm.minkowski_distance", {}, "missing 1 required positional argument: 'p'"),
+        ("tm.minkowski_distance", {}, r"missing required parameter\(s\) 'p'"),
         ("tm.cohen_kappa", {"task": "multilabel", "num_labels": 3}, "tm.cohen_kappa: "),
         ("tm.accuracy", {"sync_on_compute": True}, "does not take 'sync_on_compute'"),
     ],
