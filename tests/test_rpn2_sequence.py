@@ -16,6 +16,7 @@ from rpnkit.errors import ConfigError
 from rpnkit.rpn.attention import BilinearAttentionInterdependence
 from rpnkit.rpn.attention.bilinear import masked_column_softmax
 from rpnkit.rpn.chain import CHAIN_KINDS, SequenceChainInterdependence, chain_interdependence_layer
+from rpnkit.rpn.chain.mixing import PREFIX_SUM_MATMUL_MAX
 from rpnkit.rpn.presets.attention import transformer
 from rpnkit.rpn.presets.sequence import regression_rnn, rnn
 
@@ -83,11 +84,20 @@ def test_sequence_chain_equals_the_dense_mixing_per_sequence(
     torch.testing.assert_close(f(kappa_x=z), expected)
 
 
-def test_directed_inverse_approx_is_a_cumulative_sum() -> None:
-    f = SequenceChainInterdependence(chain_length=6, kind="inverse_approx")
-    z = torch.randn(2 * 6, 3)
-    expected = z.view(2, 6, 3).cumsum(1).reshape(12, 3)
-    torch.testing.assert_close(f(kappa_x=z), expected)
+@pytest.mark.parametrize("length", [6, PREFIX_SUM_MATMUL_MAX, PREFIX_SUM_MATMUL_MAX + 1])
+def test_directed_inverse_approx_is_a_cumulative_sum_on_both_paths(length: int) -> None:
+    f = SequenceChainInterdependence(chain_length=length, kind="inverse_approx")
+    z = torch.randn(2 * length, 3, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn(2 * length, 3, dtype=torch.float64)
+    out = f(kappa_x=z)
+    expected = torch.einsum("st,bsn->btn", f.calculate_A().double(), z.view(2, length, 3)).reshape(
+        2 * length, 3
+    )
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out, z.view(2, length, 3).cumsum(1).reshape(2 * length, 3))
+    torch.testing.assert_close(
+        torch.autograd.grad(out, z, grad)[0], torch.autograd.grad(expected, z, grad)[0]
+    )
 
 
 def test_chain_layer_shapes_softmax_and_errors() -> None:

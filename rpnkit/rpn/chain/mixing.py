@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from rpnkit.checks import choice, positive_int
@@ -27,6 +28,13 @@ from rpnkit.rpn.interdependence.chain import (
 
 __all__ = ["CHAIN_KINDS", "SequenceChainInterdependence"]
 
+#: Up to this chain length the prefix sums over time are one product with the lower-triangular
+#: ones matrix (a BLAS call, and its transpose in the backward); beyond it, ``cumsum`` (whose
+#: CPU kernel is scalar, and whose backward flips the tensor twice). Measured on one CPU thread
+#: at ``(64, L, 32)``: forward + backward at L=10 0.10 vs 0.22 ms, at L=50 0.40 vs 0.60 ms;
+#: even near L=100; cumsum 2x faster at L=200.
+PREFIX_SUM_MATMUL_MAX = 64
+
 #: The chain functions tinybig's chain head chooses between.
 CHAIN_KINDS: dict[str, type[ChainInterdependence]] = {
     "chain": ChainInterdependence,
@@ -34,6 +42,16 @@ CHAIN_KINDS: dict[str, type[ChainInterdependence]] = {
     "inverse_approx": InverseApproxMultihopChainInterdependence,
     "exponential_approx": ExponentialApproxMultihopChainInterdependence,
 }
+
+
+def _prefix_sums(z: Tensor) -> Tensor:
+    """``out[:, t] = Σ_{s<=t} z[:, s]`` for ``z`` of shape ``(b, L, n)``: the directed chain's
+    ``(I − A)⁻¹ᵀ`` applied over time (see :data:`PREFIX_SUM_MATMUL_MAX` for the two paths)."""
+    length = z.shape[1]
+    if length > PREFIX_SUM_MATMUL_MAX:
+        return z.cumsum(1)
+    lower = torch.ones(length, length, dtype=z.dtype, device=z.device).tril_()
+    return torch.matmul(lower, z)
 
 
 class SequenceChainInterdependence(Interdependence):
@@ -131,7 +149,7 @@ class SequenceChainInterdependence(Interdependence):
                 f"multiple of chain_length={length} (b·L rows)"
             )
         if self.kind == "inverse_approx" and self.chain.directed:  # (I − A)⁻¹: a cumsum
-            return data.reshape(rows // length, length, width).cumsum(1).reshape(rows, width)
+            return _prefix_sums(data.reshape(rows // length, length, width)).reshape(rows, width)
         if self.kind == "chain" and not self.chain.normalization:  # s·z_t + z_{t−1} (+ z_{t+1})
             return self._shift_add(data.reshape(rows // length, length, width)).reshape(rows, width)
         # (b·L, n) -> (L, b·n): time steps as the rows the chain mixes
