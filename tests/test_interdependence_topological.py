@@ -183,6 +183,46 @@ def test_links_as_pairs_tensor_and_ids_agree() -> None:
     assert named.node_id_index_map == {"a": 0, "b": 1, "c": 2, "d": 3}
 
 
+@pytest.mark.parametrize(
+    ("links", "node"),
+    [(torch.tensor([[0, 1, 2], [1, 4, 0]]), "node 4"),
+     (torch.tensor([[0, -1], [1, 2]]), "node -1")],
+)  # fmt: skip
+def test_tensor_links_outside_the_nodes_are_one_line(links: torch.Tensor, node: str) -> None:
+    with pytest.raises(ConfigError, match=f"names {node}, which is not in nodes") as caught:
+        build("graph", nodes=3, links=links)
+    assert "\n" not in str(caught.value)
+
+
+def test_tensor_links_map_as_the_pairs_do() -> None:
+    """Integer tensor links between ids 0…n−1 are mapped without the dictionary; the same
+    matrix as the pairs (duplicates, a self-loop link, self-dependence on top of it)."""
+    table = torch.tensor([link for link in LINKS]).T
+    for ids in (7, list(range(7))):
+        for directed in (True, False):
+            params = dict(directed=directed, self_dependence=True, normalization=True)
+            fast = build("graph", nodes=ids, links=table, **params)
+            slow = build("graph", nodes=ids, links=LINKS, **params)
+            assert torch.equal(fast.calculate_A(), slow.calculate_A())
+    numpy_links = build("graph", nodes=7, links=table.numpy())
+    assert torch.equal(
+        numpy_links.calculate_A(), build("graph", nodes=7, links=LINKS).calculate_A()
+    )
+
+
+def test_adjacency_matrix_by_hand() -> None:
+    """A link counts once (duplicates too); self_scaling adds on top of a self-loop link."""
+    from rpnkit.rpn.interdependence.topological import Adjacency
+
+    src, dst = torch.tensor([0, 0, 1, 2, 2]), torch.tensor([1, 1, 2, 2, 0])
+    adjacency = Adjacency(3, src, dst, directed=True, self_scaling=0.5)
+    expected = torch.tensor([[0.5, 1.0, 0.0], [0.0, 0.5, 1.0], [1.0, 0.0, 1.5]])
+    assert torch.equal(adjacency.dense(), expected)
+    assert adjacency.nnz == 6
+    plain = Adjacency(3, src, dst, directed=False)
+    assert torch.equal(plain.dense(), torch.tensor([[0.0, 1, 1], [1, 0, 1], [1, 1, 1]]))
+
+
 def test_gradient_flows_through_propagation() -> None:
     obj = build("multihop_graph", nodes=7, links=LINKS, h=2, normalization=True)
     x = torch.randn(7, 3, requires_grad=True)
