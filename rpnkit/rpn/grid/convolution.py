@@ -18,6 +18,14 @@ from torch import Tensor, nn
 
 from rpnkit.checks import positive_int
 from rpnkit.rpn._validation import build_component
+from rpnkit.rpn.grid.channels_last import (
+    AddPositionBias,
+    apply_positionwise,
+    is_channels_last,
+    nhwc_rows,
+    to_channels_last,
+    to_nhwc,
+)
 from rpnkit.rpn.grid.geometry import GridGeometry
 from rpnkit.rpn.initialization import check_init_method, init_bias_, init_weight_
 from rpnkit.rpn.processing import ProcessingChain
@@ -150,6 +158,10 @@ class GridInterdependenceHead(nn.Module):
         if with_relu:  # in place on the batch norm's output, which its backward does not keep
             steps.append(nn.ReLU(inplace=True) if with_batch_norm else "relu")
         self.output_process = ProcessingChain(steps, field="output_process", features=self.n)
+        #: Return the output as a grid ``(b, out_channel, h', w'[, d'])`` (channels-last
+        #: memory for a 2-D grid) instead of ``(b, n)``: the same values, for a next grid
+        #: head, which then reads it without a copy. Off by default.
+        self.grid_output = False
         self.reset_parameters()
 
     @property
@@ -185,15 +197,42 @@ class GridInterdependenceHead(nn.Module):
         return self.reconciliation(self.w)[0]
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return ``(b, out_channel · P)`` for an image batch (see the class documentation)."""
+        """Return ``(b, out_channel · P)`` for an image batch (see the class documentation);
+        ``(b, out_channel, h', w')`` with :attr:`grid_output`."""
         grid = self.geometry.as_grid(x)
-        out = self.geometry.convolve(grid, self.geometry.kernel(self.weight_matrix()))
+        kernel = self.geometry.kernel(self.weight_matrix())
+        if self.geometry.spatial_dims == 2:  # oneDNN's fast layout (same values)
+            grid = to_channels_last(grid)
+            kernel = kernel.contiguous(memory_format=torch.channels_last)
+        out = self.geometry.convolve(grid, kernel)
+        if is_channels_last(out):
+            processed = self._positionwise(grid, out)
+            if processed is not None:
+                return processed if self.grid_output else processed.reshape(out.shape[0], self.n)
         # in place on the convolution's own output (its backward does not keep it)
         if self.bias is not None:
             out = out.add_(self.bias.view(out.shape[1:]))
         if self.remainder is not None:
             out = out.add_(self.remainder(grid.reshape(grid.shape[0], self.m)).view(out.shape))
-        return self.output_process(out.reshape(grid.shape[0], self.n))
+        flat = self.output_process(out.reshape(grid.shape[0], self.n))
+        return flat.view(out.shape) if self.grid_output else flat
+
+    def _positionwise(self, grid: Tensor, out: Tensor) -> Tensor | None:
+        """Bias, remainder and output steps on a channels-last ``out``, kept channels-last:
+        ``(b, C, h', w')``, or ``None`` for output steps other than BatchNorm and ReLU."""
+        b, channels, h, w = out.shape
+        shape = (channels, h, w)
+        if self.bias is not None:  # in place on the convolution's own output
+            out = AddPositionBias.apply(out, to_nhwc(self.bias, shape))
+        rows = nhwc_rows(out)  # a view
+        fresh = False
+        if self.remainder is not None:
+            term = self.remainder(grid.reshape(b, self.m))
+            rows, fresh = rows + term.view(b, *shape).permute(0, 2, 3, 1).reshape(b, -1), True
+        processed = apply_positionwise(rows, self.output_process, shape, fresh)
+        if processed is None:
+            return None
+        return processed.view(b, h, w, channels).permute(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
         """Channels, geometry and sizes."""

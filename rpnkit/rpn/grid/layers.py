@@ -40,6 +40,17 @@ class _GridLayer(nn.Module):
         """Output size ``n`` (the mean keeps it)."""
         return self.n
 
+    @property
+    def grid_output(self) -> bool:
+        """Whether the output is a grid ``(b, C, h', w'[, d'])`` rather than ``(b, n)``: the
+        same values, for a next grid layer (the heads' ``grid_output``)."""
+        return bool(cast(Any, self.heads[0]).grid_output)
+
+    @grid_output.setter
+    def grid_output(self, value: bool) -> None:
+        for head in self.heads:
+            cast(Any, head).grid_output = bool(value)
+
     def forward(self, x: Tensor) -> Tensor:
         """The mean of the heads' outputs, ``(b, n)``."""
         if len(self.heads) == 1:

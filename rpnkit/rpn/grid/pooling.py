@@ -20,6 +20,7 @@ from torch.autograd.function import once_differentiable
 
 from rpnkit.checks import choice, finite_number, positive_int
 from rpnkit.rpn.compression.reduction import REDUCTIONS
+from rpnkit.rpn.grid.channels_last import is_channels_last
 from rpnkit.rpn.grid.geometry import GridGeometry
 
 __all__ = ["POOLING_METRICS", "GridCompressionHead"]
@@ -114,6 +115,9 @@ class GridCompressionHead(nn.Module):
         rate = finite_number(p, f"{label} p", at_least=0.0, at_most=1.0)
         steps: list[Any] = [nn.Dropout(rate)] if with_dropout else []
         self.output_process = nn.Sequential(*steps)
+        #: Return the output as a grid ``(b, channel_num, h', w'[, d'])`` instead of
+        #: ``(b, n)`` (see :meth:`forward`). Off by default.
+        self.grid_output = False
         geometry = self.geometry
         pooled = geometry.full_box and self.metric in ("max", "min", "mean", "sum")
         masked_mean = not geometry.full_box and self.metric in ("mean", "sum")
@@ -134,8 +138,17 @@ class GridCompressionHead(nn.Module):
         return self.geometry.output_grid
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return ``(b, channel_num · P)`` pooled values (see the class documentation)."""
-        grid = self.geometry.as_grid(x)
+        """Return ``(b, channel_num · P)`` pooled values (see the class documentation);
+        ``(b, channel_num, h', w'[, d'])`` with :attr:`grid_output` (when no dropout is
+        active: an active dropout draws its mask on the ``(b, n)`` matrix, as tinybig's)."""
+        out = self._pooled(self.geometry.as_grid(x))
+        if self.grid_output and not (self.training and len(self.output_process)):
+            return out
+        flat = self.output_process(out.reshape(out.shape[0], self.n))
+        return flat.view(out.shape) if self.grid_output else flat
+
+    def _pooled(self, grid: Tensor) -> Tensor:
+        """The pooled grid ``(b, channel_num, h', w'[, d'])``."""
         if self._path == "pool":
             out = self._pool(grid)
         elif self._path == "mask":
@@ -146,7 +159,10 @@ class GridCompressionHead(nn.Module):
             patches = self.geometry.gather(grid.reshape(grid.shape[0], self.m))
             cells = patches.view(grid.shape[0], -1, self.channel_num, self.geometry.patch_size)
             out = REDUCTIONS[self.metric](cells).transpose(1, 2)
-        return self.output_process(out.reshape(grid.shape[0], self.n))
+            out = out.reshape(grid.shape[0], self.channel_num, *self.geometry.output_grid)
+        if self.geometry.spatial_dims == 2 and out.dim() == 5:
+            out = out.squeeze(-1)
+        return out
 
     def _pool(self, grid: Tensor) -> Tensor:
         """Max / min / mean / sum pooling of the zero-padded grid (a cuboid patch)."""
@@ -156,7 +172,7 @@ class GridCompressionHead(nn.Module):
         if self.metric in ("max", "min"):
             sign = 1.0 if self.metric == "max" else -1.0
             padded = geometry.pad(grid if sign > 0 else -grid)
-            if dims == 2 and self.channel_num > 1:
+            if dims == 2 and (self.channel_num > 1 or is_channels_last(padded)):
                 out = _ChannelsLastMaxPool2d.apply(padded, kernel, stride)
             else:
                 out = (F.max_pool2d if dims == 2 else F.max_pool3d)(padded, kernel, stride)
@@ -189,22 +205,28 @@ class GridCompressionHead(nn.Module):
 
 
 class _ChannelsLastMaxPool2d(torch.autograd.Function):
-    """``F.max_pool2d`` of a contiguous ``(b, C, h, w)`` batch, pooled in channels-last memory.
+    """``F.max_pool2d`` of a ``(b, C, h, w)`` batch, pooled in channels-last memory.
 
     torch's CPU max pooling is vectorised over the channels of a channels-last tensor and not
-    over the cells of a contiguous one: pooling a channels-last copy is faster for a few
-    channels or more, copy included. The values and the window indices are the same; the
-    backward pass is torch's, from those indices, on the contiguous layout.
+    over the cells of a contiguous one. A channels-last ``grid`` (a convolution head's
+    output) is pooled as it is and its output and gradient stay channels-last; a contiguous
+    one is pooled from a channels-last copy (faster for a few channels or more, copy
+    included), its output is contiguous and its gradient is computed on the contiguous
+    layout. The values and the window indices are ``F.max_pool2d``'s; the backward pass is
+    torch's, from those indices.
     """
 
     @staticmethod
     def forward(ctx: Any, grid: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...]) -> Tensor:
-        """Pool ``grid``; the output is contiguous, as ``F.max_pool2d``'s of ``grid``."""
-        channels_last = grid.contiguous(memory_format=torch.channels_last)
-        out, indices = F.max_pool2d(channels_last, kernel, stride, return_indices=True)
-        ctx.save_for_backward(grid, indices.contiguous())
+        """Pool ``grid``; the output has ``grid``'s layout."""
+        ctx.channels_last = is_channels_last(grid)
+        source = grid if ctx.channels_last else grid.contiguous(memory_format=torch.channels_last)
+        out, indices = F.max_pool2d(source, kernel, stride, return_indices=True)
+        if not ctx.channels_last:
+            out, indices = out.contiguous(), indices.contiguous()
+        ctx.save_for_backward(grid, indices)
         ctx.window = (list(kernel), list(stride))
-        return out.contiguous()
+        return out
 
     @staticmethod
     @once_differentiable
@@ -212,7 +234,15 @@ class _ChannelsLastMaxPool2d(torch.autograd.Function):
         """Route every output's gradient to the cell its window's maximum came from."""
         grid, indices = ctx.saved_tensors
         kernel, stride = ctx.window
+        layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
         grad_grid = torch.ops.aten.max_pool2d_with_indices_backward(
-            grad.contiguous(), grid, kernel, stride, [0, 0], [1, 1], False, indices
+            grad.contiguous(memory_format=layout),
+            grid,
+            kernel,
+            stride,
+            [0, 0],
+            [1, 1],
+            False,
+            indices,
         )
         return grad_grid, None, None

@@ -211,6 +211,8 @@ perceptron_r, enable_perceptron_bias
         grid = pool.output_grid
         if patch_size_half_after_pooling:
             conv_patch, pool_patch = _halved(conv_patch), _halved(pool_patch)
+    for layer in layers[:-1]:  # a grid layer hands the next one its grid (no copy)
+        layer.grid_output = True
     dims = [layers[-1].out_features, *fc]
     fc_layers: list[nn.Module] = []
     for i, (m, n) in enumerate(itertools.pairwise(dims)):
