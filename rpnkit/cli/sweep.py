@@ -208,16 +208,16 @@ def _start(args: argparse.Namespace) -> int:
     return _work(args, url, name, directory, everything=False)
 
 
-def _load(url: str, name: str) -> tuple[optuna.Study, dict[str, Any]]:
+def _load(url: str, name: str, option: str = "--storage") -> tuple[optuna.Study, dict[str, Any]]:
     import optuna
 
-    from rpnkit.sweep.study import open_storage
+    from rpnkit.sweep.study import open_storage, shown_url
 
-    storage = open_storage(url)
+    storage = open_storage(url, option)
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        raise ConfigError(f"--study {name!r} is not in the storage {url!r}") from None
+        raise ConfigError(f"--study {name!r} is not in the storage {shown_url(url)!r}") from None
     definition = study.user_attrs.get(_ATTR)
     if not isinstance(definition, dict):
         raise ConfigError(f"study {name!r} in {url!r} was not made by rpnkit sweep")
@@ -234,7 +234,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _join(args: argparse.Namespace) -> int:
     directory = Path(args.output_dir or Path("sweeps") / args.study)
-    _, definition = _load(args.join, args.study)  # refuses before anything is written
+    _, definition = _load(args.join, args.study, "--join")  # refuses before anything is written
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "base.yaml").write_text(definition["base"])
     return _work(args, args.join, args.study, directory, everything=False)
@@ -246,13 +246,13 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
     from rpnkit.sweep.objective import Objective
     from rpnkit.sweep.runner import SweepRun, thread_budget
     from rpnkit.sweep.space import parse_space
-    from rpnkit.sweep.study import make_sampler, recover_stale
+    from rpnkit.sweep.study import joined_seed, make_sampler, recover_stale
 
     study, definition = _load(url, name)
     dimensions, _ = parse_space(definition["space"])
     seed = definition.get("seed")
     if args.join and seed is not None:
-        seed += len(study.trials)  # another worker's sampler must not repeat this one's
+        seed = joined_seed(seed)  # another worker's sampler must not repeat this one's
     n_trials = int(definition["trials"])
     study.sampler = make_sampler(definition["sampler"], dimensions, seed, n_trials)
     study.pruner = (

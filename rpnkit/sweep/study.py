@@ -2,8 +2,8 @@
 
 Embedded by default: the study lives in ``DIR/study.journal`` (Optuna's journal-file storage,
 safe for several processes of one machine), and ``DIR/sweep.json`` says where the study is.
-With ``--storage URL`` (``sqlite:///...``, ``postgresql://...``, ``mysql://...``) it lives in an
-RDB Optuna supports, which workers on other machines join (``rpnkit sweep --join URL --study
+With ``--storage URL`` (``sqlite:///...``, ``postgresql+psycopg2://...``, ``mysql+pymysql://...``)
+it lives in an RDB Optuna supports, which workers on other machines join (``rpnkit sweep --join URL --study
 NAME``). The sweep's definition (the base config's text, the space, the objective, the sampler
 and the number of trials) is stored in the study's user attributes, so a joining worker needs
 nothing but the URL and the name.
@@ -21,6 +21,7 @@ import shutil
 import socket
 import time
 import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ __all__ = [
     "RECORD",
     "counted",
     "distributions",
+    "joined_seed",
     "make_sampler",
     "open_storage",
     "recover_stale",
+    "shown_url",
     "worker_id",
 ]
 
@@ -53,26 +56,91 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
+def joined_seed(seed: int) -> int:
+    """The sampler seed of a worker joining a study whose seed is ``seed``.
+
+    Its own stream, from ``seed`` and the worker's ``host:pid``: workers started together on
+    several machines see the same study and would otherwise draw the same points.
+    """
+    return zlib.crc32(f"{seed}:{worker_id()}".encode())
+
+
+#: The pip package of each SQLAlchemy driver module a storage URL may need.
+_DRIVER_PACKAGES = {
+    "psycopg2": "psycopg2-binary",
+    "psycopg": "'psycopg[binary]'",
+    "pymysql": "PyMySQL",
+    "MySQLdb": "mysqlclient",
+    "mysql": "mysql-connector-python",
+}
+
+#: A URL scheme naming a driver explicitly, for each database.
+_DRIVER_EXAMPLES = {"postgresql": "postgresql+psycopg2://", "mysql": "mysql+pymysql://"}
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password (if any) written as ``***``, for messages."""
+    if "://" not in url:
+        return url
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy parses: no password to hide there
+        return url
+
+
+def _missing_driver(exc: BaseException) -> str | None:
+    """The name of the driver module whose import failed under ``exc``, if that is the cause."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, ModuleNotFoundError) and current.name:
+            return current.name.split(".")[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def open_storage(url: str, option: str = "--storage") -> optuna.storages.BaseStorage:
     """Optuna's storage at ``url``: an RDB URL (``scheme://...``) or a journal file's path.
+
+    An RDB URL names its SQLAlchemy driver or gets SQLAlchemy's default for the database
+    (``postgresql://`` is psycopg 3 from SQLAlchemy 2.1 on, psycopg2 before);
+    ``postgresql+psycopg2://`` names one.
+
+    Parameters
+    ----------
+    url
+        The storage.
+    option
+        The command-line option that gave ``url``, named in errors.
 
     Raises
     ------
     ConfigError
-        When the storage cannot be opened (one line with Optuna's reason).
+        When the storage cannot be opened: one line naming ``option``, the URL (password
+        hidden) and the reason (a missing driver module with the package that provides it).
     """
     try:
         if "://" in url:
-            return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=90)
+            with warnings.catch_warnings():  # heartbeat_interval is "experimental"
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=90)
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         return JournalStorage(JournalFileBackend(url))
-    except (ImportError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--storage {url!r} cannot be opened: {first}") from None
-    except Exception as exc:  # sqlalchemy's own errors (driver missing, server down)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--storage {url!r} cannot be opened: {first}") from None
+    except Exception as exc:  # OSError, ValueError, sqlalchemy's (bad URL, server down)
+        module = _missing_driver(exc) if isinstance(exc, ImportError) else None
+        if module is not None:
+            package = _DRIVER_PACKAGES.get(module, module)
+            reason = f"its driver module {module!r} is not installed (pip install {package})"
+            scheme = url.partition("://")[0]
+            example = _DRIVER_EXAMPLES.get(scheme)  # only for a URL without its own driver
+            if example:
+                reason += f", or name an installed driver in the URL, as in {example}"
+        else:
+            text = str(exc).strip()
+            reason = text.splitlines()[0] if text else type(exc).__name__
+        raise ConfigError(f"{option} {shown_url(url)!r} cannot be opened: {reason}") from None
 
 
 def distributions(dimensions: Sequence[Dimension]) -> dict[str, Any]:
