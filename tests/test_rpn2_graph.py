@@ -213,3 +213,51 @@ def test_gcn_with_its_sparse_copies_deep_copies_and_trains() -> None:
     model(x).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     torch.testing.assert_close(model.double()(x.double()), twin.double()(x.double()))
+
+
+@pytest.mark.parametrize("name", ["log_softmax", "softmax", "softmin"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(2000, 4), (700, 15), (300, 2), (2000, 16), (10, 4)])
+def test_softmax_output_step_equals_the_last_dim_reduction(
+    name: str, dtype: torch.dtype, shape: tuple[int, int]
+) -> None:
+    """A graph model's log-softmax over few classes is computed across the transposed rows
+    (faster on CPU); values and gradients equal torch's reduction over the last dimension."""
+    from rpnkit.rpn.processing import ProcessingChain
+
+    step = ProcessingChain([name])
+    reference = getattr(torch, name) if name != "softmin" else torch.nn.functional.softmin
+    x = (torch.randn(*shape, dtype=dtype) * 4).requires_grad_()
+    grad = torch.randn(*shape, dtype=dtype)
+    out, want = step(x), reference(x, dim=-1)
+    eps = torch.finfo(dtype).eps  # summation order: a few units in the last place at most
+    torch.testing.assert_close(out, want, rtol=4 * eps, atol=8 * eps)
+    (got,) = torch.autograd.grad(out, x, grad)
+    (expected,) = torch.autograd.grad(want, x, grad)
+    torch.testing.assert_close(got, expected, rtol=4 * eps, atol=16 * eps)
+    assert out.shape == x.shape
+    transposed = shape[1] < 16 and shape[0] * shape[1] >= 4096
+    assert out.is_contiguous() is not transposed  # the fast path is the one tested
+
+
+@pytest.mark.parametrize("options", [{}, {"enable_bias": True, "with_multihop": True, "h": 2}])
+def test_gcn_head_short_path_equals_the_general_one(options: dict) -> None:
+    """The GCN head (one channel, κ and ψ the identity, no remainder) skips the channel
+    machinery; outputs and gradients are the general path's, bit for bit."""
+    import copy
+
+    from rpnkit.rpn.graph import graph_interdependence_head
+
+    head = graph_interdependence_head(5, 3, nodes=NODES, links=LINKS, with_dropout=False, **options)
+    assert head._plain_instance
+    general = copy.deepcopy(head)
+    general._plain_instance = False
+    x = torch.randn(NODES, 5)
+    out, want = head(x), general(x)
+    assert torch.equal(out, want)
+    grad = torch.randn_like(out)
+    got = torch.autograd.grad(out, list(head.parameters()), grad)
+    expected = torch.autograd.grad(want, list(general.parameters()), grad)
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+    lorr = graph_interdependence_head(5, 3, nodes=NODES, links=LINKS, with_lorr=True)
+    assert not lorr._plain_instance  # a low-rank ψ goes the general way

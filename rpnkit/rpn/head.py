@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import build_component
-from rpnkit.rpn.expansion import Expansion
+from rpnkit.rpn.expansion import Expansion, IdentityExpansion
 from rpnkit.rpn.fusion import Fusion, MeanFusion
 from rpnkit.rpn.head_interdependence import build_interdependence, interdependence_weight
 from rpnkit.rpn.initialization import (
@@ -28,7 +28,7 @@ from rpnkit.rpn.initialization import (
 )
 from rpnkit.rpn.interdependence.base import ATTRIBUTE, INSTANCE
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
-from rpnkit.rpn.reconciliation import Reconciliation
+from rpnkit.rpn.reconciliation import IdentityReconciliation, Reconciliation
 from rpnkit.rpn.remainder import LinearRemainder, Remainder, ZeroRemainder
 
 __all__ = ["HEAD_KEYS", "RPNHead"]
@@ -215,6 +215,20 @@ class RPNHead(nn.Module):
         self._interdependent = (
             self.attribute_interdependence is not None or self.instance_interdependence is not None
         )
+        # tinybig's GCN head: out(A_iᵀ (x' Wᵀ) + b) with κ and ψ the identity, one channel, a
+        # data-free instance function and no remainder; computed without the channel machinery
+        self._plain_instance = (
+            self.channels == 1
+            and self._mean
+            and not self._add_remainder
+            and self.attribute_interdependence is None
+            and self.instance_interdependence is not None
+            and self.w_instance_interdependence is None
+            and type(self.reconciliation) is IdentityReconciliation
+            and type(self.expansion) is IdentityExpansion
+            and not len(self.expansion.preprocess)
+            and not len(self.expansion.postprocess)
+        )
         self.w = nn.Parameter(torch.empty(self.channels, self.reconciliation.l))
         self.bias = nn.Parameter(torch.empty(self.n)) if self.reconciliation.enable_bias else None
         fusion_l = self.channel_fusion.l
@@ -327,6 +341,8 @@ class RPNHead(nn.Module):
 
     def _forward_interdependent(self, x: Tensor, flat: Tensor) -> Tensor:
         """The RPN 2 head: every channel through its own interdependence values."""
+        if self._plain_instance:
+            return self._forward_plain_instance(x, flat)
         attribute, instance = self.attribute_interdependence, self.instance_interdependence
         w_a, w_i = self.w_attribute_interdependence, self.w_instance_interdependence
         left, right = self.reconciliation.factorize(self.w)
@@ -365,6 +381,19 @@ class RPNHead(nn.Module):
         if fused.shape[0] == flat.shape[0]:
             fused = fused.reshape(*x.shape[:-1], self.out_features)
         return self.output_process(fused)
+
+    def _forward_plain_instance(self, x: Tensor, flat: Tensor) -> Tensor:
+        """``out(A_iᵀ (x' Wᵀ) + b)``: the general path's numbers for one channel with κ and ψ
+        the identity (the same product ``x' Wᵀ``), in fewer steps."""
+        instance = self.instance_interdependence
+        assert instance is not None
+        out = torch.matmul(flat, self.w.view(self.n, self.D).transpose(0, 1))
+        out = instance(flat, None, kappa_x=out)
+        if self.bias is not None:
+            out = out + self.bias
+        if out.shape[0] == flat.shape[0]:
+            out = out.reshape(*x.shape[:-1], self.out_features)
+        return self.output_process(out)
 
     def extra_repr(self) -> str:
         """Sizes, channel count and initialisation method."""
