@@ -35,8 +35,9 @@ __all__ = [
 
 def _graph_parts(
     graph: Any, nodes: object, links: object, directed: bool, count: int | None, label: str
-) -> tuple[list[Hashable], object, bool]:
-    """Return ``(node ids, links, directed)`` from a graph object or from nodes and links."""
+) -> tuple[Sequence[Hashable], object, bool]:
+    """Return ``(node ids, links, directed)`` from a graph object or from nodes and links
+    (a ``range`` for a node count, so links are mapped without a lookup table)."""
     if graph is not None:
         if hasattr(graph, "get_links") and isinstance(getattr(graph, "nodes", None), dict):
             ids = sorted(graph.nodes, key=graph.nodes.__getitem__)
@@ -58,9 +59,9 @@ def _graph_parts(
                 f"{label}: nodes=None and no node count; give nodes (a list of ids or a "
                 "count), or b (instance type) / m (attribute type)"
             )
-        return list(range(count)), links, directed
+        return range(count), links, directed
     if isinstance(nodes, int) and not isinstance(nodes, bool):
-        return list(range(positive_int(nodes, f"{label} nodes"))), links, directed
+        return range(positive_int(nodes, f"{label} nodes")), links, directed
     if isinstance(nodes, Tensor):
         nodes = nodes.tolist()
     if not isinstance(nodes, Sequence) or isinstance(nodes, str) or not nodes:
@@ -138,7 +139,7 @@ class GraphInterdependence(TopologicalInterdependence):
             graph, nodes, links, bool(directed), self.side, self.label
         )
         src, dst = edges_from_links(ids, pairs, self.label)
-        self.node_ids = ids
+        self.node_ids = list(ids)
         self.directed = is_directed
         self.normalization = bool(normalization)
         self.normalization_mode = mode

@@ -175,21 +175,7 @@ class Adjacency(nn.Module):
     ) -> None:
         super().__init__()
         self.n = n
-        if not directed:
-            src, dst = torch.cat([src, dst]), torch.cat([dst, src])
-        src, dst = src.cpu().long(), dst.cpu().long()
-        if self_scaling:  # a link counts once (a self-loop link too), a loop adds self_scaling
-            looped = torch.zeros(n, dtype=torch.float64)
-            looped[src[src == dst]] = 1.0
-            loops = torch.arange(n, dtype=torch.long) * (n + 1)
-            keys = _sorted_unique(torch.cat([src * n + dst, loops]))
-        else:
-            keys = _sorted_unique(src * n + dst)
-        src, dst = keys // n, keys % n
-        weight = torch.ones(keys.numel(), dtype=torch.float64)
-        if self_scaling:
-            on_diagonal = src == dst
-            weight[on_diagonal] = looped[src[on_diagonal]] + float(self_scaling)
+        src, dst, weight = _entries(n, src, dst, directed, float(self_scaling))
         if normalization:
             weight = self._normalise(src, dst, weight, normalization_mode)
         self.register_buffer("src", src, persistent=False)
@@ -236,9 +222,15 @@ class Adjacency(nn.Module):
         products = self._products.get(key)
         if products is None:
             weight = self.weight.to(dtype=dtype)
-            order = _argsort(self.dst * self.n + self.src).to(self.dst.device)  # Âᵀ: by (dst, src)
+            order = _transposed_order(self.n, self.src, self.dst).to(self.dst.device)
             products = (
-                _csr(self.dst[order], self.src[order], weight[order], self.n, device),
+                _csr(
+                    self.dst.index_select(0, order),
+                    self.src.index_select(0, order),
+                    weight.index_select(0, order),
+                    self.n,
+                    device,
+                ),
                 _csr(self.src, self.dst, weight, self.n, device),  # sorted by (src, dst)
             )
             self._products[key] = products
@@ -279,18 +271,43 @@ class Adjacency(nn.Module):
         return f"n={self.n}, nnz={self.nnz}"
 
 
-def _sorted_unique(keys: Tensor) -> Tensor:
-    """The distinct values of the int64 CPU tensor ``keys``, ascending (numpy's vectorised
-    sort: several times faster than ``torch.unique`` on one thread)."""
-    values = np.sort(keys.numpy())
-    keep = np.ones(values.size, dtype=bool)
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return torch.from_numpy(values[keep])
+def _entries(
+    n: int, src: Tensor, dst: Tensor, directed: bool, self_scaling: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The stored entries of ``Â`` before normalisation: ``(src, dst, weight)`` sorted by
+    ``(src, dst)``, weight in float64.
+
+    A link counts once (duplicates, and a self-loop link, too); ``self_scaling`` is added on
+    the diagonal. Deduplicated by one numpy sort of the ``src·n + dst`` keys (vectorised;
+    several times faster than ``torch.unique`` on one thread).
+    """
+    starts = src.detach().cpu().long().numpy()
+    ends = dst.detach().cpu().long().numpy()
+    if not directed:
+        starts, ends = np.concatenate([starts, ends]), np.concatenate([ends, starts])
+    keys = starts * n + ends
+    looped = np.zeros(n)
+    if self_scaling:
+        looped[starts[starts == ends]] = 1.0
+        keys = np.concatenate([keys, np.arange(n, dtype=np.int64) * (n + 1)])
+    keys = np.sort(keys)
+    keep = np.ones(keys.size, dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    rows, cols = np.divmod(keys[keep], n)
+    weight = np.ones(rows.size)
+    if self_scaling:
+        diagonal = rows == cols
+        weight[diagonal] = looped[rows[diagonal]] + self_scaling
+    return torch.from_numpy(rows), torch.from_numpy(cols), torch.from_numpy(weight)
 
 
-def _argsort(keys: Tensor) -> Tensor:
-    """The order that sorts the distinct int64 ``keys`` (numpy's vectorised sort, on CPU)."""
-    return torch.from_numpy(np.argsort(keys.cpu().numpy()))
+def _transposed_order(n: int, src: Tensor, dst: Tensor) -> Tensor:
+    """The order of the entries (sorted by ``(src, dst)``) that sorts them by ``(dst, src)``:
+    a stable sort by ``dst`` alone (numpy's radix sort when the ids fit in 16 bits)."""
+    ends = dst.cpu().numpy()
+    if n <= 2**16:
+        return torch.from_numpy(np.argsort(ends.astype(np.uint16), kind="stable"))
+    return torch.from_numpy(np.argsort(ends * n + src.cpu().numpy()))
 
 
 def _csr(rows: Tensor, cols: Tensor, values: Tensor, n: int, device: torch.device) -> Tensor:
