@@ -18,6 +18,14 @@ as a share of a mean trial, then split into the part outside the trials (from th
 imports, the one build of the checks, the report), read from the study's trial timestamps, and
 the rest per trial; targets (issue 25): under 5 %, and ``--jobs 2`` at most 0.6x
 ``--jobs 1`` on 2 cores.
+
+A trial alone is a whole ``python -m rpnkit train`` process: its interpreter, its imports (torch
+and rpnkit's training modules), its training and its exit (torch's teardown). A sweep's trial
+is forked from the sweep's warm launcher (:mod:`rpnkit.sweep.launcher`), which imported all of
+that once, and leaves without the teardown; so the per-trial part can be negative: the sweep
+trains its points faster than the same points trained one ``rpnkit train`` after another. The
+overhead is still measured against those processes, since that is what a user would run
+instead of the sweep. Run it with ``PYTHONPATH`` naming another checkout to time that code.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ ordinary run directories ``DIR/trial-NNNN`` (:mod:`rpnkit.sweep.runner`), and th
 compare table of the trials, Optuna's importance of each key, ``DIR/sweep.png`` and
 ``DIR/sweep.csv``. ``--resume DIR`` finishes a stopped sweep; ``--storage URL`` keeps the study
 in an RDB, which ``--join URL --study NAME`` workers on other machines share.
+
+The command starts its trial launcher first (:mod:`rpnkit.sweep.launcher`), whose imports run
+while the command reads and checks its input; the checks' one build runs in a child of the
+launcher too, so this process never imports torch (nor pays for its teardown on exit).
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--trust-code", action="store_true", help="passed to every trial (see rpnkit train)"
     )
-    p.set_defaults(func=cmd_sweep, builds_optimizers=True)
+    p.set_defaults(func=cmd_sweep)  # builds nothing here: the checks run in the launcher
 
 
 def _require_optuna() -> None:
@@ -108,24 +112,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     if args.join and not args.study:
         raise ConfigError("--join URL needs --study NAME (the study to work on)")
-    import optuna
+    from rpnkit.sweep.launcher import start_launcher
 
-    from rpnkit.components.trust import trusted_code
+    args.launcher = start_launcher()  # imports torch while this process reads its input
+    try:
+        import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the command's own process
-    with trusted_code(args.trust_code):
-        if args.resume:
-            return _resume(args)
-        if args.join:
-            return _join(args)
-        return _start(args)
+        from rpnkit.components.trust import trusted_code
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the command's own process
+        with trusted_code(args.trust_code):
+            if args.resume:
+                return _resume(args)
+            if args.join:
+                return _join(args)
+            return _start(args)
+    finally:
+        args.launcher.close()
 
 
 def _start(args: argparse.Namespace) -> int:
     from rpnkit.plugins.state import get_registry
     from rpnkit.run.config import apply_overrides
     from rpnkit.sweep.objective import choose_objective
-    from rpnkit.sweep.plan import check_values, extra_assignments, plan, read_definition
+    from rpnkit.sweep.plan import extra_assignments, plan, read_definition
     from rpnkit.sweep.space import check_space, parse_space
 
     raw, section = read_definition(args)
@@ -153,7 +163,8 @@ def _start(args: argparse.Namespace) -> int:
         base = Path(tmp) / "base.yaml"
         base.write_text(yaml.safe_dump(raw, sort_keys=False))
         overrides = [*args.overrides, *extra, "output.dir=null"]
-        problems += check_values(base, overrides, good)  # about one build, all values
+        checks = (base, overrides, good, args.trust_code)  # about one build, all values
+        problems += args.launcher.call("rpnkit.sweep.calls:run_checks", checks, 1, warm=True)
     directory = Path(section.get("dir") or Path("sweeps") / Path(args.config).stem)
     if not problems and directory.exists() and any(directory.iterdir()):
         problems.append(
@@ -279,20 +290,24 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
         jobs=args.jobs,
         threads=thread_budget(args.jobs, definition.get("config_threads")),
         trust_code=args.trust_code,
+        launcher=args.launcher,
     )
-    _prefetch()  # the report's imports, while the trials run
+    _prefetch(len(dimensions) > 1)  # the report's imports, while the trials run
     run.run()
     _summary(study, run, directory)
     return 0
 
 
-def _prefetch() -> threading.Thread:
-    """Import what :func:`_summary` needs (Optuna's importances, the compare table, matplotlib)
-    in a background thread started as the trials start, so the sweep's end does not wait for
-    it: the sweep process is idle while its trials run. Returns the started thread."""
+def _prefetch(importances: bool) -> threading.Thread:
+    """Import what :func:`_summary` needs (the compare table's formatting, matplotlib and, with
+    ``importances``, Optuna's importances, which import scikit-learn's forests: only a sweep of
+    several keys computes them) in a background thread started as the trials start, so the
+    sweep's end does not wait for it: the sweep process is idle while its trials run. Returns
+    the started thread."""
 
     def imports() -> None:
-        import optuna.importance  # noqa: F401
+        if importances:
+            import optuna.importance  # noqa: F401
 
         import rpnkit.cli.compare  # noqa: F401
 
@@ -310,19 +325,36 @@ def _prefetch() -> threading.Thread:
 
 
 def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
-    """Write ``sweep.csv`` and ``sweep.png``; print the trials' table, importances and the best."""
-    from rpnkit.cli.compare import compare_table, format_table, read_run
+    """Write ``sweep.csv`` and ``sweep.png``; print the trials' table, importances and the best.
+
+    The table is made by a child of the launcher while this process draws the plot.
+    """
+    from rpnkit.cli.compare import format_table
+    from rpnkit.sweep.processes import SubprocessLauncher
     from rpnkit.sweep.report import importances, plot_sweep, trials_of, write_csv
 
+    dirs = [str(t.user_attrs["dir"]) for t in trials_of(study) if "dir" in t.user_attrs]
+    reverse = run.objective.direction == "maximize"
+    table: list[Any] = []
+    launcher = run.launcher or SubprocessLauncher()
+
+    def make_table() -> None:
+        try:
+            table.append(launcher.call("rpnkit.sweep.calls:summary_table", (dirs, reverse), 1))
+        except BaseException as exc:  # raised again below, in this thread
+            table.append(exc)
+
+    maker = threading.Thread(target=make_table, name="rpnkit-sweep-table", daemon=True)
+    maker.start()
     keys = [d.key for d in run.dimensions]
     write_csv(study, keys, directory / "sweep.csv")
     importance = importances(study)
     drawn = plot_sweep(study, run.objective, importance, keys, directory / "sweep.png")
-    dirs = [Path(t.user_attrs["dir"]) for t in trials_of(study) if "dir" in t.user_attrs]
-    runs = [read_run(d) for d in dirs if d.is_dir()]
-    if runs:
-        reverse = run.objective.direction == "maximize"
-        columns, rows = compare_table(runs, "objective", reverse=reverse)
+    maker.join()
+    if isinstance(table[0], BaseException):
+        raise table[0]
+    columns, rows = table[0]
+    if rows:
         sys.stdout.write(format_table(columns, rows, tsv=not sys.stdout.isatty()))
     for key, share in sorted(importance.items(), key=lambda kv: -kv[1]):
         print(f"importance {share:.3f}  {key}")

@@ -1,10 +1,11 @@
 """Running a sweep's trials: ``--jobs J`` workers asking Optuna for points until the study is done.
 
 Each worker is a thread of the sweep process that asks the study for a trial, runs it as its
-own ``python -m rpnkit train`` process (:func:`~rpnkit.sweep.trial.run_trial`) with a thread
-budget of ``cores // J``, and tells the study how it ended. The study is done when it holds as
-many counted trials (finished or running, in any process sharing its storage) as it asks for;
-a trial asked for beyond that by a racing worker is discarded before it runs.
+own ``rpnkit train`` process (:func:`~rpnkit.sweep.trial.run_trial`, started by the sweep's
+launcher, :mod:`rpnkit.sweep.launcher`) with a thread budget of ``cores // J``, and tells the
+study how it ended. The study is done when it holds as many counted trials (finished or
+running, in any process sharing its storage) as it asks for; a trial asked for beyond that by a
+racing worker is discarded before it runs.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 import optuna
 
 from rpnkit.sweep.objective import Objective
+from rpnkit.sweep.processes import Launcher
 from rpnkit.sweep.report import decode
 from rpnkit.sweep.space import Dimension, assignment
 from rpnkit.sweep.study import DISCARDED, counted, distributions, worker_id
-from rpnkit.sweep.trial import run_trial, trial_command, write_trial_file
+from rpnkit.sweep.trial import run_trial, trial_arguments, write_trial_file
 
 __all__ = ["SweepRun", "thread_budget"]
 
@@ -65,6 +67,8 @@ class SweepRun:
         Each trial's ``--threads``.
     trust_code
         Pass ``--trust-code`` to the trials.
+    launcher
+        What starts the trials' processes (default: each a fresh ``python -m rpnkit``).
     """
 
     study: optuna.Study
@@ -77,6 +81,7 @@ class SweepRun:
     jobs: int
     threads: int
     trust_code: bool = False
+    launcher: Launcher | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _errors: list[BaseException] = field(default_factory=list)
@@ -143,7 +148,9 @@ class SweepRun:
             *self.assignments,
             *(assignment(k, v) for k, v in params.items()),
         ]
-        command = trial_command(self.config, run_dir, assignments, self.threads, self.trust_code)
+        arguments = trial_arguments(
+            self.config, run_dir, assignments, self.threads, self.trust_code
+        )
 
         def report(step: int, value: float) -> bool:
             trial.report(value, step)
@@ -152,7 +159,16 @@ class SweepRun:
         def started(pid: int) -> None:
             trial.set_user_attr("process", f"{worker_id().rpartition(':')[0]}:{pid}")
 
-        outcome = run_trial(command, run_dir, log, self.objective, report, self.threads, started)
+        outcome = run_trial(
+            arguments,
+            run_dir,
+            log,
+            self.objective,
+            report,
+            self.threads,
+            started,
+            self.launcher,
+        )
         if self._stop.is_set() and outcome.state != "complete":
             return  # interrupted with the sweep: left running, --resume runs it again
         record = {

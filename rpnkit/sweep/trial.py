@@ -1,13 +1,16 @@
-"""One sweep trial: an ordinary ``python -m rpnkit train`` process, watched through its history.
+"""One sweep trial: an ordinary ``rpnkit train`` process, watched through its history.
 
 The trial trains in its own process, into its own run directory, with the search-space values
-given as ``--set`` assignments (checked exactly as a user's) and its own ``--threads``. The run
+given as ``--set`` assignments (checked exactly as a user's) and its own ``--threads``. The
+process is started by the sweep's launcher (:mod:`rpnkit.sweep.launcher`): forked from a warm
+helper that has torch and rpnkit imported already, or, where fork is not available, a fresh
+``python -m rpnkit train``. The run
 keeps ``history.csv`` current after every epoch (the ``csv`` logger, whose rows are host floats
 the learner already has: no extra host sync in the training loop). The sweep process watches
 that file; each new row's objective value goes to Optuna's pruner, and a trial the pruner gives
 up on is stopped with SIGTERM, which ``rpnkit train`` handles like Ctrl-C: what it learned is
 kept, marked partial. On Linux the trial also gets SIGTERM when the sweep process dies (killed
-included), so no orphan keeps training.
+included), so no orphan keeps training; a trial killed by a signal fails with that reason.
 """
 
 from __future__ import annotations
@@ -16,26 +19,30 @@ import csv
 import io
 import json
 import math
-import os
-import select
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rpnkit.sweep.objective import Objective
+from rpnkit.sweep.processes import Launcher, SubprocessLauncher
 
-__all__ = ["TRIAL_FILE", "Outcome", "run_trial", "trial_command", "write_trial_file"]
+__all__ = [
+    "TRIAL_FILE",
+    "Outcome",
+    "run_trial",
+    "trial_arguments",
+    "trial_command",
+    "write_trial_file",
+]
 
 #: The file the sweep writes into each trial's run directory (state, objective, reason).
 TRIAL_FILE = "trial.json"
 
 #: How often the sweep looks at a running trial's history (seconds); the trial's exit is seen
-#: at once (:func:`_exit_waiter`).
+#: at once (:meth:`~rpnkit.sweep.processes.TrialProcess.pause`).
 POLL_SECONDS = 0.25
 
 
@@ -61,6 +68,23 @@ class Outcome:
     epochs: int = 0
 
 
+def trial_arguments(
+    config: Path,
+    run_dir: Path,
+    assignments: Sequence[str],
+    threads: int,
+    trust_code: bool,
+) -> list[str]:
+    """The ``rpnkit train ...`` arguments of one trial (what follows ``rpnkit``)."""
+    arguments = ["train", str(config), "--quiet", "--output", str(run_dir)]
+    arguments += ["--threads", str(threads)]
+    for assignment in assignments:
+        arguments += ["--set", assignment]
+    if trust_code:
+        arguments.append("--trust-code")
+    return arguments
+
+
 def trial_command(
     config: Path,
     run_dir: Path,
@@ -68,37 +92,9 @@ def trial_command(
     threads: int,
     trust_code: bool,
 ) -> list[str]:
-    """The ``python -m rpnkit train`` command line of one trial."""
-    command = [sys.executable, "-m", "rpnkit", "train", str(config), "--quiet"]
-    command += ["--output", str(run_dir), "--threads", str(threads)]
-    for assignment in assignments:
-        command += ["--set", assignment]
-    if trust_code:
-        command.append("--trust-code")
-    return command
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _exit_waiter(pid: int) -> tuple[Callable[[float], None], Callable[[], None]]:
-    """``(wait, close)``: ``wait(seconds)`` returns when the process ``pid`` exits or after
-    ``seconds``, whichever is first (a pidfd on Linux; a plain sleep elsewhere)."""
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return time.sleep, lambda: None
-
-    def wait(seconds: float) -> None:
-        select.select([fd], [], [], seconds)
-
-    return wait, lambda: os.close(fd)
+    """The ``python -m rpnkit train`` command line of one trial, run alone."""
+    arguments = trial_arguments(config, run_dir, assignments, threads, trust_code)
+    return [sys.executable, "-m", "rpnkit", *arguments]
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
@@ -109,7 +105,13 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _reason(log: Path) -> str:
+def _reason(log: Path, code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the trial process was killed by {name}"
     try:
         lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
     except OSError:
@@ -121,20 +123,21 @@ def _reason(log: Path) -> str:
 
 
 def run_trial(
-    command: Sequence[str],
+    arguments: Sequence[str],
     run_dir: Path,
     log: Path,
     objective: Objective,
     report: Callable[[int, float], bool],
     threads: int,
     started: Callable[[int], None] = lambda pid: None,
+    launcher: Launcher | None = None,
 ) -> Outcome:
     """Run one trial's process to its end, pruning it when ``report`` says so.
 
     Parameters
     ----------
-    command
-        The trial's command line (:func:`trial_command`).
+    arguments
+        The trial's ``rpnkit`` arguments (:func:`trial_arguments`).
     run_dir
         Its run directory (``--output``), whose ``history.csv`` is watched.
     log
@@ -147,50 +150,43 @@ def run_trial(
         The trial's thread budget, also given to OpenMP in its environment.
     started
         Called with the process id once the process runs.
+    launcher
+        What starts the process (default: a fresh ``python -m rpnkit`` process).
     """
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    launcher = launcher if launcher is not None else SubprocessLauncher()
     history = run_dir / "history.csv"
     seen, pruned, stamp = 0, False, None
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            list(command),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
+    process = launcher.run(arguments, log, threads)
+    try:
         started(process.pid)
-        wait, close = _exit_waiter(process.pid)
-        try:
-            while process.poll() is None:
-                wait(POLL_SECONDS)
-                try:
-                    now = history.stat().st_mtime_ns
-                except OSError:
-                    continue
-                if now == stamp or pruned:
-                    continue
-                stamp = now
-                rows = _read_rows(history)
-                for i, row in enumerate(rows[seen:], start=seen):
-                    value = objective.value(row)
-                    if value is not None and not math.isnan(value) and report(i, value):
-                        pruned = True
-                        process.send_signal(signal.SIGTERM)
-                        break
-                seen = max(seen, len(rows))
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            close()
+        while process.poll() is None:
+            process.pause(POLL_SECONDS)
+            try:
+                now = history.stat().st_mtime_ns
+            except OSError:
+                continue
+            if now == stamp or pruned:
+                continue
+            stamp = now
+            rows = _read_rows(history)
+            for i, row in enumerate(rows[seen:], start=seen):
+                value = objective.value(row)
+                if value is not None and not math.isnan(value) and report(i, value):
+                    pruned = True
+                    process.send_signal(signal.SIGTERM)
+                    break
+            seen = max(seen, len(rows))
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    code = process.wait()
     rows = _final_rows(run_dir)
     value = objective.best(rows)
     if pruned:
         return Outcome("pruned", value, f"pruned after epoch {seen - 1}", len(rows))
-    if process.returncode != 0:
-        return Outcome("failed", None, _reason(log), len(rows))
+    if code != 0:
+        return Outcome("failed", None, _reason(log, code), len(rows))
     if value is None or math.isnan(value):
         why = "diverged (NaN)" if value is not None else f"history has no {objective.column}"
         return Outcome("failed", value, f"objective {objective.name}: {why}", len(rows))
