@@ -12,7 +12,10 @@ Outputs are checked to have the same shape first.
 Goals (issue 24): cnn on 28×28×1 batches >= 5x tinybig; gcn and gat at 2,000 nodes >= 10x;
 rnn no slower. tinybig publishes no MNIST ``cnn`` configuration; the case ``cnn test_rpn_cnn``
 is the one ``cnn`` it publishes (its integration test), measured without a goal.
-The graph cases also print each side's first call (building the model from the
+The 2-D ``cnn`` cases also print a ceiling: tinybig's step over the time of the operators both
+sides must run (its per-position BatchNorm, ReLU and dropout, profiled in tinybig's step) plus
+rpnkit's oneDNN convolutions, which is the ratio an implementation with everything else free
+would reach. The graph cases also print each side's first call (building the model from the
 graph, then one step), which is where tinybig builds and caches its normalised adjacency; the
 step rows are steady state (after one warm-up step each).
 
@@ -73,6 +76,13 @@ class Case:
     step: Callable[[nn.Module, Tensor], Tensor] = field(default=forward_backward)
     #: When given, also time each side's first call: building the model, then one step.
     builders: Builders | None = None
+    #: Operator names the model's definition makes both sides run on the same tensors (the
+    #: per-position BatchNorm, ReLU and dropout of a ``cnn``): their share of tinybig's step
+    #: bounds the ratio any implementation of the rest can reach (printed as ``ceiling``).
+    shared_ops: tuple[str, ...] = ()
+    #: Operators of rpnkit's step taken as already at their limit (a ``cnn``'s oneDNN
+    #: convolutions): added to the shared ones for the ceiling of the ratio.
+    floor_ops: tuple[str, ...] = ()
 
 
 def quietly(call: Callable[[], Any]) -> Any:
@@ -96,6 +106,16 @@ def peak_memory(call: Callable[[], Any]) -> int:
         running += nbytes
         peak = max(peak, running)
     return peak
+
+
+def op_seconds(call: Callable[[], Any], names: tuple[str, ...], repeats: int = 3) -> float:
+    """Seconds per ``call()`` spent in operators named ``names`` (self time, profiled)."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            call()
+    wanted = set(names)
+    total_us = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in wanted)
+    return total_us / 1e6 / repeats
 
 
 def timed(ours: Callable[[], Any], theirs: Callable[[], Any], repeats: int) -> tuple[float, float]:
@@ -157,15 +177,28 @@ _TINYBIG_TEST_RPN_CNN = {
     "cd_h": 1, "cd_w": 1, "cd_d": 1, "with_dual_lphm": False, "r": 3,
 }  # fmt: skip
 
+#: The operators of a ``cnn``'s output processing (BatchNorm1d, ReLU, dropout), forward and
+#: backward, which tinybig and rpnkit run alike on the same ``(b, n)`` tensors.
+_CNN_SHARED = (
+    "aten::native_batch_norm", "aten::native_batch_norm_backward", "aten::relu",
+    "aten::relu_", "aten::clamp_min", "aten::clamp_min_", "aten::threshold_backward",
+    "aten::bernoulli_", "aten::div_",
+)  # fmt: skip
+#: rpnkit's convolutions (oneDNN), forward and backward.
+_CNN_CONV = ("aten::mkldnn_convolution", "aten::convolution_backward")
+
 CASES: list[Case] = [
     Case("cnn 28x28x1 [1,16,32] b=64", 5.0,
-         _grid_models("cnn", 64, 1, 28, channel_nums=[1, 16, 32], fc_dims=[10], **_CLASSIC)),
+         _grid_models("cnn", 64, 1, 28, channel_nums=[1, 16, 32], fc_dims=[10], **_CLASSIC),
+         shared_ops=_CNN_SHARED, floor_ops=_CNN_CONV),
     Case("cnn 28x28x1 cylinder r=1 b=64", 5.0,
          _grid_models("cnn", 64, 1, 28, channel_nums=[1, 16, 32], fc_dims=[10],
                       **{**_CLASSIC, "patch_shape": "cylinder", "p_r": 1,
-                         "pooling_patch_shape": "cuboid"})),
+                         "pooling_patch_shape": "cuboid"}),
+         shared_ops=_CNN_SHARED, floor_ops=_CNN_CONV),
     Case("cnn 32x32x3 [3,16,32] b=32", None,
-         _grid_models("cnn", 32, 3, 32, channel_nums=[3, 16, 32], fc_dims=[10], **_CLASSIC)),
+         _grid_models("cnn", 32, 3, 32, channel_nums=[3, 16, 32], fc_dims=[10], **_CLASSIC),
+         shared_ops=_CNN_SHARED, floor_ops=_CNN_CONV),
     Case("resnet 12x12x1 [1,4,8] b=64", None,
          _grid_models("resnet", 64, 1, 12, channel_nums=[1, 4, 8], fc_dims=[10], **_CLASSIC)),
     Case("cnn test_rpn_cnn 10x8x5x3 b=5", None,
@@ -278,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
             f" {goal:>6} {built:>12.2f}s {peak_memory(ours_call) / 2**20:>9.1f}MiB"
             f" {peak_memory(theirs_call) / 2**20:>10.1f}MiB"
         )
+        if case.shared_ops:
+            shared = op_seconds(theirs_call, case.shared_ops)
+            floor = op_seconds(ours_call, case.floor_ops) if case.floor_ops else 0.0
+            print(
+                f"{'  ceiling: ops both run':<34} {floor * 1e3:>7.1f}ms {shared * 1e3:>7.1f}ms"
+                f" {reference / (shared + floor):>6.1f}x  (tinybig / (its BN, ReLU, dropout +"
+                f" our convolutions))"
+            )
         if case.builders is not None:
             build_ours, build_theirs, x = case.builders(tinybig)
             cold_ours = first_call(build_ours, case.step, x)
