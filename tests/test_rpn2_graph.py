@@ -261,3 +261,50 @@ def test_gcn_head_short_path_equals_the_general_one(options: dict) -> None:
     assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
     lorr = graph_interdependence_head(5, 3, nodes=NODES, links=LINKS, with_lorr=True)
     assert not lorr._plain_instance  # a low-rank ψ goes the general way
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_edge_products_and_their_gradients_equal_the_gathered_definition(
+    dtype: torch.dtype,
+) -> None:
+    """SDDMM and weighted propagation on the edges (CSR kernels for float32/float64, the
+    gather way otherwise) against gather / multiply / scatter-add."""
+    from rpnkit.rpn.graph.edge_ops import edge_dot, edge_propagate
+    from rpnkit.rpn.interdependence.topological import Adjacency
+
+    links = torch.tensor(LINKS).T
+    adjacency = Adjacency(NODES, links[0], links[1], directed=False, self_scaling=1.0)
+    src, dst = adjacency.src, adjacency.dst
+    source, target, data = (torch.randn(NODES, 5, dtype=dtype, requires_grad=True) for _ in "std")
+    weights = torch.randn(adjacency.nnz, dtype=dtype, requires_grad=True)
+    scores = edge_dot(adjacency, source, target)
+    mixed = edge_propagate(adjacency, weights, data)
+    expected_scores = (source[src] * target[dst]).sum(1)
+    expected_mixed = torch.zeros_like(data).index_add(0, dst, data[src] * weights[:, None])
+    tolerance = {"rtol": 2e-2, "atol": 5e-2} if dtype == torch.bfloat16 else {}
+    torch.testing.assert_close(scores, expected_scores, **tolerance)
+    torch.testing.assert_close(mixed, expected_mixed, **tolerance)
+    g_scores, g_mixed = torch.randn_like(scores), torch.randn_like(mixed)
+    inputs = [source, target, weights, data]
+    got = torch.autograd.grad([scores, mixed], inputs, [g_scores, g_mixed])
+    want = torch.autograd.grad([expected_scores, expected_mixed], inputs, [g_scores, g_mixed])
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, **tolerance)
+
+
+@pytest.mark.parametrize("bilinear", ["identity", "low_rank"])
+def test_edge_attention_gradients_equal_the_dense_definition(bilinear: str) -> None:
+    torch.manual_seed(1)
+    f = EdgeBilinearInterdependence(m=4, nodes=NODES, links=LINKS, bilinear=bilinear, r=2)
+    x = torch.randn(NODES, 4, dtype=torch.float64, requires_grad=True)
+    z = torch.randn(NODES, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(f.calculate_l(), dtype=torch.float64, requires_grad=True)
+    f = f.double()
+    out = f(x, w, kappa_x=z)
+    expected = _dense_gat(f.graph.dense_A(), x, f.scores.calculate_W(w)).T @ z
+    torch.testing.assert_close(out, expected)
+    grad = torch.randn_like(out)
+    got = torch.autograd.grad(out, [x, z, w], grad)
+    want = torch.autograd.grad(expected, [x, z, w], grad)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b)

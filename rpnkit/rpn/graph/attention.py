@@ -10,8 +10,9 @@ so node ``j`` receives ``Σ_i A_ij z_i`` over its in-neighbours ``i`` (itself in
 self-dependence). Only the entries on edges can be non-zero, so here the scores are computed
 on the edges alone (SDDMM: ``s_e = (x_src W)·x_dst``, or ``(x_src L)·(x_dst Rᵀ)`` for a
 factored ``W = L R``), normalised by a segment softmax per target node (``scatter_reduce`` /
-``index_add``) and propagated along the edges: time and memory ``O(E·m)``, never an ``n × n``
-matrix. :meth:`~EdgeBilinearInterdependence.calculate_A` builds the dense matrix on request.
+``index_add``) and propagated along the edges (:mod:`rpnkit.rpn.graph.edge_ops`: CSR kernels,
+memory ``O(E)`` beyond the node features), never an ``n × n`` matrix.
+:meth:`~EdgeBilinearInterdependence.calculate_A` builds the dense matrix on request.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from torch import Tensor
 
 from rpnkit.checks import choice
 from rpnkit.errors import ConfigError
+from rpnkit.rpn.graph.edge_ops import edge_dot, edge_propagate
 from rpnkit.rpn.graph.source import graph_parts
 from rpnkit.rpn.interdependence.base import INSTANCE, Interdependence
 from rpnkit.rpn.interdependence.bilinear import (
@@ -253,9 +255,7 @@ class EdgeBilinearInterdependence(Interdependence):
             source, target = x, x @ right.transpose(0, 1)
         else:  # W = L R: s = (x_src L) · (x_dst Rᵀ)
             source, target = x @ left, x @ right.transpose(0, 1)
-        return (source.index_select(0, adjacency.src) * target.index_select(0, adjacency.dst)).sum(
-            1
-        )
+        return edge_dot(adjacency, source, target)
 
     def edge_weights(self, x: Tensor, w: Tensor | None) -> Tensor:
         """The non-zero entries of ``A`` on the stored edges, in the adjacency's edge order."""
@@ -302,10 +302,7 @@ class EdgeBilinearInterdependence(Interdependence):
             )
         if not self.sparse:
             return self.calculate_A(batch.transpose(0, 1), w).transpose(0, 1) @ data
-        adjacency = self.graph.adjacency
-        weights = self.edge_weights(batch, w).unsqueeze(1)
-        messages = data.index_select(0, adjacency.src) * weights
-        return torch.zeros_like(data).index_add(0, adjacency.dst, messages)
+        return edge_propagate(self.graph.adjacency, self.edge_weights(batch, w), data)
 
     def extra_repr(self) -> str:
         """Nodes, stored edges and the bilinear form."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from rpnkit.rpn.interdependence.base import INSTANCE, Interdependence
 __all__ = [
     "NORMALIZATION_MODES",
     "Adjacency",
+    "CsrPattern",
     "TopologicalInterdependence",
     "edges_from_links",
 ]
@@ -135,6 +136,17 @@ def _is_range(nodes: Sequence[Hashable]) -> bool:
     return list(nodes) == list(range(len(nodes)))
 
 
+class CsrPattern(NamedTuple):
+    """The CSR index arrays of ``Â`` (rows ``src``) and of ``Âᵀ`` (rows ``dst``), and the
+    order that takes ``Â``'s entries (edge-list order) to ``Âᵀ``'s."""
+
+    crow: Tensor
+    col: Tensor
+    crow_t: Tensor
+    col_t: Tensor
+    order: Tensor
+
+
 class Adjacency(nn.Module):
     """A normalised adjacency matrix ``Â ∈ R^{n×n}`` kept as an edge list.
 
@@ -182,6 +194,7 @@ class Adjacency(nn.Module):
         self.register_buffer("dst", dst, persistent=False)
         self.register_buffer("weight", weight.to(torch.get_default_dtype()), persistent=False)
         self._products: dict[tuple[torch.dtype, torch.device], tuple[Tensor, Tensor]] = {}
+        self._patterns: dict[torch.device, CsrPattern] = {}
 
     def _normalise(self, src: Tensor, dst: Tensor, weight: Tensor, mode: str) -> Tensor:
         def sums(at: Tensor, values: Tensor) -> Tensor:
@@ -221,27 +234,42 @@ class Adjacency(nn.Module):
         key = (dtype, device)
         products = self._products.get(key)
         if products is None:
-            weight = self.weight.to(dtype=dtype)
-            order = _transposed_order(self.n, self.src, self.dst).to(self.dst.device)
-            products = (
-                _csr(
-                    self.dst.index_select(0, order),
-                    self.src.index_select(0, order),
-                    weight.index_select(0, order),
-                    self.n,
-                    device,
-                ),
-                _csr(self.src, self.dst, weight, self.n, device),  # sorted by (src, dst)
-            )
+            products = self.csr_matrices(self.weight.to(device=device, dtype=dtype))
             self._products[key] = products
         return products
 
+    def csr_matrices(self, values: Tensor) -> tuple[Tensor, Tensor]:
+        """``(Mᵀ, M)`` as CSR matrices for the matrix ``M`` with ``Â``'s pattern and ``values``
+        (one per stored entry, in :attr:`src`/:attr:`dst` order) on ``values``' device."""
+        pattern = self.csr_pattern(values.device)
+        return (
+            _csr_tensor(
+                pattern.crow_t, pattern.col_t, values.index_select(0, pattern.order), self.n
+            ),
+            _csr_tensor(pattern.crow, pattern.col, values, self.n),
+        )
+
+    def csr_pattern(self, device: torch.device) -> CsrPattern:
+        """``Â``'s CSR index arrays (rows ``src``) and ``Âᵀ``'s (rows ``dst``) on ``device``,
+        built once per device."""
+        pattern = self._patterns.get(device)
+        if pattern is None:
+            order = _transposed_order(self.n, self.src, self.dst).to(self.dst.device)
+            crow, col = _csr_indices(self.src, self.dst, self.n, device)
+            crow_t, col_t = _csr_indices(
+                self.dst.index_select(0, order), self.src.index_select(0, order), self.n, device
+            )
+            pattern = CsrPattern(crow, col, crow_t, col_t, order.to(device))
+            self._patterns[device] = pattern
+        return pattern
+
     def __getstate__(self) -> dict[str, Any]:
         """The module's state without the CSR copies (rebuilt on use; they do not copy)."""
-        return {**super().__getstate__(), "_products": {}}
+        return {**super().__getstate__(), "_products": {}, "_patterns": {}}
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         self._products = {}  # moved or cast: the CSR copies are rebuilt on next use
+        self._patterns = {}
         return super()._apply(fn, recurse)
 
     def dense(self) -> Tensor:
@@ -310,22 +338,24 @@ def _transposed_order(n: int, src: Tensor, dst: Tensor) -> Tensor:
     return torch.from_numpy(np.argsort(ends * n + src.cpu().numpy()))
 
 
-def _csr(rows: Tensor, cols: Tensor, values: Tensor, n: int, device: torch.device) -> Tensor:
-    """The ``n × n`` CSR matrix on ``device`` of entries sorted by row (torch's beta-state
-    notice silenced).
+def _csr_indices(rows: Tensor, cols: Tensor, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """``(crow, col)`` on ``device`` of ``n × n`` entries sorted by row.
 
-    Its indices are int32 when they fit, the index type of the sparse kernels (MKL on CPU,
-    cuSPARSE), so no product converts them.
+    int32 when they fit: the index type of the sparse kernels (MKL on CPU, cuSPARSE), so no
+    product converts them.
     """
     counts = torch.bincount(rows, minlength=n)
     crow = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
     index = torch.int32 if max(n, cols.numel()) < 2**31 else torch.int64
-    crow, cols = crow.to(device, index), cols.to(device, index)
+    return crow.to(device, index), cols.to(device, index)
+
+
+def _csr_tensor(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
+    """The ``n × n`` CSR matrix (torch's beta-state notice silenced, invariants not checked:
+    the indices come from :meth:`Adjacency.csr_pattern`)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(
-            crow, cols, values.to(device), (n, n), check_invariants=False
-        )
+        return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
 
 
 class _FixedSparseProduct(torch.autograd.Function):

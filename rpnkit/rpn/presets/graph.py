@@ -141,8 +141,8 @@ def gat(
 
     Every layer computes ``out(Aᵀ X ψ(w)ᵀ + b + π(X))`` with
     ``A = colsoftmax_{≠0}(Â ⊙ X W Xᵀ)`` computed on the edges only (SDDMM and a segment
-    softmax per target node; time and memory ``O(E·m)``, never ``n × n``). Parameter count
-    per layer: ``m² + m·n`` with the defaults (tinybig's).
+    softmax per target node; time ``O(E·m)``, memory ``O(E)`` beyond the node features, never
+    ``n × n``). Parameter count per layer: ``m² + m·n`` with the defaults (tinybig's).
 
     Parameters
     ----------
