@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rpnkit.rpn.interdependence.topological import Adjacency
+from rpnkit.rpn.interdependence.adjacency import Adjacency
 
 __all__ = ["edge_dot", "edge_propagate"]
 

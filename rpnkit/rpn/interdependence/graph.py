@@ -3,7 +3,7 @@
 The graph is given as node ids and links (``(source, target)`` pairs or a ``2 × E``
 tensor), or as a graph object (tinybig's ``koala.topology.graph``, or a networkx graph). Its
 normalised adjacency ``Â`` is kept as an edge list
-(:class:`~rpnkit.rpn.interdependence.topological.Adjacency`, memory ``O(nnz)``) and applied
+(:class:`~rpnkit.rpn.interdependence.adjacency.Adjacency`, memory ``O(nnz)``) and applied
 by sparse propagation; no function here forms an ``n × n`` matrix when applied, except a
 PageRank whose propagation series would diverge (it is solved densely with a cached LU
 factorisation, and says so once). :meth:`calculate_A` builds the matrix when asked.
