@@ -7,7 +7,9 @@ a change in the machine's load falls on all three alike):
 
 1. ``train``: each grid point trained alone by ``python -m rpnkit train`` (what a trial is);
 2. ``sweep --jobs 1``: the whole ``rpnkit sweep`` command over the same points;
-3. ``sweep --jobs 2``: the same with two trials at once.
+3. ``sweep --jobs 2``: the same with two trials at once;
+4. ``pairs``: the points trained by ``python -m rpnkit train`` two processes at a time, the
+   machine's own speed-up from a second process (what ``--jobs 2`` can at best gain here).
 
 The figures are the medians over the repeats; the load average is printed before and after.
 
@@ -82,34 +84,47 @@ def main() -> None:
     raw["learner"]["n_epochs"] = args.epochs
     raw["learner"]["lr_scheduler"]["parameters"]["T_max"] = args.epochs
     raw["output"] = {"dir": None, "save_model": True, "checkpoints": False}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # what a sweep gives a trial of two on 2 cores
     rpnkit = [sys.executable, "-m", "rpnkit"]
     load_before = os.getloadavg()
-    timings: dict[str, list[float]] = {"train": [], "jobs1": [], "jobs2": []}
+    timings: dict[str, list[float]] = {"train": [], "jobs1": [], "jobs2": [], "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "digits.yaml"
         base.write_text(yaml.safe_dump(raw))
         space = f"{KEY}=[{', '.join(points)}]"
         sweep = [*rpnkit, "sweep", str(base), "--space", space, "--objective", "train_loss"]
 
+        def command(out: Path, i: int) -> list[str]:
+            cmd = [*rpnkit, "train", str(base), "--quiet", "--output", str(out / str(i))]
+            return [*cmd, "--threads", "1", "--set", f"{KEY}={points[i]}"]
+
         def train(out: Path) -> float:
-            total = 0.0
-            for i, name in enumerate(points):
-                cmd = [*rpnkit, "train", str(base), "--quiet", "--output", str(out / str(i))]
-                total += _run([*cmd, "--threads", "1", "--set", f"{KEY}={name}"])
-            return total
+            return sum(_run(command(out, i)) for i in range(len(points)))
+
+        def pairs(out: Path) -> float:
+            start = time.perf_counter()
+            for first in range(0, len(points), 2):
+                running = [
+                    subprocess.Popen(command(out, i), stdout=subprocess.DEVNULL, env=env)
+                    for i in range(first, min(first + 2, len(points)))
+                ]
+                if any(p.wait() for p in running):
+                    raise RuntimeError("a train process failed")
+            return time.perf_counter() - start
 
         fixed: list[float] = []
         measures = {
             "train": train,
             "jobs1": lambda out: _sweep([*sweep, "--jobs", "1", "--output", str(out)], out, fixed),
             "jobs2": lambda out: _run([*sweep, "--jobs", "2", "--output", str(out)]),
+            "pairs": pairs,
         }
         order = list(measures)
         for repeat in range(args.repeats):
-            for name in order[repeat % 3 :] + order[: repeat % 3]:
+            for name in order[repeat % 4 :] + order[: repeat % 4]:
                 timings[name].append(measures[name](Path(tmp) / f"{name}-{repeat}"))
     load_after = os.getloadavg()
-    total, one, two = (statistics.median(timings[k]) for k in ("train", "jobs1", "jobs2"))
+    total, one, two, pair = (statistics.median(timings[k]) for k in timings)
     mean = total / len(points)
     overhead = (one - total) / len(points)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -119,12 +134,13 @@ def main() -> None:
         f"{load_after[0]:.2f} after"
     )
     for key, label in (
-        ("train", "train alone:   "),
+        ("train", "train alone:"),
         ("jobs1", "sweep --jobs 1:"),
         ("jobs2", "sweep --jobs 2:"),
+        ("pairs", "train, 2 at once:"),
     ):
         runs = ", ".join(f"{t:.2f}" for t in timings[key])
-        print(f"{label} {statistics.median(timings[key]):7.2f} s  ({runs})")
+        print(f"{label:17} {statistics.median(timings[key]):7.2f} s  ({runs})")
     print(f"a trial alone:  {mean:7.2f} s")
     verdict = "ok" if overhead / mean < 0.05 else "over the 5 % target"
     print(f"overhead per trial: {overhead:+.3f} s = {overhead / mean:+.1%} of a trial ({verdict})")
@@ -137,6 +153,7 @@ def main() -> None:
     )
     verdict = "ok" if two / one <= 0.6 else "over the 0.6x target"
     print(f"--jobs 2 / --jobs 1: {two / one:.2f}x ({verdict})")
+    print(f"  this machine, two train processes at once / one after another: {pair / total:.2f}x")
 
 
 if __name__ == "__main__":

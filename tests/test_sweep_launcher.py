@@ -108,14 +108,37 @@ def test_a_killed_trial_fails_with_the_signal_as_its_reason(
 
 def test_a_call_returns_its_value_or_raises_its_error(launcher: WarmLauncher) -> None:
     assert launcher.call("os.path:join", ("a", "b"), 1) == os.path.join("a", "b")
-    with pytest.raises(LauncherError, match="ZeroDivisionError"):
+    with pytest.raises(ZeroDivisionError):  # the function's own error, raised here
         launcher.call("operator:truediv", (1, 0), 1)
+    with pytest.raises(AttributeError, match="no_such_function"):
+        launcher.call("os:no_such_function", (), 1)
     # each child draws from fresh generators, as a new process would, not from a copied one
     draws = {launcher.call("random:random", (), 1) for _ in range(3)}
     draws |= {launcher.call("numpy.random:random", (), 1) for _ in range(3)}
     assert len(draws) == 6
     local = SubprocessLauncher()
     assert local.call("os.path:join", ("a", "b"), 1) == os.path.join("a", "b")
+
+
+def test_a_lost_helper_leaves_trials_to_their_own_processes(
+    tmp_path: Path, launcher: WarmLauncher, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.yaml", n_epochs=200)
+    args = trial_arguments(config, tmp_path / "r", ['output.loggers=["csv"]'], 1, False)
+    running = launcher.run(args, tmp_path / "r.log", 1)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "r" / "history.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(launcher.helper_pid, signal.SIGKILL)
+    # its running child got SIGTERM (the parent-death signal): train stops as on Ctrl-C
+    assert running.wait(60) == -int(signal.SIGKILL)  # the code is lost with the helper
+    assert (tmp_path / "r" / "history.json").is_file()
+    with pytest.raises(LauncherError):
+        launcher._send(lambda i: ("warm", i, []))
+    args = trial_arguments(config, tmp_path / "after", ["learner.n_epochs=1"], 1, False)
+    assert launcher.run(args, tmp_path / "after.log", 1).wait(120) == 0
+    assert "the trial launcher process ended" in capsys.readouterr().err
+    assert launcher.call("os.path:join", ("a", "b"), 1) == os.path.join("a", "b")
 
 
 def test_without_fork_each_trial_is_its_own_process(tmp_path: Path) -> None:

@@ -157,6 +157,15 @@ def _warm(modules: Sequence[str]) -> None:
         os.close(saved)
 
 
+def _picklable(exc: BaseException) -> BaseException | None:
+    """``exc`` when it survives a pickle round trip (to be raised in the sweep), else ``None``."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return None
+    return exc
+
+
 def _fresh_random_state() -> None:
     """Seed Python's and numpy's global generators afresh, as a new process would (a fork
     copies the helper's; torch's default generator is the same fixed seed in both)."""
@@ -194,8 +203,8 @@ def _become(request: _Request) -> int:
     before = set(sys.modules)
     try:
         ok, value = True, resolve(request.target)(*request.args)
-    except BaseException:  # reported to the sweep, which raises it there
-        ok, value = False, traceback.format_exc()
+    except BaseException as exc:  # reported to the sweep, which raises it there
+        ok, value = False, (_picklable(exc), traceback.format_exc())
     imported = sorted(set(sys.modules) - before)
     Path(request.result).write_bytes(pickle.dumps((ok, value, imported)))
     return 0 if ok else 1

@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -60,7 +61,6 @@ from rpnkit.sweep.processes import (
     LauncherError,
     SubprocessLauncher,
     TrialProcess,
-    exit_waiter,
 )
 
 __all__ = ["WarmLauncher", "forking_available", "read_frame", "start_launcher", "write_frame"]
@@ -71,7 +71,9 @@ _HEADER = struct.Struct(">I")
 def write_frame(fd: int, message: tuple[Any, ...]) -> None:
     """Write one frame (a 4-byte big-endian length, then the pickled ``message``) to ``fd``."""
     data = pickle.dumps(message)
-    os.write(fd, _HEADER.pack(len(data)) + data)  # a pipe write from one thread at a time
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:  # one thread at a time writes to a pipe; a write may take part of a frame
+        view = view[os.write(fd, view) :]
 
 
 def read_frame(stream: IO[bytes]) -> tuple[Any, ...] | None:
@@ -189,12 +191,19 @@ class WarmLauncher:
         """``module:function(*args)`` in a child of the helper; its result (or error).
 
         With ``warm``, the helper then imports the modules the call imported (a build's
-        components, say), before its next child."""
+        components, say), before its next child. The function's own exception is raised
+        here when it can be sent back (an rpnkit error, say); otherwise a
+        :class:`~rpnkit.sweep.processes.LauncherError` with its traceback. Once the helper is
+        gone, the call runs in this process.
+        """
         fd, name = tempfile.mkstemp(prefix="rpnkit-call-", suffix=".pickle")
         os.close(fd)
         result = Path(name)
         try:
-            child = self._send(lambda i: ("call", i, target, args, str(result), int(threads)))
+            try:
+                child = self._send(lambda i: ("call", i, target, args, str(result), int(threads)))
+            except LauncherError:
+                return SubprocessLauncher().call(target, args, threads)
             code = child.wait()
             try:
                 ok, value, imported = pickle.loads(result.read_bytes())
@@ -205,35 +214,45 @@ class WarmLauncher:
         if warm and imported:  # the helper imports them too, before its next child: warm trials
             self._send(lambda i: ("warm", i, imported))
         if not ok:
-            raise LauncherError(f"{target} failed:\n{value}")
+            error, text = value
+            if isinstance(error, BaseException):
+                raise error
+            raise LauncherError(f"{target} failed:\n{text}")
         return value
 
     def _read(self, stream: IO[bytes]) -> None:
-        while (message := read_frame(stream)) is not None:
-            kind = message[0]
-            if kind == "ready":
-                self.ready.set()
-                continue
+        """The reader thread: hand each reply to its child; when the replies end (the helper
+        is gone, or a reply cannot be read), end every child still waiting."""
+        try:
+            while (message := read_frame(stream)) is not None:
+                self._dispatch(message)
+        finally:
             with self._lock:
-                child = self._children.get(message[1])
-            if child is None:
-                continue
-            if kind == "started":
-                child.pid = int(message[2])
-                child.started.set()
-            elif kind == "exited":
-                with self._lock:
-                    self._children.pop(message[1], None)
-                child._end(int(message[2]))
+                self._lost = "the trial launcher process ended"
+                orphans = list(self._children.values())
+                self._children.clear()
+            self.ready.set()
+            for child in orphans:  # got SIGTERM with the helper: wait until each is gone
+                if child.pid:
+                    _until_gone(child.pid)
+                child._end(-int(signal.SIGKILL) if child.pid else 1)
+
+    def _dispatch(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready":
+            self.ready.set()
+            return
         with self._lock:
-            self._lost = "the trial launcher process ended"
-            orphans = list(self._children.values())
-            self._children.clear()
-        self.ready.set()
-        for child in orphans:  # got SIGTERM with the helper: wait until each is gone
-            if child.pid:
-                _until_gone(child.pid)
-            child._end(-int(signal.SIGKILL) if child.pid else 1)
+            child = self._children.get(message[1])
+            if kind == "exited":
+                self._children.pop(message[1], None)
+        if child is None:
+            return
+        if kind == "started":
+            child.pid = int(message[2])
+            child.started.set()
+        elif kind == "exited":
+            child._end(int(message[2]))
 
     def close(self) -> None:
         """Close the helper's input: it stops its children (SIGTERM) and exits."""
@@ -250,19 +269,24 @@ class WarmLauncher:
 
 
 def _until_gone(pid: int, limit: float = 60.0) -> None:
-    wait, close = exit_waiter(pid)
-    deadline = time.monotonic() + limit
+    """Wait until the process ``pid`` (not a child of this one) has ended, or ``limit`` s."""
     try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # no pidfd: poll (an unreaped zombie waits the limit)
+        deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             try:
                 os.kill(pid, 0)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 return
-            except PermissionError:
-                return
-            wait(0.1)
+            time.sleep(0.1)
+        return
+    try:
+        select.select([fd], [], [], limit)  # readable once it has exited, reaped or not
     finally:
-        close()
+        os.close(fd)
 
 
 def forking_available() -> bool:

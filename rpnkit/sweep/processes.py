@@ -29,7 +29,6 @@ __all__ = [
     "SubprocessLauncher",
     "TrialProcess",
     "die_with_parent",
-    "exit_waiter",
     "resolve",
 ]
 
@@ -85,7 +84,7 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         pass
 
 
-def exit_waiter(pid: int) -> tuple[Callable[[float], None], Callable[[], None]]:
+def _exit_waiter(pid: int) -> tuple[Callable[[float], None], Callable[[], None]]:
     """``(wait, close)``: ``wait(seconds)`` returns when the process ``pid`` exits or after
     ``seconds``, whichever is first (a pidfd on Linux; a plain sleep elsewhere)."""
     try:
@@ -105,7 +104,7 @@ class _Spawned:
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
         self.pid = process.pid
-        self._pause, self._close = exit_waiter(process.pid)
+        self._pause, self._close = _exit_waiter(process.pid)
 
     def poll(self) -> int | None:
         code = self._process.poll()
