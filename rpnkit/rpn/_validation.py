@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from torch import nn
+
 from rpnkit import build
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
@@ -117,3 +119,17 @@ def build_component(group: str, spec: Any, kind: type, field: str, **overrides: 
             "an instance"
         )
     return component
+
+
+def check_sizes(component: nn.Module, field: str, user: str, **sizes: Any) -> None:
+    """Raise if a component instance was built for other sizes than ``user`` needs."""
+    for name, expected in sizes.items():
+        actual = getattr(component, name)
+        if actual != expected:
+            shown = list(actual) if isinstance(actual, tuple) else actual
+            wanted = list(expected) if isinstance(expected, tuple) else expected
+            raise ConfigError(
+                f"{field} {type(component).__name__} was built with {name}={shown}, but the "
+                f"{user} needs {name}={wanted}; give a name or config dict so the {user} "
+                "builds it"
+            )

@@ -16,10 +16,14 @@ from torch import Tensor, nn
 
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError
-from rpnkit.rpn._validation import build_component
-from rpnkit.rpn.expansion import Expansion, IdentityExpansion
+from rpnkit.rpn._validation import build_component, check_sizes
+from rpnkit.rpn.expansion import Expansion
 from rpnkit.rpn.fusion import Fusion, MeanFusion
-from rpnkit.rpn.head_interdependence import build_interdependence, interdependence_weight
+from rpnkit.rpn.head_interdependence import (
+    build_interdependence,
+    interdependence_weight,
+    is_plain_instance,
+)
 from rpnkit.rpn.initialization import (
     DEFAULT_INIT_METHOD,
     check_init_method,
@@ -28,7 +32,7 @@ from rpnkit.rpn.initialization import (
 )
 from rpnkit.rpn.interdependence.base import ATTRIBUTE, INSTANCE
 from rpnkit.rpn.processing import ProcessingChain, ProcessingSpec
-from rpnkit.rpn.reconciliation import IdentityReconciliation, Reconciliation
+from rpnkit.rpn.reconciliation import Reconciliation
 from rpnkit.rpn.remainder import LinearRemainder, Remainder, ZeroRemainder
 
 __all__ = ["HEAD_KEYS", "RPNHead"]
@@ -215,20 +219,12 @@ class RPNHead(nn.Module):
         self._interdependent = (
             self.attribute_interdependence is not None or self.instance_interdependence is not None
         )
-        # tinybig's GCN head: out(A_iᵀ (x' Wᵀ) + b) with κ and ψ the identity, one channel, a
-        # data-free instance function and no remainder; computed without the channel machinery
-        self._plain_instance = (
-            self.channels == 1
-            and self._mean
-            and not self._add_remainder
-            and self.attribute_interdependence is None
-            and self.instance_interdependence is not None
-            and self.w_instance_interdependence is None
-            and type(self.reconciliation) is IdentityReconciliation
-            and type(self.expansion) is IdentityExpansion
-            and not len(self.expansion.preprocess)
-            and not len(self.expansion.postprocess)
-        )
+        # tinybig's GCN head: out(A_iᵀ (x' Wᵀ) + b), computed without the channel machinery
+        self._plain_instance = self.channels == 1 and self._mean and not self._add_remainder
+        self._plain_instance = self._plain_instance and is_plain_instance(
+            self.expansion, self.reconciliation, self.attribute_interdependence,
+            self.instance_interdependence, self.w_instance_interdependence,
+        )  # fmt: skip
         self.w = nn.Parameter(torch.empty(self.channels, self.reconciliation.l))
         self.bias = nn.Parameter(torch.empty(self.n)) if self.reconciliation.enable_bias else None
         fusion_l = self.channel_fusion.l
@@ -401,17 +397,3 @@ class RPNHead(nn.Module):
             f"m={self.m}, n={self.n}, D={self.D}, channels={self.channels}, "
             f"parameters_init_method={self.parameters_init_method!r}"
         )
-
-
-def check_sizes(component: nn.Module, field: str, user: str, **sizes: Any) -> None:
-    """Raise if a component instance was built for other sizes than ``user`` needs."""
-    for name, expected in sizes.items():
-        actual = getattr(component, name)
-        if actual != expected:
-            shown = list(actual) if isinstance(actual, tuple) else actual
-            wanted = list(expected) if isinstance(expected, tuple) else expected
-            raise ConfigError(
-                f"{field} {type(component).__name__} was built with {name}={shown}, but the "
-                f"{user} needs {name}={wanted}; give a name or config dict so the {user} "
-                "builds it"
-            )

@@ -11,9 +11,9 @@ from torch import Tensor, nn
 
 from rpnkit.checks import positive_int
 from rpnkit.errors import ConfigError, RpnkitError, did_you_mean
-from rpnkit.rpn._validation import allocation, build_component
+from rpnkit.rpn._validation import allocation, build_component, check_sizes
 from rpnkit.rpn.fusion import ConcatenationFusion, Fusion, MeanFusion, SumFusion
-from rpnkit.rpn.head import HEAD_KEYS, RPNHead, check_sizes
+from rpnkit.rpn.head import HEAD_KEYS, RPNHead
 from rpnkit.rpn.initialization import DEFAULT_INIT_METHOD, init_weight_
 from rpnkit.rpn.processing import ProcessingSpec
 
