@@ -1,9 +1,14 @@
 """The sweep machinery's own cost per trial, and ``--jobs 2`` against ``--jobs 1``.
 
-Run by hand: ``python benchmarks/sweep.py [--epochs 15] [--points 4] [--repeats 3]``. One
-digits trial is configs/digits.yaml's model (gaussian_rbf + low_rank, 15 epochs, one thread);
-the sweep is a grid over ``--points`` expansions. Each repeat measures, in a rotating order (so
-a change in the machine's load falls on all three alike):
+Run by hand: ``python benchmarks/sweep.py [--epochs 15] [--expansions 4]
+[--reconciliations 3] [--repeats 3]``. One digits trial is configs/digits.yaml's model (its
+first layer's expansion and reconciliation set by the grid, 15 epochs, one thread); the sweep
+is the grid of the first ``--expansions`` of taylor, chebyshev, bspline, gaussian_rbf,
+identity, fourier by the first ``--reconciliations`` of identity, low_rank, lphm: by default
+the 12 points of the shipped study ``configs/sweep_digits_rpn.yaml``, whose size a user's first
+sweep has (a sweep of 4 points was measured before: there the fixed cost of a sweep, about
+2.5 s, weighs as much as the trials themselves). Each repeat measures, in a rotating order (so
+a change in the machine's load falls on all four alike):
 
 1. ``train``: each grid point trained alone by ``python -m rpnkit train`` (what a trial is);
 2. ``sweep --jobs 1``: the whole ``rpnkit sweep`` command over the same points;
@@ -45,8 +50,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPANSIONS = ["gaussian_rbf", "taylor", "chebyshev", "bspline", "identity", "fourier"]
-KEY = "model.parameters.layers.0.expansion"
+EXPANSIONS = ["taylor", "chebyshev", "bspline", "gaussian_rbf", "identity", "fourier"]
+RECONCILIATIONS = ["identity", "low_rank", "lphm"]
+EXPANSION = "model.parameters.layers.0.expansion"
+RECONCILIATION = "model.parameters.layers.0.reconciliation"
 
 
 def _run(cmd: list[str]) -> float:
@@ -76,10 +83,13 @@ def main() -> None:
     """Measure and print the three timings (medians of interleaved repeats) and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--points", type=int, default=4)
+    parser.add_argument("--expansions", type=int, default=4)
+    parser.add_argument("--reconciliations", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    points = EXPANSIONS[: args.points]
+    expansions = EXPANSIONS[: args.expansions]
+    reconciliations = RECONCILIATIONS[: args.reconciliations]
+    points = [(e, r) for e in expansions for r in reconciliations]
     raw = yaml.safe_load((ROOT / "configs" / "digits.yaml").read_text())
     raw["learner"]["n_epochs"] = args.epochs
     raw["learner"]["lr_scheduler"]["parameters"]["T_max"] = args.epochs
@@ -91,12 +101,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "digits.yaml"
         base.write_text(yaml.safe_dump(raw))
-        space = f"{KEY}=[{', '.join(points)}]"
-        sweep = [*rpnkit, "sweep", str(base), "--space", space, "--objective", "train_loss"]
+        sweep = [*rpnkit, "sweep", str(base), "--objective", "train_loss"]
+        sweep += ["--space", f"{EXPANSION}=[{', '.join(expansions)}]"]
+        sweep += ["--space", f"{RECONCILIATION}=[{', '.join(reconciliations)}]"]
 
         def command(out: Path, i: int) -> list[str]:
             cmd = [*rpnkit, "train", str(base), "--quiet", "--output", str(out / str(i))]
-            return [*cmd, "--threads", "1", "--set", f"{KEY}={points[i]}"]
+            expansion, reconciliation = points[i]
+            cmd += [
+                "--set",
+                f"{EXPANSION}={expansion}",
+                "--set",
+                f"{RECONCILIATION}={reconciliation}",
+            ]
+            return [*cmd, "--threads", "1"]
 
         def train(out: Path) -> float:
             return sum(_run(command(out, i)) for i in range(len(points)))

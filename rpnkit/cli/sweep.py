@@ -16,6 +16,7 @@ launcher too, so this process never imports torch (nor pays for its teardown on 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import threading
@@ -255,7 +256,7 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
     import optuna
 
     from rpnkit.sweep.objective import Objective
-    from rpnkit.sweep.runner import SweepRun, thread_budget
+    from rpnkit.sweep.runner import SweepRun, thread_budget, usable_cores
     from rpnkit.sweep.space import parse_space
     from rpnkit.sweep.study import joined_seed, make_sampler, recover_stale
 
@@ -292,18 +293,23 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
         trust_code=args.trust_code,
         launcher=args.launcher,
     )
-    _prefetch(len(dimensions) > 1)  # the report's imports, while the trials run
+    # the report's imports, while the trials run: at once when a core is free of them,
+    # else once the first worker has no trial left (a core is free from then on)
+    prefetch = functools.partial(_prefetch, len(dimensions) > 1)
+    if run.jobs * run.threads < usable_cores():
+        prefetch()
+    else:
+        run.idle = prefetch
     run.run()
     _summary(study, run, directory)
     return 0
 
 
-def _prefetch(importances: bool) -> threading.Thread:
+def _prefetch(importances: bool) -> None:
     """Import what :func:`_summary` needs (the compare table's formatting, matplotlib and, with
     ``importances``, Optuna's importances, which import scikit-learn's forests: only a sweep of
-    several keys computes them) in a background thread started as the trials start, so the
-    sweep's end does not wait for it: the sweep process is idle while its trials run. Returns
-    the started thread."""
+    several keys computes them) in a background thread while the trials run, so the sweep's
+    end does not wait for them (:func:`_work` starts it when a core is free of trials)."""
 
     def imports() -> None:
         if importances:
@@ -319,9 +325,7 @@ def _prefetch(importances: bool) -> threading.Thread:
         except ImportError:
             pass
 
-    thread = threading.Thread(target=imports, name="rpnkit-sweep-prefetch", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=imports, name="rpnkit-sweep-prefetch", daemon=True).start()
 
 
 def _summary(study: optuna.Study, run: Any, directory: Path) -> None:

@@ -8,7 +8,8 @@ that once and then only waits. For each trial it forks a child, which
 
 * sends its output to the trial's log (stdout and stderr, as the subprocess did),
 * takes the trial's thread budget (``OMP_NUM_THREADS`` and :func:`torch.set_num_threads`,
-  before any torch operation),
+  before any torch operation) and fresh seeds for Python's and numpy's global generators (as
+  a new process has),
 * runs :func:`rpnkit.cli.main` with the trial's arguments, exactly what ``python -m rpnkit``
   runs, and leaves with its exit code (non-daemon threads joined, ``atexit`` functions run and
   output flushed, then at once: no interpreter teardown).
@@ -27,11 +28,13 @@ no trial training. When the sweep closes the helper's input, the helper ends its
 group) and the helper ignores it.
 
 The protocol, on the helper's stdin and stdout, is a stream of frames (a 4-byte big-endian
-length, then a pickle): requests ``("run", id, argv, log, threads)`` and ``("call", id,
-"module:function", args, result_path, threads)``; replies ``("ready", pid)``, ``("started",
-id, pid)`` and ``("exited", id, code)``. A ``call`` runs a function of rpnkit in a child and
-pickles its return value (or its error) to ``result_path`` (the sweep's checks build one model
-that way, without importing torch into the sweep's process).
+length, then a pickle): requests ``("run", id, argv, log, threads)``, ``("call", id,
+"module:function", args, result_path, threads)`` and ``("warm", id, modules)``; replies
+``("ready", pid)``, ``("started", id, pid)`` and ``("exited", id, code)``. A ``call`` runs a
+function of rpnkit in a child and pickles its return value (or its error) and the modules it
+imported to ``result_path``: the sweep's checks build the config once that way, without
+importing torch into the sweep's process, and the helper then imports what that build
+imported (``warm``: the config's components), so the trials find them imported too.
 
 This module is the sweep's side (:class:`WarmLauncher`); the helper's is
 :mod:`rpnkit.sweep.helper`. Where fork is not available (not Linux), :func:`start_launcher`

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,16 +28,20 @@ from rpnkit.sweep.space import Dimension, assignment
 from rpnkit.sweep.study import DISCARDED, counted, distributions, worker_id
 from rpnkit.sweep.trial import run_trial, trial_arguments, write_trial_file
 
-__all__ = ["SweepRun", "thread_budget"]
+__all__ = ["SweepRun", "thread_budget", "usable_cores"]
+
+
+def usable_cores() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def thread_budget(jobs: int, config_threads: int | None) -> int:
     """Threads per trial so ``jobs`` trials fit the cores this process may use."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    share = max(1, cores // jobs)
+    share = max(1, usable_cores() // jobs)
     return min(share, config_threads) if config_threads else share
 
 
@@ -69,6 +73,9 @@ class SweepRun:
         Pass ``--trust-code`` to the trials.
     launcher
         What starts the trials' processes (default: each a fresh ``python -m rpnkit``).
+    idle
+        Called once, when the first worker finds no trial left to run (from then on, a
+        core the trials used is free).
     """
 
     study: optuna.Study
@@ -82,6 +89,7 @@ class SweepRun:
     threads: int
     trust_code: bool = False
     launcher: Launcher | None = None
+    idle: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _errors: list[BaseException] = field(default_factory=list)
@@ -131,6 +139,10 @@ class SweepRun:
         try:
             while (trial := self._next()) is not None:
                 self._run_one(trial)
+            with self._lock:
+                idle, self.idle = self.idle, None
+            if idle is not None:
+                idle()
         except BaseException as exc:  # a bug here must not vanish with its thread
             self._errors.append(exc)
             self._stop.set()
