@@ -106,3 +106,27 @@ def test_kill_and_resume_finishes_the_study(tmp_path: Path) -> None:
     assert trial_dirs == sorted(Path(r["dir"]).name for r in rows)  # the cut-off one is gone
     table = json.loads(run_rpnkit("compare", str(out), "--json").stdout)
     assert [t["status"] for t in table] == ["finished"] * 4
+
+
+def test_a_resumed_random_sweep_draws_new_points(tmp_path: Path) -> None:
+    # a resumed sampler seeded like the stopped one would draw that sweep's first points again
+    config = write_config(
+        tmp_path / "c.yaml", {"space": {LR: "loguniform(1e-4, 1e-1)"}}, n_epochs=2
+    )
+    out = tmp_path / "random"
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "rpnkit", "sweep", str(config), "--objective", "train_loss",
+         "--sampler", "random", "--trials", "5", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 200
+    while not (out / "trial-0002").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sweep.send_signal(signal.SIGKILL)
+    sweep.wait()
+    resumed = run_rpnkit("sweep", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    rows = sweep_rows(out)  # the cut-off trial runs again under a new number
+    assert len(rows) == 5 and {r["state"] for r in rows} <= {"complete", "pruned"}
+    values = [json.loads(r[LR]) for r in rows]
+    assert len(set(values)) == 5, values

@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        print(f"error: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"error: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (`rpnkit list | head`): stop quietly, as other tools do

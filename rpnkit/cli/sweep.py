@@ -179,7 +179,7 @@ def _start(args: argparse.Namespace) -> int:
         return 2
     import optuna
 
-    from rpnkit.sweep.study import open_storage, write_record
+    from rpnkit.sweep.study import open_storage, shown_url, write_record
 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "base.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -207,8 +207,8 @@ def _start(args: argparse.Namespace) -> int:
         )
     except optuna.exceptions.DuplicatedStudyError:
         raise ConfigError(
-            f"--study {name!r} already exists in {url!r}; join it with --join {url} --study "
-            f"{name}, or choose another name"
+            f"--study {name!r} already exists in {shown_url(url)!r}; join it with --join "
+            f"{shown_url(url)} --study {name}, or choose another name"
         ) from None
     study.set_user_attr(_ATTR, definition)
     write_record(directory, url, name)
@@ -258,13 +258,15 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
     from rpnkit.sweep.objective import Objective
     from rpnkit.sweep.runner import SweepRun, thread_budget, usable_cores
     from rpnkit.sweep.space import parse_space
-    from rpnkit.sweep.study import joined_seed, make_sampler, recover_stale
+    from rpnkit.sweep.study import joined_seed, make_sampler, recover_stale, resumed_seed
 
     study, definition = _load(url, name)
     dimensions, _ = parse_space(definition["space"])
     seed = definition.get("seed")
     if args.join and seed is not None:
         seed = joined_seed(seed)  # another worker's sampler must not repeat this one's
+    elif args.resume and seed is not None:
+        seed = resumed_seed(seed, len(study.trials))  # nor the stopped sweep's first points
     n_trials = int(definition["trials"])
     study.sampler = make_sampler(definition["sampler"], dimensions, seed, n_trials)
     study.pruner = (

@@ -65,6 +65,16 @@ def joined_seed(seed: int) -> int:
     return zlib.crc32(f"{seed}:{worker_id()}".encode())
 
 
+def resumed_seed(seed: int, trials: int) -> int:
+    """The sampler seed of a sweep resumed when its study holds ``trials`` trials.
+
+    A resumed sampler seeded with the study's own seed would draw the points the stopped
+    sweep started with again (a random sampler, TPE's startup trials); this stream still
+    follows from ``seed`` (a resumed sweep is repeatable) but not the first one.
+    """
+    return zlib.crc32(f"{seed}:resumed after {trials}".encode())
+
+
 #: The pip package of each SQLAlchemy driver module a storage URL may need.
 _DRIVER_PACKAGES = {
     "psycopg2": "psycopg2-binary",
