@@ -263,10 +263,14 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
     study, definition = _load(url, name)
     dimensions, _ = parse_space(definition["space"])
     seed = definition.get("seed")
-    if args.join and seed is not None:
-        seed = joined_seed(seed)  # another worker's sampler must not repeat this one's
-    elif args.resume and seed is not None:
-        seed = resumed_seed(seed, len(study.trials))  # nor the stopped sweep's first points
+    # a grid's trial ids are positions in its seeded shuffle of the points: every worker of a
+    # grid keeps the study's seed (the grid itself hands out unvisited points); other samplers
+    # get their own stream, so they do not repeat another worker's or the stopped sweep's draws
+    if seed is not None and definition["sampler"] != "grid":
+        if args.join:
+            seed = joined_seed(seed)
+        elif args.resume:
+            seed = resumed_seed(seed, len(study.trials))
     n_trials = int(definition["trials"])
     study.sampler = make_sampler(definition["sampler"], dimensions, seed, n_trials)
     study.pruner = (
