@@ -15,6 +15,7 @@ import argparse
 import glob
 import json
 import math
+import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from rpnkit.cli.table import cell_text, format_table
 from rpnkit.errors import ConfigError
 from rpnkit.learner.columns import metric_columns, metric_names
 from rpnkit.sweep.trial import TRIAL_FILE
@@ -35,6 +37,7 @@ __all__ = [
     "find_runs",
     "read_run",
     "run_labels",
+    "table_layout",
 ]
 
 #: Config keys that differ between runs without changing what is trained.
@@ -197,7 +200,7 @@ def run_labels(runs: Sequence[RunInfo]) -> list[str]:
     labels = []
     for run in runs:
         flat = flat_config(run.config)
-        parts = [f"{short_key(k).split('.')[-1]}={_text(flat.get(k))}" for k in keys[:3]]
+        parts = [f"{short_key(k).split('.')[-1]}={cell_text(flat.get(k))}" for k in keys[:3]]
         labels.append(", ".join(parts) if parts else run.path.name)
     if len(set(labels)) < len(labels):  # the same config twice: tell them apart by directory
         labels = [f"{r.path.name}: {label}" for r, label in zip(runs, labels, strict=True)]
@@ -285,34 +288,6 @@ def compare_table(
     return columns, rows
 
 
-def _text(value: Any, precise: bool = False) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}" if precise else f"{value:.4g}"
-    if isinstance(value, Mapping | list):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def format_table(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], tsv: bool) -> str:
-    """The table as text: TSV, or columns aligned with two spaces (numbers to the right)."""
-    cells = [[_text(row[c], precise=tsv) for c in columns] for row in rows]
-    if tsv:
-        return "\n".join("\t".join(line) for line in [list(columns), *cells]) + "\n"
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(r[c], int | float) or r[c] is None for r in rows) for c in columns]
-
-    def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
-
-    return "\n".join(line(v) for v in [list(columns), *cells]) + "\n"
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print the table of the runs ``args.runs`` names."""
     runs = [read_run(p) for p in find_runs(args.runs)]
@@ -322,5 +297,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
-        sys.stdout.write(format_table(columns, rows, tsv=not sys.stdout.isatty()))
+        sys.stdout.write(format_table(columns, rows, **table_layout(args.sort)))
     return 0
+
+
+def table_layout(sort: str | None) -> dict[str, Any]:
+    """How to print a run table on this process's stdout: TSV in a pipe; on a terminal aligned
+    and fitted to its width, keeping the ``sort`` column."""
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if tty else None
+    return {"tsv": not tty, "width": width, "keep": [sort] if sort else []}

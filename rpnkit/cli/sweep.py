@@ -339,7 +339,7 @@ def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
 
     The table is made by a child of the launcher while this process draws the plot.
     """
-    from rpnkit.cli.compare import format_table
+    from rpnkit.cli.compare import format_table, table_layout
     from rpnkit.sweep.processes import SubprocessLauncher
     from rpnkit.sweep.report import importances, plot_sweep, trials_of, write_csv
 
@@ -365,7 +365,7 @@ def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
         raise table[0]
     columns, rows = table[0]
     if rows:
-        sys.stdout.write(format_table(columns, rows, tsv=not sys.stdout.isatty()))
+        sys.stdout.write(format_table(columns, rows, **table_layout("objective")))
     for key, share in sorted(importance.items(), key=lambda kv: -kv[1]):
         print(f"importance {share:.3f}  {key}")
     try:
