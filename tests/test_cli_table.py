@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rpnkit.cli.table import format_table
+import io
+
+import pytest
+
+from rpnkit.cli.table import format_table, say
 
 COLUMNS = [
     "run", "status", "model.layers.0.expansion", "model.layers.0.reconciliation", "params",
@@ -61,3 +65,21 @@ def test_keys_with_the_same_last_part_keep_enough_to_differ() -> None:
               "model.layers.1.expansion": "identity" * 3, "params": 10} for i in range(2)]  # fmt: skip
     header = format_table(columns, table, tsv=False, width=60).splitlines()[0].split()
     assert header[2:4] == ["0.expansion", "1.expansion"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_line_wraps_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    line = "trial 8: complete val_loss=0.1234  [expansion=gaussian_rbf, reconciliation=identity]"
+    terminal, pipe = _Terminal(), io.StringIO()
+    say(line, terminal)
+    say(line, pipe)
+    wrapped = terminal.getvalue().splitlines()
+    assert len(wrapped) > 1 and all(len(part) <= 40 for part in wrapped)
+    assert all(part.startswith("    ") for part in wrapped[1:])
+    assert " ".join(terminal.getvalue().split()) == " ".join(line.split())  # every word, in order
+    assert pipe.getvalue() == line + "\n"

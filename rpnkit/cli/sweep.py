@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rpnkit.cli.table import say
 from rpnkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -212,10 +213,9 @@ def _start(args: argparse.Namespace) -> int:
         ) from None
     study.set_user_attr(_ATTR, definition)
     write_record(directory, url, name)
-    print(
+    say(
         f"sweep {name!r}: {n_trials} trial(s), {sampler} sampler, objective "
-        f"{objective.name} ({objective.direction}), in {directory}",
-        file=sys.stderr,
+        f"{objective.name} ({objective.direction}), in {directory}"
     )
     return _work(args, url, name, directory, everything=False)
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["cell_text", "format_table"]
+__all__ = ["cell_text", "format_table", "say"]
 
 #: Columns a fitted table never leaves out (with the differing keys and the ``keep`` ones).
 _ALWAYS = ("run", "status")
@@ -169,3 +171,13 @@ def _short_headers(columns: Sequence[str]) -> dict[str, str]:
                 headers[".".join(parts)] = ".".join(tail)
                 break
     return headers
+
+
+def say(text: str, stream: IO[str] | None = None) -> None:
+    """Print a progress line on ``stream`` (stderr): on a terminal wrapped to its width, the
+    continuation indented by 4; in a pipe as one line."""
+    out = sys.stderr if stream is None else stream
+    if out.isatty():
+        width = shutil.get_terminal_size().columns
+        text = "\n".join(textwrap.wrap(text, max(width, 20), subsequent_indent="    "))
+    print(text, file=out)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 import optuna
 
+from rpnkit.cli.table import say
 from rpnkit.sweep.objective import Objective
 from rpnkit.sweep.processes import Launcher
 from rpnkit.sweep.report import decode
@@ -204,7 +204,7 @@ class SweepRun:
         shown = ", ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in params.items())
         value = "" if outcome.value is None else f" {self.objective.name}={outcome.value:.4g}"
         why = f" ({outcome.reason})" if outcome.reason and outcome.state == "failed" else ""
-        print(f"trial {trial.number}: {outcome.state}{value}  [{shown}]{why}", file=sys.stderr)
+        say(f"trial {trial.number}: {outcome.state}{value}  [{shown}]{why}")
 
 
 def _short(value: Any) -> str:
