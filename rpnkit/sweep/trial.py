@@ -20,7 +20,6 @@ import io
 import json
 import math
 import signal
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,6 @@ __all__ = [
     "Outcome",
     "run_trial",
     "trial_arguments",
-    "trial_command",
     "write_trial_file",
 ]
 
@@ -83,18 +81,6 @@ def trial_arguments(
     if trust_code:
         arguments.append("--trust-code")
     return arguments
-
-
-def trial_command(
-    config: Path,
-    run_dir: Path,
-    assignments: Sequence[str],
-    threads: int,
-    trust_code: bool,
-) -> list[str]:
-    """The ``python -m rpnkit train`` command line of one trial, run alone."""
-    arguments = trial_arguments(config, run_dir, assignments, threads, trust_code)
-    return [sys.executable, "-m", "rpnkit", *arguments]
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
