@@ -19,6 +19,7 @@ import select
 import signal
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -29,6 +30,11 @@ from rpnkit.sweep.launcher import write_frame
 from rpnkit.sweep.processes import die_with_parent, resolve
 
 __all__ = ["WARM_MODULES", "helper_main"]
+
+#: Seconds the helper waits, once its input closes, to tell a sweep that closed it (still its
+#: parent) from one that died (the helper is then reparented, and killed by its parent-death
+#: signal).
+_DEATH_GRACE = 0.2
 
 #: The modules the helper imports before its first fork: torch and what ``rpnkit train`` runs.
 WARM_MODULES = (
@@ -74,7 +80,7 @@ def _serve(requests: int, replies: int) -> _Request | None:
     signal.set_wakeup_fd(wake_write)
     children: dict[int, int] = {}
     buffer = b""
-    helper = os.getpid()
+    helper, sweep = os.getpid(), os.getppid()
     open_input = True
     while open_input or children:
         readable, _, _ = select.select([requests, wake_read] if open_input else [wake_read], [], [])
@@ -95,6 +101,12 @@ def _serve(requests: int, replies: int) -> _Request | None:
         data = os.read(requests, 1 << 16)
         if not data:  # the sweep closed us: stop the trials still running, then leave
             open_input = False
+            # unless the sweep died (SIGKILL): then this helper leaves (it is being killed with
+            # the sweep anyway) and each trial gets its one SIGTERM from its parent-death
+            # signal; a second SIGTERM from here could cut short the saving of what it learned
+            time.sleep(_DEATH_GRACE)
+            if os.getppid() != sweep:
+                os._exit(0)
             for pid in children:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)
