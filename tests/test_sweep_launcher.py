@@ -200,3 +200,18 @@ def test_killing_the_sweep_leaves_no_trial_process(tmp_path: Path) -> None:
     # the trials got SIGTERM, which train handles like Ctrl-C: what they learned is kept
     for trial in out.glob("trial-*"):
         assert (trial / "history.json").is_file()
+
+
+def test_closing_the_launcher_stops_its_trials_and_the_helper(tmp_path: Path) -> None:
+    launcher = WarmLauncher()
+    config = write_config(tmp_path / "c.yaml", n_epochs=200)
+    args = trial_arguments(config, tmp_path / "r", ['output.loggers=["csv"]'], 1, False)
+    running = launcher.run(args, tmp_path / "r.log", 1)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "r" / "history.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    launcher.close()  # returns once the helper, and so its trial, has ended
+    assert running.poll() is not None and not _alive(running.pid)
+    assert not _alive(launcher.helper_pid)
+    # the trial got one SIGTERM, which train handles like Ctrl-C: what it learned is kept
+    assert json.loads((tmp_path / "r" / "history.json").read_text())["history"]

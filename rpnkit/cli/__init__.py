@@ -68,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     optimizers, ``torch._dynamo`` left unimported (:func:`~rpnkit.learner.dynamo_import.install`,
     on the torch versions it was verified on). Warnings print as one ``warning:`` line while the
     command runs; the previous warning display is back when it returns.
+
+    Parameters
+    ----------
+    argv
+        The arguments; ``None``: this process's own (``sys.argv``), which makes this call the
+        process's command: a command that asks for it (``sweep``, whose process holds Optuna,
+        scikit-learn and matplotlib) then ends the process once done, without tearing its
+        modules down (:func:`~rpnkit.cli.leave.leave`).
     """
     from rpnkit.cli.huge_pages import prefer_huge_pages
     from rpnkit.tracking.mlflow_logger import allow_file_store
@@ -86,7 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rpnkit.learner.dynamo_import import install
 
             install()
-        return _run(args)
+        code = _run(args)
+    if argv is None and getattr(args, "leaves_at_once", False):
+        from rpnkit.cli.leave import leave
+
+        leave(code)
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ launcher too, so this process never imports torch (nor pays for its teardown on 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import tempfile
 import threading
@@ -88,7 +87,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--trust-code", action="store_true", help="passed to every trial (see rpnkit train)"
     )
-    p.set_defaults(func=cmd_sweep)  # builds nothing here: the checks run in the launcher
+    # builds nothing here (the checks run in the launcher); leaves at once when done
+    p.set_defaults(func=cmd_sweep, leaves_at_once=True)
 
 
 def _require_optuna() -> None:
@@ -138,6 +138,7 @@ def _start(args: argparse.Namespace) -> int:
     from rpnkit.run.config import apply_overrides
     from rpnkit.sweep.objective import choose_objective
     from rpnkit.sweep.plan import extra_assignments, plan, read_definition
+    from rpnkit.sweep.runner import usable_cores
     from rpnkit.sweep.space import check_space, parse_space
 
     raw, section = read_definition(args)
@@ -161,12 +162,20 @@ def _start(args: argparse.Namespace) -> int:
     extra = extra_assignments(effective, objective)
     good, found = check_space(dimensions, effective, registry)  # keys and names: no build
     problems += found
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base.yaml"
-        base.write_text(yaml.safe_dump(raw, sort_keys=False))
-        overrides = [*args.overrides, *extra, "output.dir=null"]
-        checks = (base, overrides, good, args.trust_code)  # about one build, all values
-        problems += args.launcher.call("rpnkit.sweep.calls:run_checks", checks, 1, warm=True)
+    # the report's imports run on the core the launcher's imports (torch) leave free until the
+    # checks are done, not while the trials use every core
+    prefetch = _prefetch(len(dimensions) > 1) if usable_cores() > 1 else None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            base = Path(tmp) / "base.yaml"
+            base.write_text(yaml.safe_dump(raw, sort_keys=False))
+            overrides = [*args.overrides, *extra, "output.dir=null"]
+            checks = (base, overrides, good, args.trust_code)  # about one build, all values
+            problems += args.launcher.call("rpnkit.sweep.calls:run_checks", checks, 1, warm=True)
+    finally:
+        if prefetch is not None:  # done by now, usually; no import left racing this thread's
+            prefetch.join()
+    args.prefetched = prefetch is not None
     directory = Path(section.get("dir") or Path("sweeps") / Path(args.config).stem)
     if not problems and directory.exists() and any(directory.iterdir()):
         problems.append(
@@ -299,10 +308,16 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
         trust_code=args.trust_code,
         launcher=args.launcher,
     )
-    # the report's imports, while the trials run: at once when a core is free of them,
-    # else once the first worker has no trial left (a core is free from then on)
-    prefetch = functools.partial(_prefetch, len(dimensions) > 1)
-    if run.jobs * run.threads < usable_cores():
+
+    # the report's imports, unless a new sweep's checks made them: while the trials run, at
+    # once when a core is free of them, else once the first worker has no trial left (a core
+    # is free from then on)
+    def prefetch() -> None:
+        _prefetch(len(dimensions) > 1)
+
+    if getattr(args, "prefetched", False):
+        pass
+    elif run.jobs * run.threads < usable_cores():
         prefetch()
     else:
         run.idle = prefetch
@@ -311,11 +326,12 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
     return 0
 
 
-def _prefetch(importances: bool) -> None:
+def _prefetch(importances: bool) -> threading.Thread:
     """Import what :func:`_summary` needs (the compare table's formatting, matplotlib and, with
     ``importances``, Optuna's importances, which import scikit-learn's forests: only a sweep of
-    several keys computes them) in a background thread while the trials run, so the sweep's
-    end does not wait for them (:func:`_work` starts it when a core is free of trials)."""
+    several keys computes them) in a background thread, so the sweep's end does not wait for
+    them; return the started thread (:func:`_start` starts it while the launcher imports torch
+    and joins it after the checks, :func:`_work` when a core is free of trials)."""
 
     def imports() -> None:
         if importances:
@@ -331,7 +347,9 @@ def _prefetch(importances: bool) -> None:
         except ImportError:
             pass
 
-    threading.Thread(target=imports, name="rpnkit-sweep-prefetch", daemon=True).start()
+    thread = threading.Thread(target=imports, name="rpnkit-sweep-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _summary(study: optuna.Study, run: Any, directory: Path) -> None:

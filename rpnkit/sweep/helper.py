@@ -10,7 +10,6 @@ have started a thread anyway, the child replaces itself with a fresh ``python -m
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import importlib
 import os
@@ -19,22 +18,17 @@ import select
 import signal
 import sys
 import threading
-import time
 import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rpnkit.cli.leave import leave
 from rpnkit.sweep.launcher import write_frame
 from rpnkit.sweep.processes import die_with_parent, resolve
 
 __all__ = ["WARM_MODULES", "helper_main"]
-
-#: Seconds the helper waits, once its input closes, to tell a sweep that closed it (still its
-#: parent) from one that died (the helper is then reparented, and killed by its parent-death
-#: signal).
-_DEATH_GRACE = 0.2
 
 #: The modules the helper imports before its first fork: torch and what ``rpnkit train`` runs.
 WARM_MODULES = (
@@ -65,14 +59,19 @@ class _Request:
             _, _, self.argv, self.log, self.threads = message
         elif self.kind == "call":
             _, _, self.target, self.args, self.result, self.threads = message
-        else:  # "warm"
+        elif self.kind == "warm":
             _, _, self.modules = message
 
 
 def _serve(requests: int, replies: int) -> _Request | None:
     """The helper's loop: fork a child per request, report starts and exits.
 
-    Returns ``None`` in the helper when its input closes, and the request in a forked child.
+    Returns ``None`` in the helper once it is done, and the request in a forked child. A
+    ``close`` request (the sweep ends) stops the children still running (SIGTERM) and returns
+    once they have ended. An input that ends without one means the sweep died: the helper
+    leaves at once (it is being killed with the sweep anyway), without signalling its children,
+    which get their one SIGTERM from their parent-death signal (a second one could cut short
+    the saving of what a trial learned).
     """
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
@@ -80,7 +79,7 @@ def _serve(requests: int, replies: int) -> _Request | None:
     signal.set_wakeup_fd(wake_write)
     children: dict[int, int] = {}
     buffer = b""
-    helper, sweep = os.getpid(), os.getppid()
+    helper = os.getpid()
     open_input = True
     while open_input or children:
         readable, _, _ = select.select([requests, wake_read] if open_input else [wake_read], [], [])
@@ -99,18 +98,8 @@ def _serve(requests: int, replies: int) -> _Request | None:
         if not open_input or requests not in readable:
             continue
         data = os.read(requests, 1 << 16)
-        if not data:  # the sweep closed us: stop the trials still running, then leave
-            open_input = False
-            # unless the sweep died (SIGKILL): then this helper leaves (it is being killed with
-            # the sweep anyway) and each trial gets its one SIGTERM from its parent-death
-            # signal; a second SIGTERM from here could cut short the saving of what it learned
-            time.sleep(_DEATH_GRACE)
-            if os.getppid() != sweep:
-                os._exit(0)
-            for pid in children:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
-            continue
+        if not data:  # no close request first: the sweep died
+            os._exit(0)
         buffer += data
         while len(buffer) >= _HEADER_SIZE:
             size = int.from_bytes(buffer[:_HEADER_SIZE], "big")
@@ -122,6 +111,12 @@ def _serve(requests: int, replies: int) -> _Request | None:
                 _warm(request.modules)
                 write_frame(replies, ("exited", request.ident, 0))
                 continue
+            if request.kind == "close":  # the sweep ends: stop the trials still running
+                open_input = False
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+                break
             request.cold = threading.active_count() > 1  # a thread: fork, then exec afresh
             sys.stdout.flush()
             sys.stderr.flush()
@@ -222,19 +217,6 @@ def _become(request: _Request) -> int:
     return 0 if ok else 1
 
 
-def _leave(code: int) -> None:
-    """End a forked child as the interpreter would, without tearing torch down."""
-    main_thread = threading.main_thread()
-    for thread in threading.enumerate():
-        if thread is not main_thread and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
-
-
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None:
         return 0
@@ -279,8 +261,7 @@ def helper_main(parent: int) -> int:
     except BaseException:
         traceback.print_exc()
         code = 1
-    _leave(code)
-    return code  # pragma: no cover - _leave does not return
+    leave(code)  # as the interpreter would, without tearing torch down
 
 
 def _leave_by_signal(sig: int) -> None:

@@ -23,13 +23,16 @@ SIGTERM to its process id, as before).
 
 Process lifetime: the helper dies (SIGKILL) when the sweep's process dies, and every child
 gets SIGTERM when the helper dies (Linux's parent-death signal, both), so a killed sweep leaves
-no trial training. When the sweep closes the helper's input, the helper ends its children
-(SIGTERM) and exits. Ctrl-C reaches the trials directly (they are in the terminal's process
+no trial training. When the sweep ends, it asks the helper to close (a ``close`` request): the
+helper ends its children (SIGTERM) and exits once they have; an input that ends without that
+request means the sweep died, and the helper leaves at once, without signalling the children
+(each gets its one SIGTERM from its parent-death signal). Ctrl-C reaches the trials directly (they are in the terminal's process
 group) and the helper ignores it.
 
 The protocol, on the helper's stdin and stdout, is a stream of frames (a 4-byte big-endian
 length, then a pickle): requests ``("run", id, argv, log, threads)``, ``("call", id,
-"module:function", args, result_path, threads)`` and ``("warm", id, modules)``; replies
+"module:function", args, result_path, threads)``, ``("warm", id, modules)`` and ``("close",
+id)``; replies
 ``("ready", pid)``, ``("started", id, pid)`` and ``("exited", id, code)``. A ``call`` runs a
 function of rpnkit in a child and pickles its return value (or its error) and the modules it
 imported to ``result_path``: the sweep's checks build the config once that way, without
@@ -258,9 +261,11 @@ class WarmLauncher:
             child._end(int(message[2]))
 
     def close(self) -> None:
-        """Close the helper's input: it stops its children (SIGTERM) and exits."""
+        """Ask the helper to close: it stops its children (SIGTERM) and exits once they have."""
         process = self._process
         if process.stdin is not None and not process.stdin.closed:
+            with self._lock, contextlib.suppress(OSError):
+                write_frame(self._requests, ("close", -1))
             with contextlib.suppress(OSError):
                 process.stdin.close()
         try:
