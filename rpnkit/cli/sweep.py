@@ -16,9 +16,12 @@ launcher too, so this process never imports torch (nor pays for its teardown on 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +105,6 @@ def _require_optuna() -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Start, resume or join a sweep; print its table."""
-    _require_optuna()
     if args.jobs < 1:
         raise ConfigError(f"--jobs={args.jobs} is not valid; expected an integer >= 1")
     if args.trials is not None and args.trials < 1:
@@ -118,6 +120,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     args.launcher = start_launcher()  # imports torch while this process reads its input
     try:
+        _require_optuna()
         import optuna
 
         from rpnkit.components.trust import trusted_code
@@ -138,7 +141,6 @@ def _start(args: argparse.Namespace) -> int:
     from rpnkit.run.config import apply_overrides
     from rpnkit.sweep.objective import choose_objective
     from rpnkit.sweep.plan import extra_assignments, plan, read_definition
-    from rpnkit.sweep.runner import usable_cores
     from rpnkit.sweep.space import check_space, parse_space
 
     raw, section = read_definition(args)
@@ -162,20 +164,16 @@ def _start(args: argparse.Namespace) -> int:
     extra = extra_assignments(effective, objective)
     good, found = check_space(dimensions, effective, registry)  # keys and names: no build
     problems += found
-    # the report's imports run on the core the launcher's imports (torch) leave free until the
-    # checks are done, not while the trials use every core
-    prefetch = _prefetch(len(dimensions) > 1) if usable_cores() > 1 else None
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            base = Path(tmp) / "base.yaml"
-            base.write_text(yaml.safe_dump(raw, sort_keys=False))
-            overrides = [*args.overrides, *extra, "output.dir=null"]
-            checks = (base, overrides, good, args.trust_code)  # about one build, all values
-            problems += args.launcher.call("rpnkit.sweep.calls:run_checks", checks, 1, warm=True)
-    finally:
-        if prefetch is not None:  # done by now, usually; no import left racing this thread's
-            prefetch.join()
-    args.prefetched = prefetch is not None
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as pool:
+        base = Path(tmp) / "base.yaml"
+        base.write_text(yaml.safe_dump(raw, sort_keys=False))
+        overrides = [*args.overrides, *extra, "output.dir=null"]
+        checks = (base, overrides, good, args.trust_code)  # about one build, all values
+        checked = pool.submit(
+            args.launcher.call, "rpnkit.sweep.calls:run_checks", checks, 1, warm=True
+        )
+        _import_report_modules(len(dimensions) > 1)  # while the launcher imports and checks
+        problems += checked.result()
     directory = Path(section.get("dir") or Path("sweeps") / Path(args.config).stem)
     if not problems and directory.exists() and any(directory.iterdir()):
         problems.append(
@@ -265,7 +263,7 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
     import optuna
 
     from rpnkit.sweep.objective import Objective
-    from rpnkit.sweep.runner import SweepRun, thread_budget, usable_cores
+    from rpnkit.sweep.runner import SweepRun, thread_budget
     from rpnkit.sweep.space import parse_space
     from rpnkit.sweep.study import joined_seed, make_sampler, recover_stale, resumed_seed
 
@@ -309,47 +307,33 @@ def _work(args: argparse.Namespace, url: str, name: str, directory: Path, everyt
         launcher=args.launcher,
     )
 
-    # the report's imports, unless a new sweep's checks made them: while the trials run, at
-    # once when a core is free of them, else once the first worker has no trial left (a core
-    # is free from then on)
-    def prefetch() -> None:
-        _prefetch(len(dimensions) > 1)
-
-    if getattr(args, "prefetched", False):
-        pass
-    elif run.jobs * run.threads < usable_cores():
-        prefetch()
-    else:
-        run.idle = prefetch
-    run.run()
+    # the report's imports, unless the checks' wait made them: while the launcher imports torch
+    run.run(meanwhile=functools.partial(_import_report_modules, len(dimensions) > 1))
     _summary(study, run, directory)
     return 0
 
 
-def _prefetch(importances: bool) -> threading.Thread:
-    """Import what :func:`_summary` needs (the compare table's formatting, matplotlib and, with
-    ``importances``, Optuna's importances, which import scikit-learn's forests: only a sweep of
-    several keys computes them) in a background thread, so the sweep's end does not wait for
-    them; return the started thread (:func:`_start` starts it while the launcher imports torch
-    and joins it after the checks, :func:`_work` when a core is free of trials)."""
+def _import_report_modules(importances: bool) -> None:
+    """Import what :func:`_summary` needs that takes long: matplotlib and, with
+    ``importances``, scikit-learn's forests (Optuna's importances fit one; only a sweep of
+    several keys computes them).
 
-    def imports() -> None:
-        if importances:
-            import optuna.importance  # noqa: F401
+    Called while the launcher imports torch (and runs the checks), when this process would
+    otherwise wait on a core the launcher leaves free: not at the sweep's end. On a single
+    core it imports nothing; the report imports them then.
+    """
+    from rpnkit.sweep.runner import usable_cores
 
-        import rpnkit.cli.compare  # noqa: F401
+    if usable_cores() < 2:
+        return
+    if importances:
+        with contextlib.suppress(ImportError):
+            import sklearn.ensemble  # noqa: F401
+    with contextlib.suppress(ImportError):
+        import matplotlib
 
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")  # what plot_sweep draws with
-            import matplotlib.pyplot
-        except ImportError:
-            pass
-
-    thread = threading.Thread(target=imports, name="rpnkit-sweep-prefetch", daemon=True)
-    thread.start()
-    return thread
+        matplotlib.use("Agg")  # what plot_sweep draws with
+        import matplotlib.pyplot
 
 
 def _summary(study: optuna.Study, run: Any, directory: Path) -> None:

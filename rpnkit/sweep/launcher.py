@@ -261,8 +261,15 @@ class WarmLauncher:
             child._end(int(message[2]))
 
     def close(self) -> None:
-        """Ask the helper to close: it stops its children (SIGTERM) and exits once they have."""
+        """Ask the helper to close: it stops its children (SIGTERM) and exits once they have.
+
+        A helper still importing (not ready: no child started yet) is killed instead, so a
+        sweep that stops early (a bad config) does not wait for its imports.
+        """
         process = self._process
+        if not self.ready.is_set():
+            with contextlib.suppress(OSError):
+                process.kill()
         if process.stdin is not None and not process.stdin.closed:
             with self._lock, contextlib.suppress(OSError):
                 write_frame(self._requests, ("close", -1))

@@ -73,9 +73,6 @@ class SweepRun:
         Pass ``--trust-code`` to the trials.
     launcher
         What starts the trials' processes (default: each a fresh ``python -m rpnkit``).
-    idle
-        Called once, when the first worker finds no trial left to run (from then on, a
-        core the trials used is free).
     """
 
     study: optuna.Study
@@ -89,20 +86,27 @@ class SweepRun:
     threads: int
     trust_code: bool = False
     launcher: Launcher | None = None
-    idle: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _errors: list[BaseException] = field(default_factory=list)
 
-    def run(self) -> None:
+    def run(self, meanwhile: Callable[[], None] | None = None) -> None:
         """Run trials on ``jobs`` threads until the study is done (Ctrl-C: stop them all).
 
         A trial stopped by Ctrl-C stays running in the storage: ``--resume`` runs it again.
+
+        Parameters
+        ----------
+        meanwhile
+            Called in this thread once the workers have started (while the first trials
+            wait for the launcher, say).
         """
         workers = [threading.Thread(target=self._work, daemon=True) for _ in range(self.jobs)]
         for worker in workers:
             worker.start()
         try:
+            if meanwhile is not None:
+                meanwhile()
             for worker in workers:
                 while worker.is_alive():
                     worker.join(0.2)
@@ -139,10 +143,6 @@ class SweepRun:
         try:
             while (trial := self._next()) is not None:
                 self._run_one(trial)
-            with self._lock:
-                idle, self.idle = self.idle, None
-            if idle is not None:
-                idle()
         except BaseException as exc:  # a bug here must not vanish with its thread
             self._errors.append(exc)
             self._stop.set()
