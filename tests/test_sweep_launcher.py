@@ -215,3 +215,13 @@ def test_closing_the_launcher_stops_its_trials_and_the_helper(tmp_path: Path) ->
     assert not _alive(launcher.helper_pid)
     # the trial got one SIGTERM, which train handles like Ctrl-C: what it learned is kept
     assert json.loads((tmp_path / "r" / "history.json").read_text())["history"]
+
+
+def test_a_launcher_closed_while_still_importing_is_killed_not_waited_for() -> None:
+    launcher = WarmLauncher()
+    launcher.close()  # before its imports are done (a sweep stopped by a bad config)
+    assert launcher._process.returncode == -int(signal.SIGKILL)
+    ready = WarmLauncher()
+    assert ready.ready.wait(120)
+    ready.close()  # a ready one is asked to close and exits by itself
+    assert ready._process.returncode == 0
