@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,38 @@ def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, s
     history = json.loads((out / "history.json").read_text())
     assert "partial" not in history
     assert [row["epoch"] for row in history["history"]] == list(range(completed + 1))
+
+
+def test_interrupts_repeated_while_it_saves_do_not_cut_the_save_short(tmp_path: Path) -> None:
+    config = tmp_path / "long.yaml"
+    config.write_text(CONFIG)
+    out = tmp_path / "run"
+    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rpnkit", "train", str(config), "--output", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    rows = 0
+    for line in process.stdout:
+        if line.split() and line.split()[0].isdigit():
+            rows += 1
+            if rows == 2:
+                break
+    # a burst of about 40 ms: SIGTERM, then Ctrl-C and SIGTERM again and again while it stops
+    # and keeps what it learned (over well before the process ends: torch's teardown alone
+    # takes longer, and a signal after the command has returned is the process's to die of)
+    for i in range(30):
+        process.send_signal(signal.SIGTERM if i % 2 == 0 else signal.SIGINT)
+        time.sleep(0.001)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    message = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(message) == 1 and "training interrupted after" in message[0], stderr
+    summary = json.loads((out / "history.json").read_text())
+    assert summary["partial"] is True and len(summary["history"]) >= 2
+    weights = torch.load(out / "model.pt", weights_only=True)
+    assert weights and not list(out.rglob("*.rpnkit-tmp"))

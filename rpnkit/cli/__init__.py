@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, own_process: bool | None = None) -> int:
     """Run the command line; return the process exit code.
 
     The command tunes its own process (a library call never does): huge pages for torch's
@@ -72,10 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Parameters
     ----------
     argv
-        The arguments; ``None``: this process's own (``sys.argv``), which makes this call the
-        process's command: a command that asks for it (``sweep``, whose process holds Optuna,
-        scikit-learn and matplotlib) then ends the process once done, without tearing its
-        modules down (:func:`~rpnkit.cli.leave.leave`).
+        The arguments; ``None``: this process's own (``sys.argv``).
+    own_process
+        Whether this call is the process's command (default: when ``argv`` is ``None``;
+        a trial forked by the sweep's launcher is one too). Such a command may leave the
+        process as it is when it ends: ``sweep`` ends it at once, without tearing its modules
+        down (:func:`~rpnkit.cli.leave.leave`: its process holds Optuna, scikit-learn and
+        matplotlib), and an interrupted ``train`` keeps ignoring repeated interrupts while
+        the process exits.
     """
     from rpnkit.cli.huge_pages import prefer_huge_pages
     from rpnkit.tracking.mlflow_logger import allow_file_store
@@ -88,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(given)
+    args.own_process = argv is None if own_process is None else own_process
     with warnings.catch_warnings():  # restores warnings.showwarning when the command ends
         warnings.showwarning = _show_warning
         if getattr(args, "builds_optimizers", False):
@@ -95,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             install()
         code = _run(args)
-    if argv is None and getattr(args, "leaves_at_once", False):
+    if args.own_process and getattr(args, "leaves_at_once", False):
         from rpnkit.cli.leave import leave
 
         leave(code)

@@ -141,16 +141,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Run the training described by the config (on several processes with a launch).
 
     SIGTERM stops training like Ctrl-C: what was learned is kept (see
-    :func:`rpnkit.run.runner.run_config`) and the command exits with 130.
+    :func:`rpnkit.run.runner.run_config`) and the command exits with 130. Only the first
+    interrupt counts: a repeated one (a second Ctrl-C, the SIGTERM a sweep's trial gets from
+    its parent-death signal after the sweep's own) is ignored, so it cannot cut short the
+    saving of what was learned, nor, in the command's own process, its exit.
     """
     from rpnkit.components.trust import trusted_code
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    interrupt = _FirstInterrupt()
+    previous = {number: signal.signal(number, interrupt) for number in _INTERRUPTS}
     try:
         with trusted_code(args.trust_code):
             return _train(args)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not (interrupt.received and getattr(args, "own_process", False)):
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def warn_overrides() -> None:
@@ -166,8 +172,23 @@ def warn_overrides() -> None:
             )
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+#: The signals that stop ``rpnkit train`` as Ctrl-C does.
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _FirstInterrupt:
+    """A handler of :data:`_INTERRUPTS`: the first raises ``KeyboardInterrupt`` and has the
+    rest ignored (``SIG_IGN``: also while the interpreter exits, when Python's own handlers
+    are gone), since the command is already keeping what was learned, then leaving."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.received = True
+        for number in _INTERRUPTS:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
 
 
 def _train(args: argparse.Namespace) -> int:

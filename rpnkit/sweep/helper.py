@@ -206,7 +206,7 @@ def _become(request: _Request) -> int:
 
         sys.argv = [str(Path(sys.modules["rpnkit"].__file__ or "rpnkit").parent / "__main__.py")]
         sys.argv += list(request.argv)
-        return main(list(request.argv))
+        return main(list(request.argv), own_process=True)
     before = set(sys.modules)
     try:
         ok, value = True, resolve(request.target)(*request.args)
