@@ -168,7 +168,7 @@ def test_csv_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     )
     one_line_error(with_text("a,b,y\n1,inf,0\n"), "column 'b' holds the non-finite value 'inf'")
     one_line_error(
-        with_text("a,b,y\n1,2,0\n3,4\n"), "line 3 of", "has 2 field(s), the header has 3"
+        with_text("a,b,y\n1,2,0\n3,4\n"), "bad.csv': line 3 has 2 field(s), the header has 3"
     )
     one_line_error(
         with_text("a,b,y\n1,2,0\n3,4,\n"), "target column 'y' has a missing value at row 2"

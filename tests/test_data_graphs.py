@@ -121,7 +121,7 @@ def test_graph_csv_malformed_files_are_one_line_errors(tmp_path: Path) -> None:
     one_line_error(lambda: graph_csv(nodes=nodes, edges=edges), "'edges.csv' line 5",
                    "node 'n77'", "not among the 10 nodes")  # fmt: skip
     nodes, edges = write_graph_csv(tmp_path, NODES + "n10,1,2\n", EDGES)
-    one_line_error(lambda: graph_csv(nodes=nodes, edges=edges), "'nodes.csv' line 12 has 3 cells",
+    one_line_error(lambda: graph_csv(nodes=nodes, edges=edges), "'nodes.csv': line 12 has 3 field(s)",
                    "the header has 4")  # fmt: skip
     nodes, edges = write_graph_csv(tmp_path, NODES, EDGES)
     one_line_error(lambda: graph_csv(nodes=nodes, edges=edges, label="class"),

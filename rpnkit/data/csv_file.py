@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rpnkit.data.bundle import DataBundle
+from rpnkit.data.csv_rows import read_header, rows_as_wide
 from rpnkit.data.files import check_path, select_columns
 from rpnkit.data.labels import check_task, short
 from rpnkit.data.memory import check_fits, format_bytes
@@ -116,26 +117,17 @@ def csv_dataset(
         8.0 * size,
         "convert it to .npy arrays, which the 'npz' dataset reads batch by batch",
     )
+    where = f"dataset {name!r}: {str(path)!r}"
     try:
         with file.open(encoding="utf-8-sig", newline="") as stream:
             reader = csv.reader(stream, delimiter=delimiter)
-            header = next(reader, None)
-            if header is None:
-                raise ConfigError(f"dataset {name!r}: {str(path)!r} has no header line")
-            columns = [column.strip() for column in header]
+            columns = read_header(reader, where)
             target_at, chosen = select_columns(name, columns, target, features)
             blocks: list[np.ndarray] = []
             labels: list[str] = []
             rows: list[list[str]] = []
             lines: list[int] = []
-            for row in reader:
-                if not row:  # a blank line
-                    continue
-                if len(row) != len(columns):
-                    raise ConfigError(
-                        f"dataset {name!r}: line {reader.line_num} of {str(path)!r} has "
-                        f"{len(row)} field(s), the header has {len(columns)}"
-                    )
+            for row in rows_as_wide(reader, where, len(columns)):
                 rows.append(row)
                 lines.append(reader.line_num)
                 if len(rows) == _CHUNK:
@@ -146,11 +138,11 @@ def csv_dataset(
                 blocks.append(_numbers(name, rows, lines, len(labels), columns, chosen))
                 labels.extend(r[target_at].strip() for r in rows)
     except UnicodeDecodeError:
-        raise not_utf8(f"dataset {name!r}: {str(path)!r}", file) from None
+        raise not_utf8(where, file) from None
     except csv.Error as exc:
-        raise csv_problem(f"dataset {name!r}: {str(path)!r}", exc, reader.line_num) from None
+        raise csv_problem(where, exc, reader.line_num) from None
     if not labels:
-        raise ConfigError(f"dataset {name!r}: {str(path)!r} has a header line but no rows")
+        raise ConfigError(f"{where} has a header line but no rows")
     values = target_values(f"dataset {name!r}", columns[target_at], labels)
     names = [columns[j] for j in chosen]
     return table_bundle(

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rpnkit.data.csv_rows import read_header, rows_as_wide
 from rpnkit.data.files import check_path, list_names, select_columns
 from rpnkit.data.graphs import GraphBundle, GraphData, graph_bundle
 from rpnkit.data.labels import encode_targets, short
@@ -44,24 +45,16 @@ def read_table(name: str, path: Path) -> tuple[list[str], list[tuple[int, list[s
     ConfigError
         For a file without rows, or a row with another number of cells than the header.
     """
+    where = f"dataset {name!r}: {path.name!r}"
     with path.open(encoding="utf-8", newline="") as stream:
         reader = csv.reader(stream)
-        header = next(reader, None)
-        if not header:
-            raise ConfigError(f"dataset {name!r}: {path.name!r} has no header line")
-        header = [cell.strip() for cell in header]
-        rows = []
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise ConfigError(
-                    f"dataset {name!r}: {path.name!r} line {reader.line_num} has {len(row)} "
-                    f"cells, the header has {len(header)}; every row must be as wide"
-                )
-            rows.append((reader.line_num, [cell.strip() for cell in row]))
+        header = read_header(reader, where)
+        rows = [
+            (reader.line_num, [cell.strip() for cell in row])
+            for row in rows_as_wide(reader, where, len(header))
+        ]
     if not rows:
-        raise ConfigError(f"dataset {name!r}: {path.name!r} has a header but no rows")
+        raise ConfigError(f"{where} has a header line but no rows")
     return header, rows
 
 

@@ -26,6 +26,7 @@ from rpnkit.data.csv_file import (
     out_of_float32,
     target_values,
 )
+from rpnkit.data.csv_rows import read_header, rows_as_wide
 from rpnkit.data.files import list_names
 from rpnkit.data.labels import short
 from rpnkit.errors import ConfigError, did_you_mean
@@ -179,21 +180,11 @@ def _read_csv(
     try:
         with file.open(encoding="utf-8-sig", newline="") as stream:
             reader = csv.reader(stream, delimiter=delimiter)
-            header = next(reader, None)
-            if header is None:
-                raise ConfigError(f"{where} has no header line")
-            columns = [c.strip() for c in header]
+            columns = read_header(reader, where)
             chosen, target_at = _select(columns, where, preprocessing, target, labels)
             rows: list[list[float]] = []
             values: list[str] = []
-            for row in reader:
-                if not row:
-                    continue
-                if len(row) != len(columns):
-                    raise ConfigError(
-                        f"{where}: line {reader.line_num} has {len(row)} field(s), the header has "
-                        f"{len(columns)}"
-                    )
+            for row in rows_as_wide(reader, where, len(columns)):
                 rows.append([_number(row[j], columns[j], len(rows) + 1, where) for j in chosen])
                 if target_at is not None:
                     values.append(row[target_at].strip())
