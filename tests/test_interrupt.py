@@ -25,26 +25,34 @@ metric: accuracy
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, sig: int) -> None:
+ENV = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
+
+
+def train_until_epoch(tmp_path: Path, out: Path, epochs: int) -> subprocess.Popen[str]:
+    """``rpnkit train`` of a long run into ``out``, once it has printed ``epochs`` epochs."""
     config = tmp_path / "long.yaml"
     config.write_text(CONFIG)
-    out = tmp_path / "run"
-    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "rpnkit", "train", str(config), "--output", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=ENV,
     )
     assert process.stdout is not None
     rows = 0
     for line in process.stdout:  # plain table rows: "  epoch ..." header, then one per epoch
         if line.split() and line.split()[0].isdigit():
             rows += 1
-            if rows == 3:
+            if rows == epochs:
                 break
+    return process
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, sig: int) -> None:
+    out = tmp_path / "run"
+    process = train_until_epoch(tmp_path, out, 3)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
@@ -67,7 +75,7 @@ def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, s
             sys.executable, "-m", "rpnkit", "train", "--resume", str(out), "--quiet",
             "--set", f"learner.n_epochs={completed + 1}",
         ],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=ENV, timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     history = json.loads((out / "history.json").read_text())
@@ -76,24 +84,8 @@ def test_an_interrupted_run_keeps_history_model_and_checkpoint(tmp_path: Path, s
 
 
 def test_interrupts_repeated_while_it_saves_do_not_cut_the_save_short(tmp_path: Path) -> None:
-    config = tmp_path / "long.yaml"
-    config.write_text(CONFIG)
     out = tmp_path / "run"
-    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rpnkit", "train", str(config), "--output", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    rows = 0
-    for line in process.stdout:
-        if line.split() and line.split()[0].isdigit():
-            rows += 1
-            if rows == 2:
-                break
+    process = train_until_epoch(tmp_path, out, 2)
     # a burst of about 40 ms: SIGTERM, then Ctrl-C and SIGTERM again and again while it stops
     # and keeps what it learned (over well before the process ends: torch's teardown alone
     # takes longer, and a signal after the command has returned is the process's to die of)

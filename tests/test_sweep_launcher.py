@@ -15,7 +15,7 @@ import pytest
 
 from rpnkit.sweep.launcher import WarmLauncher, forking_available
 from rpnkit.sweep.objective import Objective
-from rpnkit.sweep.processes import LauncherError, SubprocessLauncher
+from rpnkit.sweep.processes import LauncherError, SubprocessLauncher, TrialProcess
 from rpnkit.sweep.trial import run_trial, trial_arguments
 from tests.conftest import run_rpnkit
 from tests.test_sweep import EXPANSION, write_config
@@ -120,15 +120,21 @@ def test_a_call_returns_its_value_or_raises_its_error(launcher: WarmLauncher) ->
     assert local.call("os.path:join", ("a", "b"), 1) == os.path.join("a", "b")
 
 
+def start_training(launcher: WarmLauncher, config: Path, run_dir: Path) -> TrialProcess:
+    """A long trial started through ``launcher``, once it has written its first epoch."""
+    args = trial_arguments(config, run_dir, ['output.loggers=["csv"]'], 1, False)
+    running = launcher.run(args, run_dir.with_suffix(".log"), 1)
+    deadline = time.monotonic() + 60
+    while not (run_dir / "history.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running
+
+
 def test_a_lost_helper_leaves_trials_to_their_own_processes(
     tmp_path: Path, launcher: WarmLauncher, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path / "c.yaml", n_epochs=200)
-    args = trial_arguments(config, tmp_path / "r", ['output.loggers=["csv"]'], 1, False)
-    running = launcher.run(args, tmp_path / "r.log", 1)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "r" / "history.csv").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    running = start_training(launcher, config, tmp_path / "r")
     os.kill(launcher.helper_pid, signal.SIGKILL)
     # its running child got SIGTERM (the parent-death signal): train stops as on Ctrl-C
     assert running.wait(60) == -int(signal.SIGKILL)  # the code is lost with the helper
@@ -205,11 +211,7 @@ def test_killing_the_sweep_leaves_no_trial_process(tmp_path: Path) -> None:
 def test_closing_the_launcher_stops_its_trials_and_the_helper(tmp_path: Path) -> None:
     launcher = WarmLauncher()
     config = write_config(tmp_path / "c.yaml", n_epochs=200)
-    args = trial_arguments(config, tmp_path / "r", ['output.loggers=["csv"]'], 1, False)
-    running = launcher.run(args, tmp_path / "r.log", 1)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "r" / "history.csv").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    running = start_training(launcher, config, tmp_path / "r")
     launcher.close()  # returns once the helper, and so its trial, has ended
     assert running.poll() is not None and not _alive(running.pid)
     assert not _alive(launcher.helper_pid)
