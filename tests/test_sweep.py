@@ -192,6 +192,23 @@ def test_grid_of_three_expansions_by_two_reconciliations(tmp_path: Path) -> None
     assert "trial " not in resumed.stderr.replace("best: trial", "")
 
 
+def test_a_sweep_without_matplotlib_says_why_it_drew_no_plot(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", {"space": {EXPANSION: ["identity", "taylor"]}})
+    fake = tmp_path / "no-matplotlib" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    out = tmp_path / "s"
+    args = ["sweep", str(config), "--objective", "train_loss", "--output", str(out)]
+    result = run_rpnkit(*args, pythonpath=fake.parent)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert "no sweep.png: it needs matplotlib; install it with: pip install 'rpnkit[plot]'" in (
+        lines
+    )
+    assert lines[-1] == f"wrote sweep.csv in {out}"
+    assert (out / "sweep.csv").is_file() and not (out / "sweep.png").exists()
+
+
 def test_ranges_read_numbers_as_python_does() -> None:
     from rpnkit.sweep.space import assignment, parse_space
 

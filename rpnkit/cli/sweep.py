@@ -361,7 +361,7 @@ def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
     keys = [d.key for d in run.dimensions]
     write_csv(study, keys, directory / "sweep.csv")
     importance = importances(study)
-    drawn = plot_sweep(study, run.objective, importance, keys, directory / "sweep.png")
+    undrawn = plot_sweep(study, run.objective, importance, keys, directory / "sweep.png")
     maker.join()
     if isinstance(table[0], BaseException):
         raise table[0]
@@ -380,5 +380,7 @@ def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
             f"in {best.user_attrs.get('dir')}",
             file=sys.stderr,
         )
-    made = "sweep.csv, sweep.png" if drawn else "sweep.csv"
+    if undrawn is not None:
+        print(f"no sweep.png: {undrawn}", file=sys.stderr)
+    made = "sweep.csv" if undrawn else "sweep.csv, sweep.png"
     print(f"wrote {made} in {directory}", file=sys.stderr)

@@ -76,18 +76,19 @@ def plot_sweep(
     importance: Mapping[str, float],
     keys: Sequence[str],
     path: Path,
-) -> bool:
-    """Draw ``sweep.png``; return whether it was drawn (matplotlib installed, a trial done)."""
+) -> str | None:
+    """Draw ``sweep.png``; return ``None``, or why it was not drawn (no trial has a value, or
+    matplotlib is missing)."""
     done = [t for t in trials_of(study) if t.value is not None and not math.isnan(t.value)]
     if not done:
-        return False
+        return "no trial has an objective value to draw"
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return False
+        return "it needs matplotlib; install it with: pip install 'rpnkit[plot]'"
     key = max(importance, key=lambda k: importance[k]) if importance else keys[0]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = {"complete": "tab:blue", "pruned": "tab:orange"}
@@ -121,4 +122,4 @@ def plot_sweep(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return True
+    return None
