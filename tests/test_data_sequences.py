@@ -91,7 +91,7 @@ def test_series_errors_are_one_line(tmp_path: Path) -> None:
     path.write_text("date,v\nd0,1\nd1,x\n")
     one_line_error(lambda: series_csv(path=str(path)), "line 3, column 'v'", "'x'")
     path.write_text("date,v\nd0,1\nd1\n")
-    one_line_error(lambda: series_csv(path=str(path)), "line 3 has 1 cells")
+    one_line_error(lambda: series_csv(path=str(path)), "line 3 has 1 field(s)")
 
 
 def test_tinybigs_series_read_a_local_copy_or_say_what_to_download(tmp_path: Path) -> None:
