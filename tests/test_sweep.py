@@ -157,6 +157,26 @@ def test_a_plugins_component_is_searchable_by_name(
     assert not (tmp_path / "s").exists()
 
 
+def test_the_example_plugins_loss_and_metric_are_swept_by_name(tmp_path: Path) -> None:
+    pytest.importorskip("rpnkit_example")  # installed by the README's test command
+    config = tmp_path / "regression.yaml"
+    config.write_text(
+        "seed: 0\n"
+        "data: {name: function, parameters: {n_samples: 200, batch_size: 50, val_size: 0.2}}\n"
+        "model: {name: rpn, parameters: {layers: [{m: auto, n: auto}]}}\n"
+        "learner: {n_epochs: 2, loss: mse, optimizer: {name: adam, parameters: {lr: 0.01}}}\n"
+        "metric: [max_error]\n"
+        "sweep: {space: {learner.loss: [mse, charbonnier]}}\n"
+    )
+    out = tmp_path / "s"
+    result = run_rpnkit("sweep", str(config), "--objective", "val_max_error", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    with open(out / "sweep.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert {json.loads(r["learner.loss"]) for r in rows} == {"mse", "charbonnier"}
+    assert {r["state"] for r in rows} == {"complete"} and all(float(r["value"]) for r in rows)
+
+
 def test_grid_of_three_expansions_by_two_reconciliations(tmp_path: Path) -> None:
     space = {
         EXPANSION: ["identity", "taylor", "chebyshev"],
