@@ -240,29 +240,6 @@ def test_softmax_output_step_equals_the_last_dim_reduction(
     assert out.is_contiguous() is not transposed  # the fast path is the one tested
 
 
-@pytest.mark.parametrize("options", [{}, {"enable_bias": True, "with_multihop": True, "h": 2}])
-def test_gcn_head_short_path_equals_the_general_one(options: dict) -> None:
-    """The GCN head (one channel, κ and ψ the identity, no remainder) skips the channel
-    machinery; outputs and gradients are the general path's, bit for bit."""
-    import copy
-
-    from rpnkit.rpn.graph import graph_interdependence_head
-
-    head = graph_interdependence_head(5, 3, nodes=NODES, links=LINKS, with_dropout=False, **options)
-    assert head._plain_instance
-    general = copy.deepcopy(head)
-    general._plain_instance = False
-    x = torch.randn(NODES, 5)
-    out, want = head(x), general(x)
-    assert torch.equal(out, want)
-    grad = torch.randn_like(out)
-    got = torch.autograd.grad(out, list(head.parameters()), grad)
-    expected = torch.autograd.grad(want, list(general.parameters()), grad)
-    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
-    lorr = graph_interdependence_head(5, 3, nodes=NODES, links=LINKS, with_lorr=True)
-    assert not lorr._plain_instance  # a low-rank ψ goes the general way
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 def test_edge_products_and_their_gradients_equal_the_gathered_definition(
     dtype: torch.dtype,

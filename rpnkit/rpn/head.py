@@ -22,7 +22,6 @@ from rpnkit.rpn.fusion import Fusion, MeanFusion
 from rpnkit.rpn.head_interdependence import (
     build_interdependence,
     interdependence_weight,
-    is_plain_instance,
 )
 from rpnkit.rpn.initialization import (
     DEFAULT_INIT_METHOD,
@@ -219,12 +218,6 @@ class RPNHead(nn.Module):
         self._interdependent = (
             self.attribute_interdependence is not None or self.instance_interdependence is not None
         )
-        # tinybig's GCN head: out(A_iᵀ (x' Wᵀ) + b), computed without the channel machinery
-        self._plain_instance = self.channels == 1 and self._mean and not self._add_remainder
-        self._plain_instance = self._plain_instance and is_plain_instance(
-            self.expansion, self.reconciliation, self.attribute_interdependence,
-            self.instance_interdependence, self.w_instance_interdependence,
-        )  # fmt: skip
         self.w = nn.Parameter(torch.empty(self.channels, self.reconciliation.l))
         self.bias = nn.Parameter(torch.empty(self.n)) if self.reconciliation.enable_bias else None
         fusion_l = self.channel_fusion.l
@@ -337,8 +330,6 @@ class RPNHead(nn.Module):
 
     def _forward_interdependent(self, x: Tensor, flat: Tensor) -> Tensor:
         """The RPN 2 head: every channel through its own interdependence values."""
-        if self._plain_instance:
-            return self._forward_plain_instance(x, flat)
         attribute, instance = self.attribute_interdependence, self.instance_interdependence
         w_a, w_i = self.w_attribute_interdependence, self.w_instance_interdependence
         left, right = self.reconciliation.factorize(self.w)
@@ -377,19 +368,6 @@ class RPNHead(nn.Module):
         if fused.shape[0] == flat.shape[0]:
             fused = fused.reshape(*x.shape[:-1], self.out_features)
         return self.output_process(fused)
-
-    def _forward_plain_instance(self, x: Tensor, flat: Tensor) -> Tensor:
-        """``out(A_iᵀ (x' Wᵀ) + b)``: the general path's numbers for one channel with κ and ψ
-        the identity (the same product ``x' Wᵀ``), in fewer steps."""
-        instance = self.instance_interdependence
-        assert instance is not None
-        out = torch.matmul(flat, self.w.view(self.n, self.D).transpose(0, 1))
-        out = instance(flat, None, kappa_x=out)
-        if self.bias is not None:
-            out = out + self.bias
-        if out.shape[0] == flat.shape[0]:
-            out = out.reshape(*x.shape[:-1], self.out_features)
-        return self.output_process(out)
 
     def extra_repr(self) -> str:
         """Sizes, channel count and initialisation method."""

@@ -16,11 +16,9 @@ from torch import nn
 
 from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import build_component
-from rpnkit.rpn.expansion import IdentityExpansion
 from rpnkit.rpn.interdependence.base import Interdependence
-from rpnkit.rpn.reconciliation import IdentityReconciliation
 
-__all__ = ["build_interdependence", "interdependence_weight", "is_plain_instance"]
+__all__ = ["build_interdependence", "interdependence_weight"]
 
 
 def build_interdependence(
@@ -78,24 +76,3 @@ def interdependence_weight(function: Interdependence | None, channels: int) -> n
     if not (function.require_parameters or l):
         return None
     return nn.Parameter(torch.empty(channels, l))
-
-
-def is_plain_instance(
-    expansion: nn.Module,
-    reconciliation: nn.Module,
-    attribute: Interdependence | None,
-    instance: Interdependence | None,
-    w_instance: nn.Parameter | None,
-) -> bool:
-    """Whether a one-channel head with these parts is tinybig's GCN head, ``A_iᵀ (x' Wᵀ)``:
-    κ and ψ the identity (no processing inside κ), no attribute function, and a data-free
-    instance function without learnable values."""
-    return (
-        attribute is None
-        and instance is not None
-        and w_instance is None
-        and type(reconciliation) is IdentityReconciliation
-        and type(expansion) is IdentityExpansion
-        and not len(expansion.preprocess)
-        and not len(expansion.postprocess)
-    )
