@@ -32,7 +32,9 @@ is forked from the sweep's warm launcher (:mod:`rpnkit.sweep.launcher`), which i
 that once, and leaves without the teardown; so the per-trial part can be negative: the sweep
 trains its points faster than the same points trained one ``rpnkit train`` after another. The
 overhead is still measured against those processes, since that is what a user would run
-instead of the sweep. Run it with ``PYTHONPATH`` naming another checkout to time that code.
+instead of the sweep. Run it from another checkout's directory (``cd OTHER && python
+/path/to/benchmarks/sweep.py``) to time that code: ``python -m rpnkit`` imports the rpnkit of
+the directory it runs in (``PYTHONPATH`` does not override that).
 
 ``--jobs 2 / --jobs 1`` is ``(F2 + S2) / (F1 + S1)``: ``F`` the time outside the trials and
 ``S`` the trials' own span (both printed). ``S2 / S1`` is the machine's (it matches ``pairs``);
@@ -63,22 +65,24 @@ EXPANSION = "model.parameters.layers.0.expansion"
 RECONCILIATION = "model.parameters.layers.0.reconciliation"
 
 
-#: The environment of every timed command: this one's, with bytecode caches on (in a
-#: directory of their own), as an installed rpnkit has them (``pip install`` compiles them);
-#: a machine that sets ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every rpnkit module
-#: each process imports, in every measure.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+def _environment(cache: Path) -> dict[str, str]:
+    """The environment of every timed command: this one's, with bytecode caches on (in
+    ``cache``), as an installed rpnkit has them (``pip install`` compiles them); a machine that
+    sets ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every rpnkit module each process
+    imports, in every measure."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": str(cache)}
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> float:
+def _run(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or ENV
-    )
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
 
 
-def _sweep(cmd: list[str], out: Path, fixed: list[float], spans: list[float]) -> float:
+def _sweep(
+    cmd: list[str], env: dict[str, str], out: Path, fixed: list[float], spans: list[float]
+) -> float:
     """Run a sweep; append to ``fixed`` its time outside the trials (before the first trial
     was asked for, after the last was told) and to ``spans`` the rest, from the study's own
     trial timestamps."""
@@ -86,7 +90,7 @@ def _sweep(cmd: list[str], out: Path, fixed: list[float], spans: list[float]) ->
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     start = datetime.datetime.now()
-    wall = _run(cmd)
+    wall = _run(cmd, env)
     end = start + datetime.timedelta(seconds=wall)
     storage = JournalStorage(JournalFileBackend(str(out / "study.journal")))
     trials = optuna.load_study(study_name=out.name, storage=storage).trials
@@ -112,11 +116,12 @@ def main() -> None:
     raw["learner"]["n_epochs"] = args.epochs
     raw["learner"]["lr_scheduler"]["parameters"]["T_max"] = args.epochs
     raw["output"] = {"dir": None, "save_model": True, "checkpoints": False}
-    env = {**ENV, "OMP_NUM_THREADS": "1"}  # what a sweep gives a trial of two on 2 cores
     rpnkit = [sys.executable, "-m", "rpnkit"]
     load_before = os.getloadavg()
     timings: dict[str, list[float]] = {"train": [], "jobs1": [], "jobs2": [], "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
+        env = _environment(Path(tmp) / "pycache")
+        one_thread = {**env, "OMP_NUM_THREADS": "1"}  # a trial of two on 2 cores
         base = Path(tmp) / "digits.yaml"
         base.write_text(yaml.safe_dump(raw))
         sweep = [*rpnkit, "sweep", str(base), "--objective", "train_loss"]
@@ -135,13 +140,13 @@ def main() -> None:
             return [*cmd, "--threads", "1"]
 
         def train(out: Path) -> float:
-            return sum(_run(command(out, i)) for i in range(len(points)))
+            return sum(_run(command(out, i), env) for i in range(len(points)))
 
         def pairs(out: Path) -> float:
             start = time.perf_counter()
             for first in range(0, len(points), 2):
                 running = [
-                    subprocess.Popen(command(out, i), stdout=subprocess.DEVNULL, env=env)
+                    subprocess.Popen(command(out, i), stdout=subprocess.DEVNULL, env=one_thread)
                     for i in range(first, min(first + 2, len(points)))
                 ]
                 if any(p.wait() for p in running):
@@ -154,16 +159,15 @@ def main() -> None:
         def sweep_jobs(jobs: int) -> Callable[[Path], float]:
             def measure(out: Path) -> float:
                 cmd = [*sweep, "--jobs", str(jobs), "--output", str(out)]
-                return _sweep(cmd, out, fixed[jobs], spans[jobs])
+                return _sweep(cmd, env, out, fixed[jobs], spans[jobs])
 
             return measure
 
         measures = {"train": train, "jobs1": sweep_jobs(1), "jobs2": sweep_jobs(2), "pairs": pairs}
-        ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        _run(command(Path(tmp) / "warm-up", 0))  # writes the caches: no measure compiles
-        _run([*sweep, "--jobs", "2", "--output", str(Path(tmp) / "warm-up-sweep")])
+        _run(command(Path(tmp) / "warm-up", 0), env)  # writes the caches: no measure compiles
+        _run([*sweep, "--jobs", "2", "--output", str(Path(tmp) / "warm-up-sweep")], env)
         torch_import = statistics.median(
-            _run([sys.executable, "-c", "import torch"]) for _ in range(3)
+            _run([sys.executable, "-c", "import torch"], env) for _ in range(3)
         )
         order = list(measures)
         for repeat in range(args.repeats):
