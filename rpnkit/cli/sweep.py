@@ -382,5 +382,5 @@ def _summary(study: optuna.Study, run: Any, directory: Path) -> None:
         )
     if undrawn is not None:
         print(f"no sweep.png: {undrawn}", file=sys.stderr)
-    made = "sweep.csv" if undrawn else "sweep.csv, sweep.png"
+    made = "sweep.csv, sweep.png" if undrawn is None else "sweep.csv"
     print(f"wrote {made} in {directory}", file=sys.stderr)

@@ -19,10 +19,7 @@ from rpnkit.errors import ConfigError
 from rpnkit.rpn._validation import build_component, check_sizes
 from rpnkit.rpn.expansion import Expansion
 from rpnkit.rpn.fusion import Fusion, MeanFusion
-from rpnkit.rpn.head_interdependence import (
-    build_interdependence,
-    interdependence_weight,
-)
+from rpnkit.rpn.head_interdependence import build_interdependence, interdependence_weight
 from rpnkit.rpn.initialization import (
     DEFAULT_INIT_METHOD,
     check_init_method,

@@ -227,7 +227,7 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def helper_main(parent: int) -> int:
-    """The helper process: import, serve until the sweep closes its input.
+    """The helper process: import, serve until the sweep asks it to close.
 
     Parameters
     ----------

@@ -26,14 +26,14 @@ gets SIGTERM when the helper dies (Linux's parent-death signal, both), so a kill
 no trial training. When the sweep ends, it asks the helper to close (a ``close`` request): the
 helper ends its children (SIGTERM) and exits once they have; an input that ends without that
 request means the sweep died, and the helper leaves at once, without signalling the children
-(each gets its one SIGTERM from its parent-death signal). Ctrl-C reaches the trials directly (they are in the terminal's process
-group) and the helper ignores it.
+(each gets its one SIGTERM from its parent-death signal). Ctrl-C reaches the trials directly
+(they are in the terminal's process group) and the helper ignores it.
 
 The protocol, on the helper's stdin and stdout, is a stream of frames (a 4-byte big-endian
 length, then a pickle): requests ``("run", id, argv, log, threads)``, ``("call", id,
 "module:function", args, result_path, threads)``, ``("warm", id, modules)`` and ``("close",
-id)``; replies
-``("ready", pid)``, ``("started", id, pid)`` and ``("exited", id, code)``. A ``call`` runs a
+id)``; replies ``("ready", pid)``, ``("started", id, pid)`` and ``("exited", id, code)``. A
+``call`` runs a
 function of rpnkit in a child and pickles its return value (or its error) and the modules it
 imported to ``result_path``: the sweep's checks build the config once that way, without
 importing torch into the sweep's process, and the helper then imports what that build
@@ -267,12 +267,13 @@ class WarmLauncher:
         sweep that stops early (a bad config) does not wait for its imports.
         """
         process = self._process
-        if not self.ready.is_set():
-            with contextlib.suppress(OSError):
-                process.kill()
         if process.stdin is not None and not process.stdin.closed:
-            with self._lock, contextlib.suppress(OSError):
-                write_frame(self._requests, ("close", -1))
+            if not self.ready.is_set():
+                with contextlib.suppress(OSError):
+                    process.kill()
+            else:
+                with self._lock, contextlib.suppress(OSError):
+                    write_frame(self._requests, ("close", -1))
             with contextlib.suppress(OSError):
                 process.stdin.close()
         try:
